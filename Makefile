@@ -1,0 +1,41 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    installs everything into .venv and starts the server (port 5000, ./chat-data)
+#   make test   installs everything into .venv and runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: run test install bench clean
+
+install: $(VENV)/.installed
+
+# System packages first (only what is missing, only when we can: apt-get as root).
+$(VENV)/.system:
+	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+	    echo "installing python3-venv"; \
+	    apt-get update && apt-get install -y python3-venv python3-pip; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	touch $@
+
+# editable_mode=compat puts the source tree on sys.path, which is what lets Twisted's plugin
+# system find twisted/plugins/chatserver.py (a plain `pip install -e .` does not).
+$(VENV)/.installed: $(VENV)/.system setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+	touch $@
+
+run: install
+	$(BIN)/twistd -n chatserver $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/store_rate.py
+	$(BIN)/python bench/idle_memory.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info _trial_temp* twisted/plugins/dropin.cache

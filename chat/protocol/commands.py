@@ -1,0 +1,368 @@
+"""Every message of the protocol as a class with ``parse`` and ``to_dict``.
+
+Client requests (``CLIENT_COMMANDS``) and server messages (``SERVER_MESSAGES``) are
+separate whitelists: a server decodes only the first, a client only the second, so a
+``type`` that belongs to the other direction is ``unknown_type``. Fields are declared with
+:func:`arg` and a checker from :mod:`chat.protocol.fields`; unknown extra fields are
+ignored so that newer peers can add optional ones.
+"""
+
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, Optional
+
+from chat.protocol import fields as F
+from chat.protocol.codec import decode_object
+from chat.protocol.errors import BAD_REQUEST, UNKNOWN_TYPE, ProtocolError
+
+TEXT_MAX = 16_000
+TOPIC_MAX = 500
+AVATAR_MAX = 256 * 1024
+AVATAR_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+HISTORY_PAGE_MAX = 200
+SYNC_PAGE_MAX = 500
+BURN_TTL_DEFAULT = 5
+BURN_TTL_MAX = 7 * 24 * 3600
+
+
+def arg(check, default=MISSING):
+    """A declared field: ``check`` validates the raw value; no default means required."""
+    return field(default=default, metadata={"check": check})
+
+
+class Message:
+    """Base of all protocol messages. ``TYPE`` is the value of the JSON ``type`` field."""
+
+    TYPE: ClassVar[str] = ""
+
+    @classmethod
+    def parse(cls, obj: dict) -> "Message":
+        values = {}
+        for spec in fields(cls):
+            if spec.name in obj and obj[spec.name] is not None:
+                values[spec.name] = spec.metadata["check"](spec.name, obj[spec.name])
+            elif spec.default is MISSING:
+                raise ProtocolError(BAD_REQUEST, f"{cls.TYPE}: missing field {spec.name!r}")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        out = {"type": self.TYPE}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value is not None:
+                out[spec.name] = value
+        return out
+
+
+class Request(Message):
+    """A client request: carries ``id`` and gets exactly one ``ok`` or ``error`` reply.
+
+    ``BODY_MAX`` > 0 lets the request announce ``body`` bytes that follow in body frames.
+    ``NEEDS_LOGIN`` requests from a connection that has not logged in get ``not_logged_in``.
+    """
+
+    BODY_MAX: ClassVar[int] = 0
+    NEEDS_LOGIN: ClassVar[bool] = True
+
+
+CLIENT_COMMANDS: dict[str, type[Message]] = {}
+SERVER_MESSAGES: dict[str, type[Message]] = {}
+
+
+def client(cls):
+    """Register ``cls`` as a client-to-server message (and make it a dataclass)."""
+    cls = dataclass(frozen=True)(cls)
+    CLIENT_COMMANDS[cls.TYPE] = cls
+    return cls
+
+
+def server(cls):
+    """Register ``cls`` as a server-to-client message (and make it a dataclass)."""
+    cls = dataclass(frozen=True)(cls)
+    SERVER_MESSAGES[cls.TYPE] = cls
+    return cls
+
+
+# ---------------------------------------------------------------- client -> server
+
+@client
+class Hello(Request):
+    TYPE = "hello"
+    NEEDS_LOGIN = False
+    id: Any = arg(F.request_id)
+    version: int = arg(F.integer(0, 1_000_000))
+    client: Optional[str] = arg(F.text(0, 64), None)
+
+
+@client
+class Register(Request):
+    TYPE = "register"
+    NEEDS_LOGIN = False
+    BODY_MAX = AVATAR_MAX
+    id: Any = arg(F.request_id)
+    username: str = arg(F.user_name)
+    password: str = arg(F.password)
+    avatar_type: Optional[str] = arg(F.one_of(*AVATAR_TYPES), None)
+    body: Optional[int] = arg(F.integer(1), None)
+
+
+@client
+class Login(Request):
+    TYPE = "login"
+    NEEDS_LOGIN = False
+    id: Any = arg(F.request_id)
+    username: str = arg(F.user_name)
+    password: str = arg(F.text(1, 1024))
+
+
+@client
+class Logout(Request):
+    TYPE = "logout"
+    id: Any = arg(F.request_id)
+
+
+@client
+class ChangePassword(Request):
+    TYPE = "change_password"
+    id: Any = arg(F.request_id)
+    old: str = arg(F.text(1, 1024))
+    new: str = arg(F.password)
+
+
+@client
+class SetAvatar(Request):
+    TYPE = "set_avatar"
+    BODY_MAX = AVATAR_MAX
+    id: Any = arg(F.request_id)
+    avatar_type: str = arg(F.one_of(*AVATAR_TYPES))
+    body: int = arg(F.integer(1))
+
+
+@client
+class GetAvatar(Request):
+    TYPE = "get_avatar"
+    id: Any = arg(F.request_id)
+    user: str = arg(F.user_name)
+
+
+@client
+class Users(Request):
+    TYPE = "users"
+    id: Any = arg(F.request_id)
+
+
+@client
+class Rooms(Request):
+    TYPE = "rooms"
+    id: Any = arg(F.request_id)
+
+
+@client
+class CreateRoom(Request):
+    TYPE = "create_room"
+    id: Any = arg(F.request_id)
+    room: str = arg(F.room_name)
+    topic: str = arg(F.text(0, TOPIC_MAX), "")
+
+
+@client
+class Join(Request):
+    TYPE = "join"
+    id: Any = arg(F.request_id)
+    room: str = arg(F.room_name)
+
+
+@client
+class Leave(Request):
+    TYPE = "leave"
+    id: Any = arg(F.request_id)
+    room: str = arg(F.room_name)
+
+
+@client
+class SetTopic(Request):
+    TYPE = "set_topic"
+    id: Any = arg(F.request_id)
+    room: str = arg(F.room_name)
+    topic: str = arg(F.text(0, TOPIC_MAX))
+
+
+@client
+class Members(Request):
+    TYPE = "members"
+    id: Any = arg(F.request_id)
+    room: str = arg(F.room_name)
+
+
+@client
+class Send(Request):
+    TYPE = "send"
+    id: Any = arg(F.request_id)
+    to: str = arg(F.conv_ref)
+    text: str = arg(F.text(1, TEXT_MAX, too_large=True))
+    cid: str = arg(F.text(1, 64))
+    burn: Optional[float] = arg(F.number(1, BURN_TTL_MAX), None)
+
+
+@client
+class History(Request):
+    TYPE = "history"
+    id: Any = arg(F.request_id)
+    conv: str = arg(F.conv_ref)
+    before: Optional[int] = arg(F.integer(), None)
+    after: Optional[int] = arg(F.integer(), None)
+    limit: int = arg(F.integer(1, HISTORY_PAGE_MAX), 50)
+
+
+@client
+class Sync(Request):
+    TYPE = "sync"
+    id: Any = arg(F.request_id)
+    since: int = arg(F.integer())
+    limit: int = arg(F.integer(1, SYNC_PAGE_MAX), 200)
+
+
+@client
+class Unread(Request):
+    TYPE = "unread"
+    id: Any = arg(F.request_id)
+
+
+@client
+class MarkRead(Request):
+    TYPE = "read"
+    id: Any = arg(F.request_id)
+    conv: str = arg(F.conv_ref)
+    up_to: int = arg(F.integer())
+
+
+@client
+class Ping(Request):
+    TYPE = "ping"
+    NEEDS_LOGIN = False
+    id: Any = arg(F.request_id)
+
+
+@client
+class Pong(Message):
+    """The answer to a server ``ping``; a notification: no id, no reply."""
+    TYPE = "pong"
+
+
+# ---------------------------------------------------------------- server -> client
+
+@server
+class Ok(Message):
+    TYPE = "ok"
+    id: Any = arg(F.anything)
+    data: dict = arg(F.mapping, None)
+    body: Optional[int] = arg(F.integer(1), None)
+
+
+@server
+class Error(Message):
+    TYPE = "error"
+    code: str = arg(F.text(1, 64))
+    message: str = arg(F.text(0, 4096))
+    id: Any = arg(F.anything, None)
+    retry_after: Optional[float] = arg(F.number(0, 1e9), None)
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.setdefault("id", None)  # an error always says which request it answers, if any
+        return out
+
+
+@server
+class MessageEvent(Message):
+    TYPE = "message"
+    msg: dict = arg(F.mapping)
+
+
+@server
+class Presence(Message):
+    TYPE = "presence"
+    user: str = arg(F.text(1, 64))
+    online: bool = arg(F.boolean)
+    count: int = arg(F.integer())
+    last_seen: Optional[str] = arg(F.text(0, 64), None)
+
+
+@server
+class Joined(Message):
+    TYPE = "joined"
+    room: str = arg(F.text(1, 64))
+    user: str = arg(F.text(1, 64))
+
+
+@server
+class Left(Message):
+    TYPE = "left"
+    room: str = arg(F.text(1, 64))
+    user: str = arg(F.text(1, 64))
+
+
+@server
+class Topic(Message):
+    TYPE = "topic"
+    room: str = arg(F.text(1, 64))
+    topic: str = arg(F.text(0, TOPIC_MAX))
+    by: str = arg(F.text(1, 64))
+
+
+@server
+class ReadEvent(Message):
+    TYPE = "read"
+    conv: str = arg(F.text(1, 64))
+    user: str = arg(F.text(1, 64))
+    up_to: int = arg(F.integer())
+
+
+@server
+class Burned(Message):
+    TYPE = "burned"
+    conv: str = arg(F.text(1, 64))
+    ids: list = arg(F.list_of(F.integer(), 10_000))
+
+
+@server
+class ServerPing(Message):
+    TYPE = "ping"
+
+
+@server
+class Bye(Message):
+    TYPE = "bye"
+    code: str = arg(F.text(1, 64))
+    message: str = arg(F.text(0, 4096))
+
+
+def parse_message(obj: dict, registry: dict[str, type[Message]]) -> Message:
+    """Turn a decoded JSON object into the message class ``registry`` has for its type."""
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError(BAD_REQUEST, "a control frame needs a string 'type'")
+    cls = registry.get(kind)
+    if cls is None:
+        raise ProtocolError(UNKNOWN_TYPE, f"unknown message type {kind[:64]!r}")
+    return cls.parse(obj)
+
+
+def parse_request(payload: bytes) -> Message:
+    """Server side: decode and check one client control frame."""
+    return parse_message(decode_object(payload), CLIENT_COMMANDS)
+
+
+def parse_server_message(payload: bytes) -> Message:
+    """Client side: decode and check one server control frame."""
+    return parse_message(decode_object(payload), SERVER_MESSAGES)
+
+
+def request_id_of(obj: Any) -> Any:
+    """The ``id`` of a raw request if it is a valid one, else None (for error replies)."""
+    if isinstance(obj, dict):
+        try:
+            return F.request_id("id", obj.get("id"))
+        except ProtocolError:
+            return None
+    return None
+

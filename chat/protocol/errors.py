@@ -1,0 +1,33 @@
+"""Error codes of the protocol and the exception that carries one.
+
+A code is stable (clients switch on it); the message is for humans and may change.
+"""
+
+BAD_REQUEST = "bad_request"          # malformed frame, JSON, field, or out-of-order request
+UNKNOWN_TYPE = "unknown_type"        # a ``type`` this direction does not have
+TOO_LARGE = "too_large"              # frame, text, avatar or page over its limit
+UNSUPPORTED_VERSION = "unsupported_version"
+NOT_LOGGED_IN = "not_logged_in"
+ALREADY_LOGGED_IN = "already_logged_in"
+FORBIDDEN = "forbidden"
+NAME_TAKEN = "name_taken"
+BAD_CREDENTIALS = "bad_credentials"
+RATE_LIMITED = "rate_limited"
+NOT_FOUND = "not_found"
+SERVER_ERROR = "server_error"        # storage failed: the request was not carried out
+
+ALL_CODES = frozenset({
+    BAD_REQUEST, UNKNOWN_TYPE, TOO_LARGE, UNSUPPORTED_VERSION, NOT_LOGGED_IN,
+    ALREADY_LOGGED_IN, FORBIDDEN, NAME_TAKEN, BAD_CREDENTIALS, RATE_LIMITED, NOT_FOUND,
+    SERVER_ERROR,
+})
+
+
+class ProtocolError(Exception):
+    """A request that gets an ``error`` reply with ``code`` and a human ``message``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        assert code in ALL_CODES, code
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message

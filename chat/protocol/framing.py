@@ -1,0 +1,103 @@
+"""Length-prefixed frames: a 4-byte big-endian length, then that many payload bytes.
+
+The wire format is the one of Twisted's ``Int32StringReceiver``; the decoder is our own
+because that class re-copies its whole buffer on every read, which makes a maximum-size
+frame trickled in one byte at a time cost gigabytes of copying. This one is sans-IO and
+linear in the bytes fed.
+
+A payload is one of two kinds, told apart by its first byte:
+
+* ``{`` (0x7B): a control frame, one UTF-8 JSON object (see :mod:`chat.protocol.codec`);
+* ``0x01``: a body frame, ``0x01 | u32 request id | bytes``: binary data that belongs to a
+  request or reply with that id (avatars now, file chunks later). No base64 for bulk data.
+"""
+
+import struct
+
+MAX_CONTROL_FRAME = 64 * 1024
+"""Default upper bound of a control frame's payload."""
+
+MAX_FRAME = 64 * 1024 + 64
+"""Default upper bound of any frame's payload (a body frame carries up to 64 KiB of data)."""
+
+BODY_KIND = 0x01
+CONTROL_KIND = 0x7B  # "{"
+BODY_CHUNK = 64 * 1024
+"""How many data bytes one body frame carries at most."""
+
+_LENGTH = struct.Struct(">I")
+_BODY_HEADER = struct.Struct(">BI")
+
+
+class FrameTooLarge(Exception):
+    """A length prefix announced a frame larger than the decoder accepts."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"frame of {length} bytes is over the limit of {limit} bytes")
+        self.length = length
+        self.limit = limit
+
+
+def encode_frame(payload: bytes) -> bytes:
+    """Return ``payload`` with its length prefix."""
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def encode_body_frame(request_id: int, data: bytes) -> bytes:
+    """Return a complete body frame carrying ``data`` for request ``request_id``."""
+    return _LENGTH.pack(len(data) + _BODY_HEADER.size) + _BODY_HEADER.pack(BODY_KIND, request_id) + data
+
+
+def iter_body_frames(request_id: int, data: bytes, chunk: int = BODY_CHUNK):
+    """Yield the body frames that carry ``data`` (nothing for empty data)."""
+    for start in range(0, len(data), chunk):
+        yield encode_body_frame(request_id, data[start:start + chunk])
+
+
+def split_body_frame(payload: bytes) -> tuple[int, bytes]:
+    """Return ``(request id, data)`` of a body frame payload; ``ValueError`` if too short."""
+    if len(payload) < _BODY_HEADER.size:
+        raise ValueError("body frame shorter than its 5-byte header")
+    _kind, request_id = _BODY_HEADER.unpack_from(payload)
+    return request_id, payload[_BODY_HEADER.size:]
+
+
+class FrameDecoder:
+    """Turns a byte stream into frame payloads.
+
+    ``feed(data)`` returns the complete payloads found so far and keeps the rest; it raises
+    :class:`FrameTooLarge` as soon as a prefix announces more than ``max_frame`` bytes, so a
+    peer can never make us buffer more than one maximum frame.
+    """
+
+    __slots__ = ("max_frame", "_buffer")
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """Bytes received that do not yet make a complete frame."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buffer = self._buffer
+        buffer += data
+        frames = []
+        offset = 0
+        end = len(buffer)
+        while end - offset >= 4:
+            (length,) = _LENGTH.unpack_from(buffer, offset)
+            if length > self.max_frame:
+                del buffer[:offset]
+                raise FrameTooLarge(length, self.max_frame)
+            stop = offset + 4 + length
+            if stop > end:
+                break
+            frames.append(bytes(buffer[offset + 4:stop]))
+            offset = stop
+        if offset:
+            # bytearray deletes from the front in amortised O(1): no quadratic copying
+            del buffer[:offset]
+        return frames

@@ -1,0 +1,74 @@
+"""Rules for user names, room names, passwords and conversation references.
+
+A name is 1-32 characters after NFKC normalisation: Unicode letters (with their combining
+marks), decimal digits, and ``_ - .``. Two names are the same account or room when their
+keys (NFKC, case-folded, NFKC again) are equal, so ``Alice`` and ``ALICE`` collide and
+``张伟`` works as it is.
+
+A conversation reference names what a message goes to, as the user sees it:
+``#lobby`` is a room, ``@alice`` the private chat with alice.
+"""
+
+import unicodedata
+
+from chat.protocol.errors import BAD_REQUEST, ProtocolError
+
+NAME_MAX = 32
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+_NAME_PUNCTUATION = frozenset("_-.")
+ROOM_PREFIX = "#"
+USER_PREFIX = "@"
+
+
+def _name_char_ok(ch: str, first: bool) -> bool:
+    if ch in _NAME_PUNCTUATION:
+        return True
+    category = unicodedata.category(ch)
+    if category[0] == "L" or category == "Nd":
+        return True
+    # combining marks belong to the letter before them (Devanagari, Thai, ...)
+    return category[0] == "M" and not first
+
+
+def normalise_name(raw: str, what: str = "user name") -> str:
+    """Return the display form of a name, or raise ``ProtocolError(bad_request)``."""
+    if not isinstance(raw, str):
+        raise ProtocolError(BAD_REQUEST, f"{what} must be a string")
+    name = unicodedata.normalize("NFKC", raw)
+    if not 1 <= len(name) <= NAME_MAX:
+        raise ProtocolError(BAD_REQUEST, f"{what} must be 1 to {NAME_MAX} characters")
+    for index, ch in enumerate(name):
+        if not _name_char_ok(ch, index == 0):
+            raise ProtocolError(
+                BAD_REQUEST,
+                f"{what} may hold only letters, digits, '_', '-' and '.' (not {ch!r})")
+    return name
+
+
+def name_key(name: str) -> str:
+    """The case-insensitive identity of an already normalised name."""
+    return unicodedata.normalize("NFKC", name.casefold())
+
+
+def check_password(raw: str) -> str:
+    """Return the password (NFC, so the same keys type the same password on any system)."""
+    if not isinstance(raw, str):
+        raise ProtocolError(BAD_REQUEST, "password must be a string")
+    password = unicodedata.normalize("NFC", raw)
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise ProtocolError(
+            BAD_REQUEST, f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+    return password
+
+
+def parse_conv(ref: str) -> tuple[str, str]:
+    """Split ``#room`` / ``@user`` into ``("room"|"user", normalised name)``."""
+    if not isinstance(ref, str) or len(ref) < 2:
+        raise ProtocolError(BAD_REQUEST, "a conversation is '#room' or '@user'")
+    prefix, rest = ref[0], ref[1:]
+    if prefix == ROOM_PREFIX:
+        return "room", normalise_name(rest, "room name")
+    if prefix == USER_PREFIX:
+        return "user", normalise_name(rest)
+    raise ProtocolError(BAD_REQUEST, "a conversation is '#room' or '@user'")

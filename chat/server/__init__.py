@@ -1,0 +1,1 @@
+"""The chat server: connections, command handlers, presence, storage and the twistd plugin."""

@@ -1,0 +1,253 @@
+"""One client connection: frames in, requests to the handlers, replies and events out.
+
+The connection is deliberately thin: it decodes frames, assembles request bodies, keeps the
+heartbeat, enforces "hello first" and "log in first", counts malformed input, and turns handler
+results into exactly one ``ok`` or ``error`` per request. What a request *does* lives in
+:mod:`chat.server.handlers`.
+
+States: NEW --hello--> READY --login--> AUTHENTICATED --logout--> READY; any --> CLOSED.
+"""
+
+import enum
+
+from twisted.internet import defer
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+
+from chat.protocol import commands as C
+from chat.protocol.codec import control_frame, decode_object
+from chat.protocol.errors import (
+    BAD_REQUEST, NOT_LOGGED_IN, SERVER_ERROR, TOO_LARGE, ProtocolError)
+from chat.protocol.framing import (
+    BODY_KIND, CONTROL_KIND, FrameDecoder, FrameTooLarge, iter_body_frames,
+    split_body_frame)
+from chat.server.heartbeat import Heartbeat
+from chat.server.storage import StorageError
+
+MALFORMED_IN_A_ROW = 20
+"""Malformed frames in a row after which a connection counts as abusive and is closed."""
+
+ABORT_AFTER = 10.0
+"""Seconds a closing connection may take to flush its last frames before it is cut."""
+
+class State(enum.Enum):
+    NEW = "new"
+    READY = "ready"
+    AUTHENTICATED = "authenticated"
+    CLOSED = "closed"
+
+
+class Reply:
+    """A handler result whose ``ok`` is followed by body frames (e.g. an avatar)."""
+
+    __slots__ = ("data", "body")
+
+    def __init__(self, data: dict, body: bytes):
+        self.data = data
+        self.body = body
+
+
+class ChatConnection(Protocol):
+    """The server side of one client connection."""
+
+    log = Logger()
+
+    def __init__(self, server):
+        self.server = server
+        self.state = State.NEW
+        self.session = None          # chat.server.session.Session once logged in
+        self.client_name = None
+        self.address = "?"
+        self.connected_at = 0.0
+        self._decoder = FrameDecoder(server.config.max_frame)
+        self._heartbeat = None
+        self._malformed = 0
+        self._bodies: dict[int, tuple[C.Request, bytearray]] = {}
+
+    # -- life cycle
+    def connectionMade(self):
+        peer = self.transport.getPeer()
+        self.address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
+        self.connected_at = self.server.clock.seconds()
+        self.log.info("connection from {address}", address=self.address)
+        self._heartbeat = Heartbeat(self.server.clock, self._ping, self._expire,
+                                    self.server.config.ping_after, self.server.config.timeout)
+        self._heartbeat.start()
+        self.server.connection_made(self)
+
+    def connectionLost(self, reason=None):
+        self.state = State.CLOSED
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+        self._bodies.clear()
+        self.log.info("connection from {address} closed{user}", address=self.address,
+                      user=f" (user {self.session.name})" if self.session else "")
+        self.server.connection_lost(self)
+
+    def close(self, code: str, message: str) -> None:
+        """Say goodbye, close, and cut the connection if the peer does not read."""
+        if self.state is State.CLOSED:
+            return
+        self.send(C.Bye(code, message))
+        self.transport.loseConnection()
+        self.server.clock.callLater(ABORT_AFTER, self._abort)
+
+    def _abort(self):
+        if self.state is not State.CLOSED:
+            self.transport.abortConnection()
+
+    def _ping(self):
+        self.send(C.ServerPing())
+
+    def _expire(self):
+        self.log.info("connection from {address} silent for {s:.0f} s: closing",
+                      address=self.address, s=self.server.config.timeout)
+        self.close("timeout", f"no data for {self.server.config.timeout:.0f} s")
+
+    # -- output
+    def send(self, message: C.Message) -> None:
+        self.transport.write(control_frame(message.to_dict()))
+
+    def send_frame(self, frame: bytes) -> None:
+        """Write an already encoded frame (a fan-out encodes once for all receivers)."""
+        self.transport.write(frame)
+
+    # -- input
+    def dataReceived(self, data: bytes):
+        if self.state is State.CLOSED:
+            return
+        self._heartbeat.activity()
+        try:
+            frames = self._decoder.feed(data)
+        except FrameTooLarge as exc:
+            self.log.warn("closing {address}: {error}", address=self.address, error=exc)
+            self.send(C.Error(TOO_LARGE, str(exc)))
+            self.state = State.CLOSED  # read nothing more; the peer is not speaking our protocol
+            self.transport.loseConnection()
+            return
+        for payload in frames:
+            if self.state is State.CLOSED:
+                return
+            self._frame_received(payload)
+
+    def _frame_received(self, payload: bytes) -> None:
+        kind = payload[0] if payload else None
+        if kind == CONTROL_KIND:
+            self._control_received(payload)
+        elif kind == BODY_KIND:
+            self._body_received(payload)
+        else:
+            self._malformed_input(None, ProtocolError(BAD_REQUEST, "unknown frame kind"))
+
+    def _control_received(self, payload: bytes) -> None:
+        if len(payload) > self.server.config.max_control_frame:
+            return self._malformed_input(None, ProtocolError(
+                TOO_LARGE, f"control frame over {self.server.config.max_control_frame} bytes"))
+        obj = None
+        try:
+            obj = decode_object(payload)
+            command = C.parse_message(obj, C.CLIENT_COMMANDS)
+        except ProtocolError as exc:
+            return self._malformed_input(C.request_id_of(obj), exc)
+        self._malformed = 0
+        if isinstance(command, C.Pong):
+            return None
+        body = getattr(command, "body", None)
+        if body is None:
+            return self._dispatch(command, None)
+        if type(command.id) is not int:
+            return self._reply_error(command.id, ProtocolError(
+                BAD_REQUEST, "a request with a body needs an integer id"))
+        if body > command.BODY_MAX:
+            return self._reply_error(command.id, ProtocolError(
+                TOO_LARGE, f"body of {body} bytes is over the limit of {command.BODY_MAX}"))
+        if self._bodies:
+            return self._reply_error(command.id, ProtocolError(
+                BAD_REQUEST, "one request body at a time"))
+        self._bodies[command.id] = (command, bytearray())
+        return None
+
+    def _body_received(self, payload: bytes) -> None:
+        try:
+            request_id, data = split_body_frame(payload)
+        except ValueError as exc:
+            return self._malformed_input(None, ProtocolError(BAD_REQUEST, str(exc)))
+        pending = self._bodies.get(request_id)
+        if pending is None:
+            return self._malformed_input(None, ProtocolError(
+                BAD_REQUEST, f"body frame for unknown request {request_id}"))
+        command, buffer = pending
+        buffer += data
+        if len(buffer) > command.body:
+            del self._bodies[request_id]
+            return self._reply_error(request_id, ProtocolError(
+                BAD_REQUEST, f"body longer than the announced {command.body} bytes"))
+        if len(buffer) == command.body:
+            del self._bodies[request_id]
+            self._dispatch(command, bytes(buffer))
+        return None
+
+    def _malformed_input(self, request_id, error: ProtocolError) -> None:
+        self._malformed += 1
+        self.log.info("{code} from {address}: {message}", code=error.code,
+                      address=self.address, message=error.message)
+        self._reply_error(request_id, error, logged=True)
+        if self._malformed >= MALFORMED_IN_A_ROW:
+            self.log.warn("closing {address}: {n} malformed frames in a row",
+                          address=self.address, n=self._malformed)
+            self.close("abuse", f"{self._malformed} malformed frames in a row")
+
+    # -- requests
+    def _dispatch(self, command: C.Request, body) -> None:
+        if self.state is State.NEW and not isinstance(command, (C.Hello, C.Ping)):
+            return self._reply_error(command.id, ProtocolError(BAD_REQUEST, "send hello first"))
+        if command.NEEDS_LOGIN and self.state is not State.AUTHENTICATED:
+            return self._reply_error(command.id, ProtocolError(NOT_LOGGED_IN, "log in first"))
+        d = defer.maybeDeferred(self.server.handle, self, command, body)
+        d.addCallbacks(self._reply_ok, self._request_failed,
+                       callbackArgs=(command.id,), errbackArgs=(command.id,))
+        return None
+
+    def _reply_ok(self, result, request_id) -> None:
+        if self.state is State.CLOSED:
+            return
+        if isinstance(result, Reply):
+            self.send(C.Ok(request_id, result.data, len(result.body)))
+            for frame in iter_body_frames(request_id, result.body):
+                self.transport.write(frame)
+        else:
+            self.send(C.Ok(request_id, result if result is not None else {}))
+
+    def _request_failed(self, failure, request_id) -> None:
+        error = failure.value
+        if isinstance(error, StorageError):
+            self.log.warn("storage failed for {address}: {error}", address=self.address,
+                          error=error)
+            error = ProtocolError(SERVER_ERROR, "the server could not store this; try again")
+        elif not isinstance(error, ProtocolError):
+            self.log.failure("request from {address} failed", failure, address=self.address)
+            error = ProtocolError(SERVER_ERROR, "internal server error")
+        self._reply_error(request_id, error)
+
+    def _reply_error(self, request_id, error: ProtocolError, logged: bool = False) -> None:
+        if not logged:
+            self.log.info("{code} to {address}: {message}", code=error.code,
+                          address=self.address, message=error.message)
+        if self.state is not State.CLOSED:
+            self.send(C.Error(error.code, error.message, request_id,
+                              getattr(error, "retry_after", None)))
+
+
+class ChatFactory(Factory):
+    """Builds a ChatConnection per accepted socket; all share one ChatServer."""
+
+    noisy = False
+
+    def __init__(self, server):
+        self.server = server
+
+    def buildProtocol(self, addr):
+        connection = ChatConnection(self.server)
+        connection.factory = self
+        return connection
+

@@ -1,0 +1,113 @@
+"""The chat server: composes storage, presence, conversations, writer, burner and handlers.
+
+It owns no protocol logic itself: connections hand it requests, it looks up the handler for
+the request's class, and it is told when connections come and go.
+"""
+
+from dataclasses import dataclass, field
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from chat.protocol.framing import MAX_CONTROL_FRAME, MAX_FRAME
+from chat.protocol.names import name_key
+from chat.server.burner import Burner
+from chat.server.conversations import LOBBY, Conversations, Directory
+from chat.server.fanout import Fanout
+from chat.server.handlers.accounts import AccountHandlers
+from chat.server.handlers.messages import MessageHandlers
+from chat.server.handlers.rooms import RoomHandlers
+from chat.server.heartbeat import PING_AFTER, TIMEOUT
+from chat.server.presence import Presence
+from chat.server.storage import NameTaken
+from chat.server.writer import MessageWriter
+
+
+@dataclass
+class ServerConfig:
+    """What the server owner can set (from the command line, see chat.server.tap)."""
+    name: str = "chat"
+    admins: frozenset = field(default_factory=frozenset)   # name keys granted the admin role
+    message_log: bool = True       # messages are kept in the database (told to clients)
+    persistent: bool = True        # False with --lite
+    monitoring: bool = False
+    max_frame: int = MAX_FRAME
+    max_control_frame: int = MAX_CONTROL_FRAME
+    ping_after: float = PING_AFTER
+    timeout: float = TIMEOUT
+
+
+class ChatServer:
+    """Shared state of all connections and the table from request class to handler."""
+
+    log = Logger()
+
+    def __init__(self, config: ServerConfig, storage, hasher, clock):
+        self.config = config
+        self.storage = storage
+        self.clock = clock
+        self.directory = Directory()
+        self.conversations = Conversations(self.directory)
+        self.presence = Presence()
+        self.fanout = Fanout(self.presence, self.conversations)
+        self.connections: set = set()
+        self.writer = MessageWriter(storage, clock)
+        self.messages = MessageHandlers(clock, storage, self.writer, None, self.directory,
+                                        self.conversations, self.presence, self.fanout)
+        self.burner = Burner(storage, clock, self.messages.burned)
+        self.messages.burner = self.burner
+        self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
+                                  self.presence, self.fanout)
+        self.accounts = AccountHandlers(config, clock, storage, hasher, self.directory,
+                                        self.conversations, self.presence, self.fanout,
+                                        self.rooms.rooms_of, lambda: self.writer.next_id - 1)
+        self._handlers = {}
+        for group in (self.accounts, self.rooms, self.messages):
+            self._handlers.update(group.commands())
+
+    @defer.inlineCallbacks
+    def start(self):
+        """Load what must be in memory (accounts, rooms, membership) and resume burns."""
+        yield self.storage.start()
+        rooms = yield self.storage.rooms()
+        if not any(room.key == LOBBY for room in rooms):
+            try:
+                yield self.storage.create_room(LOBBY, LOBBY, "", None, self._now_ms())
+            except NameTaken:
+                pass
+            rooms = yield self.storage.rooms()
+        accounts = yield self.storage.accounts()
+        for account in accounts:
+            self.directory.add(account.id, account.name, account.key)
+            if account.key in self.config.admins and not account.admin:
+                yield self.storage.set_admin(account.id, True)
+                self.log.info("granted the admin role to {user}", user=account.name)
+        self.conversations.load(rooms, (yield self.storage.memberships()))
+        yield self.writer.start()
+        yield self.burner.start()
+        self.log.info("chat server ready: {accounts} accounts, {rooms} rooms, next message id "
+                      "{next}", accounts=len(accounts), rooms=len(rooms), next=self.writer.next_id)
+
+    @defer.inlineCallbacks
+    def stop(self):
+        self.burner.stop()
+        for connection in list(self.connections):
+            connection.close("shutdown", "the server is shutting down")
+        yield self.storage.stop()
+
+    def handle(self, connection, request, body):
+        return self._handlers[type(request)](connection, request, body)
+
+    def connection_made(self, connection) -> None:
+        self.connections.add(connection)
+
+    def connection_lost(self, connection) -> None:
+        self.connections.discard(connection)
+        self.accounts.end_session(connection)
+
+    def _now_ms(self) -> int:
+        return int(self.clock.seconds() * 1000)
+
+
+def admin_keys(names) -> frozenset:
+    return frozenset(name_key(name) for name in names)

@@ -1,0 +1,39 @@
+"""Delivering events to connections: encode once, write many.
+
+Every event that goes to more than one connection is encoded to a frame once and the same
+bytes are written to each transport; only what differs per viewer (the ``conv`` of a private
+message) is encoded per viewer.
+"""
+
+from chat.protocol.codec import control_frame
+
+
+class Fanout:
+    """Sends events to everyone, to an account's connections, or to a room's online members."""
+
+    def __init__(self, presence, conversations):
+        self.presence = presence
+        self.conversations = conversations
+
+    @staticmethod
+    def to_connections(connections, event) -> int:
+        frame = control_frame(event.to_dict())
+        for connection in connections:
+            connection.send_frame(frame)
+        return len(connections)
+
+    def to_everyone(self, event) -> int:
+        return self.to_connections(tuple(self.presence.connections), event)
+
+    def to_account(self, account_id: int, event) -> int:
+        return self.to_connections(tuple(self.presence.of(account_id)), event)
+
+    def to_room(self, conv: str, event) -> int:
+        return self.to_connections(tuple(self.conversations.online_connections(conv)), event)
+
+    def per_viewer(self, account_ids, make_event) -> None:
+        """Send ``make_event(account_id)`` to each account's connections (private chats)."""
+        for account_id in set(account_ids):
+            connections = tuple(self.presence.of(account_id))
+            if connections:
+                self.to_connections(connections, make_event(account_id))

@@ -1,0 +1,214 @@
+"""Accounts and sessions: hello, register, login, logout, passwords, avatars, user list."""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from chat import __version__
+from chat.protocol import PROTOCOL_VERSION
+from chat.protocol import commands as C
+from chat.protocol.errors import (
+    ALREADY_LOGGED_IN, BAD_CREDENTIALS, BAD_REQUEST, NAME_TAKEN, NOT_FOUND,
+    UNSUPPORTED_VERSION, ProtocolError)
+from chat.protocol.names import name_key
+from chat.protocol.timestamps import format_ts
+from chat.server.connection import Reply, State
+from chat.server.conversations import LOBBY, room_conv
+from chat.server.presence import Session
+from chat.server.storage import NameTaken
+
+_IMAGE_MAGIC = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+
+
+def check_avatar(avatar_type: str, data: bytes) -> None:
+    """Refuse bytes that do not start like the image type they claim to be."""
+    if avatar_type == "image/webp":
+        ok = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    else:
+        ok = data.startswith(_IMAGE_MAGIC[avatar_type])
+    if not ok:
+        raise ProtocolError(BAD_REQUEST, f"avatar is not a {avatar_type} image")
+
+
+def user_view(account, online: bool) -> dict:
+    return {
+        "name": account.name,
+        "admin": account.admin,
+        "avatar": account.avatar_type is not None,
+        "created": format_ts(account.created),
+        "last_seen": format_ts(account.last_seen) if account.last_seen else None,
+        "online": online,
+    }
+
+
+class AccountHandlers:
+    """Handlers for the account and session requests."""
+
+    log = Logger()
+
+    def __init__(self, config, clock, storage, hasher, directory, conversations, presence,
+                 fanout, rooms_view, newest_id):
+        self.config = config
+        self.clock = clock
+        self.storage = storage
+        self.hasher = hasher
+        self.directory = directory
+        self.conversations = conversations
+        self.presence = presence
+        self.fanout = fanout
+        self.rooms_view = rooms_view   # (account id) -> list of room dicts the user is in
+        self.newest_id = newest_id     # () -> the newest message id on the server
+
+    def commands(self):
+        return {
+            C.Hello: self.hello, C.Ping: self.ping, C.Register: self.register,
+            C.Login: self.login, C.Logout: self.logout, C.ChangePassword: self.change_password,
+            C.SetAvatar: self.set_avatar, C.GetAvatar: self.get_avatar, C.Users: self.users,
+        }
+
+    def now_ms(self) -> int:
+        return int(self.clock.seconds() * 1000)
+
+    # -- connection set-up
+    def hello(self, connection, request, body):
+        if request.version != PROTOCOL_VERSION:
+            raise ProtocolError(UNSUPPORTED_VERSION,
+                                f"this server speaks protocol version {PROTOCOL_VERSION}")
+        if connection.state is State.NEW:
+            connection.state = State.READY
+        connection.client_name = request.client
+        config = self.config
+        return {
+            "version": PROTOCOL_VERSION,
+            "server": f"chat-server/{__version__}",
+            "name": config.name,
+            "policy": {"message_log": config.message_log, "persistent": config.persistent,
+                       "monitoring": config.monitoring},
+            "limits": {"max_frame": config.max_control_frame, "max_text": C.TEXT_MAX,
+                       "max_avatar": C.AVATAR_MAX, "history_page": C.HISTORY_PAGE_MAX,
+                       "sync_page": C.SYNC_PAGE_MAX, "burn_ttl_default": C.BURN_TTL_DEFAULT},
+            "heartbeat": {"ping_after": config.ping_after, "timeout": config.timeout},
+        }
+
+    def ping(self, connection, request, body):
+        return {"ts": format_ts(self.now_ms())}
+
+    # -- accounts
+    @defer.inlineCallbacks
+    def register(self, connection, request, body):
+        if connection.state is State.AUTHENTICATED:
+            raise ProtocolError(ALREADY_LOGGED_IN, "log out before registering another account")
+        if body is not None:
+            if request.avatar_type is None:
+                raise ProtocolError(BAD_REQUEST, "an avatar needs avatar_type")
+            check_avatar(request.avatar_type, body)
+        key = name_key(request.username)
+        if self.directory.id_for(key) is not None:
+            raise ProtocolError(NAME_TAKEN, f"the name {request.username} is taken")
+        password_hash = yield self.hasher.hash(request.password)
+        admin = key in self.config.admins or len(self.directory) == 0
+        try:
+            account = yield self.storage.create_account(
+                request.username, key, password_hash, self.now_ms(), admin,
+                join=(room_conv(LOBBY),))
+        except NameTaken:
+            raise ProtocolError(NAME_TAKEN, f"the name {request.username} is taken") from None
+        if body is not None:
+            yield self.storage.set_avatar(account.id, request.avatar_type, body)
+            account = yield self.storage.account_by_id(account.id)
+        self.directory.add(account.id, account.name, account.key)
+        self.conversations.add_member(room_conv(LOBBY), account.id)
+        self.log.info("registered {user} from {address}{admin}", user=account.name,
+                      address=connection.address, admin=" (admin)" if admin else "")
+        return {"user": user_view(account, False)}
+
+    @defer.inlineCallbacks
+    def login(self, connection, request, body):
+        if connection.state is State.AUTHENTICATED:
+            raise ProtocolError(ALREADY_LOGGED_IN, f"already logged in as {connection.session.name}")
+        account = yield self.storage.account_by_key(name_key(request.username))
+        valid = yield self.hasher.verify(account.password_hash if account else None,
+                                         request.password)
+        if not valid:
+            self.log.info("failed login as {user} from {address}", user=request.username,
+                          address=connection.address)
+            raise ProtocolError(BAD_CREDENTIALS, "wrong user name or password")
+        if connection.state is State.CLOSED:
+            return {}
+        if connection.state is State.AUTHENTICATED:  # two logins raced on one connection
+            raise ProtocolError(ALREADY_LOGGED_IN, f"already logged in as {connection.session.name}")
+        connection.session = Session(account.id, account.name, account.key, account.admin,
+                                     self.clock.seconds())
+        connection.state = State.AUTHENTICATED
+        came_online = self.presence.add(connection, account.id)
+        self.conversations.connection_online(connection, account.id)
+        self.log.info("login {user} from {address}", user=account.name, address=connection.address)
+        if came_online:
+            self.fanout.to_everyone(C.Presence(account.name, True, self.presence.count))
+        unread = yield self.storage.unread_counts(account.id)
+        return {
+            "user": user_view(account, True),
+            "rooms": self.rooms_view(account.id),
+            "unread": {self.conversations.wire_name(conv, account.id): n
+                       for conv, n in unread.items()},
+            "last_id": self.newest_id(),
+            "online": self.presence.count,
+        }
+
+    def logout(self, connection, request, body):
+        self.end_session(connection)
+        connection.state = State.READY
+        return {}
+
+    def end_session(self, connection) -> None:
+        """Forget a connection's login (logout or lost connection); announce going offline."""
+        session, connection.session = connection.session, None
+        if session is None:
+            return
+        self.log.info("logout {user} from {address}", user=session.name, address=connection.address)
+        self.conversations.connection_offline(connection, session.account_id)
+        if self.presence.remove(connection, session.account_id):
+            now = self.now_ms()
+            d = self.storage.set_last_seen(session.account_id, now)
+            d.addErrback(lambda f: self.log.failure("saving last seen failed", f))
+            self.fanout.to_everyone(
+                C.Presence(session.name, False, self.presence.count, format_ts(now)))
+
+    @defer.inlineCallbacks
+    def change_password(self, connection, request, body):
+        account = yield self.storage.account_by_id(connection.session.account_id)
+        valid = yield self.hasher.verify(account.password_hash, request.old)
+        if not valid:
+            raise ProtocolError(BAD_CREDENTIALS, "the old password is wrong")
+        new_hash = yield self.hasher.hash(request.new)
+        yield self.storage.set_password_hash(account.id, new_hash)
+        self.log.info("password changed for {user}", user=account.name)
+        return {}
+
+    # -- avatars and the user list
+    @defer.inlineCallbacks
+    def set_avatar(self, connection, request, body):
+        check_avatar(request.avatar_type, body)
+        yield self.storage.set_avatar(connection.session.account_id, request.avatar_type, body)
+        return {}
+
+    @defer.inlineCallbacks
+    def get_avatar(self, connection, request, body):
+        account_id = self.directory.id_for(name_key(request.user))
+        found = None if account_id is None else (yield self.storage.avatar(account_id))
+        if found is None:
+            raise ProtocolError(NOT_FOUND, f"{request.user} has no avatar")
+        avatar_type, data = found
+        name = self.directory.name(account_id)
+        return Reply({"user": name, "avatar_type": avatar_type, "size": len(data)}, data)
+
+    @defer.inlineCallbacks
+    def users(self, connection, request, body):
+        accounts = yield self.storage.accounts()
+        return {
+            "online": self.presence.count,
+            "users": [user_view(a, self.presence.is_online(a.id)) for a in accounts],
+        }

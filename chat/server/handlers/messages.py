@@ -1,0 +1,144 @@
+"""Messages: send (with group commit and dedup), history, sync, unread, read receipts, burn."""
+
+from twisted.internet import defer
+
+from chat.protocol import commands as C
+from chat.protocol.names import USER_PREFIX
+from chat.protocol.timestamps import format_ts
+from chat.server.conversations import dm_members, dm_peer, is_room
+from chat.server.storage import BurnDue
+
+
+class MessageHandlers:
+    """Handlers for sending and reading messages, and the burn-after-reading notices."""
+
+    def __init__(self, clock, storage, writer, burner, directory, conversations, presence, fanout):
+        self.clock = clock
+        self.storage = storage
+        self.writer = writer
+        self.burner = burner
+        self.directory = directory
+        self.conversations = conversations
+        self.presence = presence
+        self.fanout = fanout
+
+    def commands(self):
+        return {
+            C.Send: self.send, C.History: self.history, C.Sync: self.sync,
+            C.Unread: self.unread, C.MarkRead: self.read,
+        }
+
+    # -- the wire form of a message
+    def view(self, message, viewer: int) -> dict:
+        """A stored (or new) message as ``viewer`` sees it."""
+        conv = message.conv
+        if is_room(conv):
+            target = self.conversations.wire_name(conv, viewer)
+            seen_as = target
+        else:
+            target = USER_PREFIX + self.directory.name(dm_peer(conv, message.sender_id))
+            seen_as = self.conversations.wire_name(conv, viewer)
+        out = {"id": message.id, "conv": seen_as, "from": message.sender, "to": target,
+               "ts": format_ts(message.ts), "cid": message.cid}
+        if getattr(message, "burned", False):
+            out["burned"] = True
+        else:
+            out["text"] = message.text
+        if message.burn_ttl is not None:
+            out["burn"] = message.burn_ttl
+        return out
+
+    # -- send
+    @defer.inlineCallbacks
+    def send(self, connection, request, body):
+        session = connection.session
+        sender = session.account_id
+        conv = self.conversations.resolve(request.to, sender)
+        if is_room(conv):
+            recipients = self.conversations.members.get(conv, set()) - {sender}
+        else:
+            recipients = {dm_peer(conv, sender)} - {sender}
+            if conv not in self.conversations.members:
+                yield self._open_private_chat(conv)
+        message, stored = yield self.writer.submit(
+            conv, sender, session.name, request.text, request.cid, request.burn,
+            sorted(recipients) if request.burn is not None else ())
+        if not stored.duplicate:
+            self.deliver(message)
+            if stored.burn_deadline is not None:
+                self.burner.schedule(BurnDue(message.id, conv, stored.burn_deadline))
+        return {"msg_id": stored.id, "ts": format_ts(stored.ts), "duplicate": stored.duplicate}
+
+    @defer.inlineCallbacks
+    def _open_private_chat(self, conv):
+        now = int(self.clock.seconds() * 1000)
+        for account_id in set(dm_members(conv)):
+            yield self.storage.add_member(conv, account_id, now)
+            self.conversations.add_member(conv, account_id)
+
+    def deliver(self, message) -> None:
+        """Push a newly stored message to every online connection of its conversation."""
+        if is_room(message.conv):
+            # one view and one encoding for the whole room: it is the same for every member
+            self.fanout.to_room(message.conv, C.MessageEvent(self.view(message, message.sender_id)))
+        else:
+            self.fanout.per_viewer(dm_members(message.conv),
+                                   lambda viewer: C.MessageEvent(self.view(message, viewer)))
+
+    # -- reading
+    @defer.inlineCallbacks
+    def history(self, connection, request, body):
+        viewer = connection.session.account_id
+        conv = self.conversations.resolve(request.conv, viewer)
+        limit = request.limit
+        found = yield self.storage.history(conv, request.before, request.after, limit + 1)
+        more = len(found) > limit
+        if more:
+            found = found[:-1] if request.after is not None else found[1:]
+        data = {"conv": self.conversations.wire_name(conv, viewer),
+                "messages": [self.view(m, viewer) for m in found], "more": more}
+        if not is_room(conv):
+            marks = yield self.storage.read_marks(conv)
+            data["peer_read"] = marks.get(dm_peer(conv, viewer), 0)
+        return data
+
+    @defer.inlineCallbacks
+    def sync(self, connection, request, body):
+        viewer = connection.session.account_id
+        found = yield self.storage.messages_since(viewer, request.since, request.limit + 1)
+        more = len(found) > request.limit
+        return {"messages": [self.view(m, viewer) for m in found[:request.limit]], "more": more}
+
+    @defer.inlineCallbacks
+    def unread(self, connection, request, body):
+        viewer = connection.session.account_id
+        counts = yield self.storage.unread_counts(viewer)
+        return {"unread": {self.conversations.wire_name(conv, viewer): n
+                           for conv, n in counts.items()}}
+
+    @defer.inlineCallbacks
+    def read(self, connection, request, body):
+        session = connection.session
+        reader = session.account_id
+        conv = self.conversations.resolve(request.conv, reader)
+        now = int(self.clock.seconds() * 1000)
+        due = yield self.storage.set_read(reader, conv, request.up_to, now)
+        for item in due:
+            self.burner.schedule(item)
+        if is_room(conv):
+            viewers = (reader,)
+        else:
+            viewers = set(dm_members(conv))
+        self.fanout.per_viewer(viewers, lambda viewer: C.ReadEvent(
+            self.conversations.wire_name(conv, viewer), session.name, request.up_to))
+        return {}
+
+    def burned(self, conv: str, ids: list) -> None:
+        """Tell every online member that these messages are gone (called by the Burner)."""
+        if is_room(conv):
+            self.fanout.to_room(conv, C.Burned(self.conversations.wire_name(conv, 0), ids))
+        else:
+            self.fanout.per_viewer(dm_members(conv), lambda viewer: C.Burned(
+                self.conversations.wire_name(conv, viewer), ids))
+
+

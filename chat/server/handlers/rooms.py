@@ -1,0 +1,124 @@
+"""Rooms: list, create, join, leave, topic, members."""
+
+from dataclasses import replace
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from chat.protocol import commands as C
+from chat.protocol.errors import FORBIDDEN, NAME_TAKEN, ProtocolError
+from chat.protocol.names import name_key
+from chat.server.conversations import LOBBY, room_conv
+from chat.server.storage import NameTaken
+
+
+class RoomHandlers:
+    """Handlers for the room requests."""
+
+    log = Logger()
+
+    def __init__(self, clock, storage, directory, conversations, presence, fanout):
+        self.clock = clock
+        self.storage = storage
+        self.directory = directory
+        self.conversations = conversations
+        self.presence = presence
+        self.fanout = fanout
+
+    def commands(self):
+        return {
+            C.Rooms: self.rooms, C.CreateRoom: self.create_room, C.Join: self.join,
+            C.Leave: self.leave, C.SetTopic: self.set_topic, C.Members: self.members,
+        }
+
+    def room_view(self, room, account_id: int) -> dict:
+        conv = room_conv(room.key)
+        return {
+            "name": room.name,
+            "topic": room.topic,
+            "members": len(self.conversations.members.get(conv, ())),
+            "member": self.conversations.is_member(conv, account_id),
+        }
+
+    def rooms_of(self, account_id: int) -> list:
+        """The rooms an account is in, for the login reply."""
+        return [self.room_view(room, account_id)
+                for key, room in sorted(self.conversations.rooms.items())
+                if self.conversations.is_member(room_conv(key), account_id)]
+
+    def rooms(self, connection, request, body):
+        account_id = connection.session.account_id
+        return {"rooms": [self.room_view(room, account_id)
+                          for _key, room in sorted(self.conversations.rooms.items())]}
+
+    @defer.inlineCallbacks
+    def create_room(self, connection, request, body):
+        session = connection.session
+        key = name_key(request.room)
+        if key in self.conversations.rooms:
+            raise ProtocolError(NAME_TAKEN, f"the room #{request.room} exists already")
+        try:
+            room = yield self.storage.create_room(
+                request.room, key, request.topic, session.account_id, self._now_ms())
+        except NameTaken:
+            raise ProtocolError(NAME_TAKEN, f"the room #{request.room} exists already") from None
+        self.conversations.rooms[room.key] = room
+        yield self._add_member(room, session)
+        self.log.info("{user} created room #{room}", user=session.name, room=room.name)
+        return {"room": self.room_view(room, session.account_id)}
+
+    @defer.inlineCallbacks
+    def join(self, connection, request, body):
+        session = connection.session
+        room = self.conversations.room(request.room)
+        if not self.conversations.is_member(room_conv(room.key), session.account_id):
+            yield self._add_member(room, session)
+            self.log.info("{user} joined #{room}", user=session.name, room=room.name)
+            self.fanout.to_room(room_conv(room.key), C.Joined(room.name, session.name))
+        return {"room": self.room_view(room, session.account_id)}
+
+    @defer.inlineCallbacks
+    def _add_member(self, room, session):
+        conv = room_conv(room.key)
+        yield self.storage.add_member(conv, session.account_id, self._now_ms())
+        self.conversations.add_member(conv, session.account_id,
+                                      self.presence.of(session.account_id))
+
+    @defer.inlineCallbacks
+    def leave(self, connection, request, body):
+        session = connection.session
+        room = self.conversations.room(request.room)
+        if room.key == LOBBY:
+            raise ProtocolError(FORBIDDEN, "everybody stays in #lobby")
+        conv = room_conv(room.key)
+        if self.conversations.is_member(conv, session.account_id):
+            yield self.storage.remove_member(conv, session.account_id)
+            # tell the room, the leaver's own connections included, before they drop out of it
+            self.fanout.to_room(conv, C.Left(room.name, session.name))
+            self.conversations.remove_member(conv, session.account_id,
+                                             self.presence.of(session.account_id))
+            self.log.info("{user} left #{room}", user=session.name, room=room.name)
+        return {}
+
+    @defer.inlineCallbacks
+    def set_topic(self, connection, request, body):
+        session = connection.session
+        room = self.conversations.room(request.room)
+        conv = room_conv(room.key)
+        if not self.conversations.is_member(conv, session.account_id):
+            raise ProtocolError(FORBIDDEN, f"only members of #{room.name} may set its topic")
+        yield self.storage.set_topic(room.key, request.topic)
+        self.conversations.rooms[room.key] = room = replace(room, topic=request.topic)
+        self.log.info("{user} set the topic of #{room}", user=session.name, room=room.name)
+        self.fanout.to_room(conv, C.Topic(room.name, request.topic, session.name))
+        return {}
+
+    def members(self, connection, request, body):
+        room = self.conversations.room(request.room)
+        ids = self.conversations.members.get(room_conv(room.key), ())
+        listing = sorted((self.directory.name(i), self.presence.is_online(i)) for i in ids)
+        return {"room": room.name,
+                "members": [{"name": name, "online": online} for name, online in listing]}
+
+    def _now_ms(self) -> int:
+        return int(self.clock.seconds() * 1000)

@@ -1,0 +1,72 @@
+"""Account queries of the SQL storage (interaction functions: they take a Tx)."""
+
+from typing import Optional
+
+from . import Account, NameTaken
+from .engine import Tx
+
+_COLUMNS = "id, name, key, password_hash, admin, created, last_seen, avatar_type"
+
+
+def _account(row) -> Optional[Account]:
+    if row is None:
+        return None
+    id, name, key, password_hash, admin, created, last_seen, avatar_type = row
+    return Account(id, name, key, password_hash, bool(admin), created, last_seen, avatar_type)
+
+
+def create(tx: Tx, name, key, password_hash, now, admin, join) -> Account:
+    try:
+        tx.execute("INSERT INTO accounts (name, key, password_hash, admin, created) "
+                   "VALUES (?, ?, ?, ?, ?)", (name, key, password_hash, int(bool(admin)), now))
+    except tx.engine.error as e:
+        if tx.engine.is_unique_violation(e):
+            raise NameTaken(key) from e
+        raise
+    account = by_key(tx, key)
+    tx.executemany("INSERT INTO members (conv, account_id, joined) VALUES (?, ?, ?) "
+                   "ON CONFLICT (conv, account_id) DO NOTHING",
+                   [(conv, account.id, now) for conv in join])
+    return account
+
+
+def by_key(tx: Tx, key) -> Optional[Account]:
+    return _account(tx.one(f"SELECT {_COLUMNS} FROM accounts WHERE key = ?", (key,)))
+
+
+def by_id(tx: Tx, account_id) -> Optional[Account]:
+    return _account(tx.one(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", (account_id,)))
+
+
+def all_accounts(tx: Tx) -> list[Account]:
+    return [_account(row) for row in tx.all(f"SELECT {_COLUMNS} FROM accounts ORDER BY key")]
+
+
+def count(tx: Tx) -> int:
+    return tx.value("SELECT COUNT(*) FROM accounts")
+
+
+def set_password_hash(tx: Tx, account_id, password_hash) -> None:
+    tx.execute("UPDATE accounts SET password_hash = ? WHERE id = ?", (password_hash, account_id))
+
+
+def set_admin(tx: Tx, account_id, admin) -> None:
+    tx.execute("UPDATE accounts SET admin = ? WHERE id = ?", (int(bool(admin)), account_id))
+
+
+def set_last_seen(tx: Tx, account_id, now) -> None:
+    tx.execute("UPDATE accounts SET last_seen = ? WHERE id = ?", (now, account_id))
+
+
+def set_avatar(tx: Tx, account_id, avatar_type, data) -> None:
+    if avatar_type is None:
+        data = None
+    tx.execute("UPDATE accounts SET avatar_type = ?, avatar = ? WHERE id = ?",
+               (avatar_type, None if data is None else bytes(data), account_id))
+
+
+def avatar(tx: Tx, account_id) -> Optional[tuple[str, bytes]]:
+    row = tx.one("SELECT avatar_type, avatar FROM accounts WHERE id = ?", (account_id,))
+    if row is None or row[0] is None:
+        return None
+    return row[0], bytes(row[1] or b"")

@@ -1,0 +1,52 @@
+"""Read marks, unread counts and burn-after-reading queries of the SQL storage."""
+
+from . import BurnDue
+from .common import burn_deadline
+from .engine import Tx
+
+
+def unread_counts(tx: Tx, account_id) -> dict[str, int]:
+    rows = tx.all("SELECT mb.conv, COUNT(*) FROM members mb "
+                  "LEFT JOIN read_marks r ON r.conv = mb.conv AND r.account_id = mb.account_id "
+                  "JOIN messages m ON m.conv = mb.conv AND m.id > COALESCE(r.up_to, 0) "
+                  "WHERE mb.account_id = ? AND m.sender_id <> ? GROUP BY mb.conv",
+                  (account_id, account_id))
+    return {conv: n for conv, n in rows if n}
+
+
+def read_marks(tx: Tx, conv) -> dict[int, int]:
+    return dict(tx.all("SELECT account_id, up_to FROM read_marks WHERE conv = ?", (conv,)))
+
+
+def set_read(tx: Tx, account_id, conv, up_to, now) -> list[BurnDue]:
+    tx.execute("INSERT INTO read_marks (conv, account_id, up_to) VALUES (?, ?, ?) "
+               "ON CONFLICT (conv, account_id) DO UPDATE SET up_to = excluded.up_to "
+               "WHERE excluded.up_to > read_marks.up_to", (conv, account_id, up_to))
+    awaited = tx.all("SELECT m.id, m.burn_ttl FROM burn_pending p "
+                     "JOIN messages m ON m.id = p.message_id "
+                     "WHERE p.account_id = ? AND m.conv = ? AND m.id <= ? ORDER BY m.id",
+                     (account_id, conv, up_to))
+    if not awaited:
+        return []
+    tx.executemany("DELETE FROM burn_pending WHERE message_id = ? AND account_id = ?",
+                   [(id, account_id) for id, _ in awaited])
+    due = []
+    for id, ttl in awaited:
+        if tx.value("SELECT COUNT(*) FROM burn_pending WHERE message_id = ?", (id,)) == 0:
+            due.append(BurnDue(id, conv, burn_deadline(now, ttl)))
+    tx.executemany("UPDATE messages SET burn_deadline = ? WHERE id = ?",
+                   [(b.deadline, b.message_id) for b in due])
+    return due
+
+
+def pending_burns(tx: Tx) -> list[BurnDue]:
+    rows = tx.all("SELECT id, conv, burn_deadline FROM messages "
+                  "WHERE burn_deadline IS NOT NULL AND burned = 0 ORDER BY id")
+    return [BurnDue(*row) for row in rows]
+
+
+def burn(tx: Tx, message_ids) -> None:
+    ids = [(id,) for id in message_ids]
+    tx.executemany("UPDATE messages SET text = NULL, burned = 1 WHERE id = ?", ids)
+    # Nobody needs to read what no longer exists.
+    tx.executemany("DELETE FROM burn_pending WHERE message_id = ?", ids)

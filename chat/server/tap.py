@@ -1,0 +1,166 @@
+"""``twistd chatserver``: command-line options and the service tree.
+
+Bad option values end the program with one line on stderr and exit status 1 (twistd itself
+would print its whole usage text), so a typo in a service file is easy to spot in its log.
+"""
+
+import os
+import socket
+import sys
+
+from twisted.application import service
+from twisted.internet import endpoints
+from twisted.logger import Logger
+from twisted.python import usage
+
+from chat.protocol.errors import ProtocolError
+from chat.protocol.names import normalise_name
+from chat.server.core import ChatServer, ServerConfig, admin_keys
+from chat.server.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, PasswordHasher
+
+DEFAULT_PORT = "tcp:5000"
+DB_NAME = "chat_server.db"
+LITE_HISTORY = 1000
+
+
+class Options(usage.Options):
+    """Options of ``twistd chatserver``."""
+
+    synopsis = "[options]"
+    longdesc = ("Runs the chat server. Example: twistd -n chatserver --port tcp:5000 "
+                "--data-dir ./chat-data --admin alice")
+
+    optFlags = [
+        ["lite", None, "A pure relay: no database, no message log, everything in memory."],
+    ]
+    optParameters = [
+        ["data-dir", "d", "chat-data", "Directory for the database (created if missing)."],
+        ["db", None, None, "SQLite database file [default: <data-dir>/chat_server.db]."],
+        ["name", None, socket.gethostname(), "Server name shown to clients."],
+        ["hash-time", None, DEFAULT_TIME_COST, "argon2id time cost of password hashes.", int],
+        ["hash-memory", None, DEFAULT_MEMORY_KIB, "argon2id memory cost in KiB.", int],
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self["port"] = []
+        self["admin"] = []
+
+    def opt_port(self, description):
+        """Listen on this Twisted endpoint, e.g. tcp:5000 or
+        tcp:5000:interface=127.0.0.1; repeat to listen on several [default: tcp:5000]."""
+        self["port"].append(description)
+
+    opt_p = opt_port
+
+    def opt_admin(self, name):
+        """Give this account (existing or future) the admin role; may be repeated."""
+        self["admin"].append(name)
+
+    def parseOptions(self, options=None):
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as error:
+            raise SystemExit(f"chatserver: error: {error}") from None
+
+    def postOptions(self):
+        if not self["port"]:
+            self["port"] = [DEFAULT_PORT]
+        for description in self["port"]:
+            try:
+                endpoints.serverFromString(None, description)  # parse only; nothing listens
+            except (ValueError, TypeError, KeyError, OSError) as error:
+                raise usage.UsageError(f"bad --port {description!r}: {error}") from None
+        try:
+            self["admin"] = [normalise_name(name) for name in self["admin"]]
+        except ProtocolError as error:
+            raise usage.UsageError(f"bad --admin: {error.message}") from None
+        if self["hash-time"] < 1 or self["hash-memory"] < 8:
+            raise usage.UsageError("--hash-time must be >= 1 and --hash-memory >= 8 (KiB)")
+        if self["lite"]:
+            return
+        data_dir = self["data-dir"]
+        if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+            raise usage.UsageError(f"--data-dir {data_dir!r} is not a directory")
+        if self["db"] is None:
+            self["db"] = os.path.join(data_dir, DB_NAME)
+        try:
+            os.makedirs(data_dir, exist_ok=True)
+            os.makedirs(os.path.dirname(os.path.abspath(self["db"])), exist_ok=True)
+        except OSError as error:
+            raise usage.UsageError(f"cannot create {error.filename!r}: {error.strerror}") from None
+        if os.path.isdir(self["db"]):
+            raise usage.UsageError(f"--db {self['db']!r} is a directory")
+
+
+class ChatService(service.MultiService):
+    """Binds the ports, loads the server's state, then starts accepting connections."""
+
+    log = Logger()
+
+    def __init__(self, server, endpoint_descriptions, reactor):
+        super().__init__()
+        self.server = server
+        self.descriptions = endpoint_descriptions
+        self.reactor = reactor
+        self.ports = []
+
+    def privilegedStartService(self):
+        # bind before dropping privileges and before the reactor runs, so that a port in use
+        # is one clear line and exit status 1, not a traceback
+        from chat.server.connection import ChatFactory
+        factory = ChatFactory(self.server)
+        for description in self.descriptions:
+            endpoint = endpoints.serverFromString(self.reactor, description)
+            result = []
+            endpoint.listen(factory).addBoth(result.append)
+            if not result or not hasattr(result[0], "getHost"):
+                reason = result[0].getErrorMessage() if result else "did not bind"
+                sys.stderr.write(f"chatserver: error: cannot listen on {description}: {reason}\n")
+                raise SystemExit(1)
+            port = result[0]
+            if hasattr(port, "stopReading"):
+                port.stopReading()  # connections wait in the backlog until the state is loaded
+            self.ports.append(port)
+        super().privilegedStartService()
+
+    def startService(self):
+        super().startService()
+        d = self.server.start()
+        d.addCallbacks(self._ready, self._failed)
+
+    def _ready(self, _):
+        for port in self.ports:
+            if hasattr(port, "startReading"):
+                port.startReading()
+            self.log.info("listening on {address}", address=port.getHost())
+
+    def _failed(self, failure):
+        self.log.failure("the chat server could not start", failure)
+        self.reactor.stop()
+
+    def stopService(self):
+        super().stopService()
+        for port in self.ports:
+            port.stopListening()
+        return self.server.stop()
+
+
+def makeService(options):
+    from twisted.internet import reactor
+
+    if options["lite"]:
+        from chat.server.storage.memory import MemoryStorage
+        storage = MemoryStorage(max_messages_per_conv=LITE_HISTORY)
+    else:
+        from chat.server.storage.sqlite import SQLiteStorage
+        storage = SQLiteStorage(options["db"])
+    config = ServerConfig(
+        name=options["name"],
+        admins=admin_keys(options["admin"]),
+        message_log=not options["lite"],
+        persistent=not options["lite"],
+    )
+    hasher = PasswordHasher(options["hash-time"], options["hash-memory"])
+    server = ChatServer(config, storage, hasher, reactor)
+    return ChatService(server, options["port"], reactor)

@@ -1,0 +1,92 @@
+"""Group commit of messages: many sends, one storage transaction.
+
+A send is acknowledged only after its message is committed. Committing each message alone
+would cap the server at one disk sync per message; instead, while one batch is being written,
+every message that arrives waits for the next batch, so the batch size grows with the load by
+itself and an idle server still writes a lone message at once.
+
+Message ids and times are assigned here, in arrival order, so ids increase with time.
+A resend of a message that is still being written (same sender and client id) waits for the
+first copy instead of being written twice; the storage catches resends of stored ones.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from chat.server.storage import NewMessage, StorageError, StoreResult
+
+
+class MessageWriter:
+    """Turns ``submit(...)`` calls into batched ``storage.store_messages`` calls."""
+
+    log = Logger()
+
+    def __init__(self, storage, clock, max_batch: int = 1000):
+        self.storage = storage
+        self.clock = clock
+        self.max_batch = max_batch
+        self.next_id = 1
+        self._queue: list[tuple[NewMessage, defer.Deferred]] = []
+        self._in_flight: dict[tuple[int, str], defer.Deferred] = {}
+        self._writing = False
+        self.batches = 0  # counters for tests and benchmarks
+        self.stored = 0
+
+    @defer.inlineCallbacks
+    def start(self):
+        self.next_id = (yield self.storage.max_message_id()) + 1
+
+    def now_ms(self) -> int:
+        return int(self.clock.seconds() * 1000)
+
+    def submit(self, conv, sender_id, sender, text, cid, burn_ttl=None, burn_recipients=()):
+        """Fires with ``(NewMessage, StoreResult)`` once stored (or found to be a duplicate)."""
+        key = (sender_id, cid)
+        first = self._in_flight.get(key)
+        if first is not None:
+            copy = defer.Deferred()
+            first.addBoth(self._echo_duplicate, copy)
+            return copy
+        message = NewMessage(self.next_id, conv, sender_id, sender, text, self.now_ms(), cid,
+                             burn_ttl, tuple(burn_recipients))
+        self.next_id += 1
+        done = defer.Deferred()
+        self._in_flight[key] = done
+        self._queue.append((message, done))
+        if not self._writing:
+            self._write_next()
+        return done
+
+    @staticmethod
+    def _echo_duplicate(result, copy):
+        if isinstance(result, tuple):
+            message, stored = result
+            copy.callback((message, StoreResult(stored.id, stored.ts, True, stored.burn_deadline)))
+        else:
+            copy.errback(result)
+        return result
+
+    def _write_next(self) -> None:
+        if not self._queue:
+            return
+        batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+        self._writing = True
+        self.batches += 1
+        d = defer.maybeDeferred(self.storage.store_messages, [message for message, _ in batch])
+        d.addBoth(self._batch_done, batch)
+
+    def _batch_done(self, results, batch) -> None:
+        self._writing = False
+        for message, _ in batch:
+            self._in_flight.pop((message.sender_id, message.cid), None)
+        if isinstance(results, list):
+            self.stored += sum(1 for r in results if not r.duplicate)
+            for (message, done), result in zip(batch, results):
+                done.callback((message, result))
+        else:
+            self.log.failure("storing {n} messages failed", results, n=len(batch))
+            error = results.value if isinstance(results.value, StorageError) else StorageError(
+                str(results.value))
+            for _message, done in batch:
+                done.errback(error)
+        self._write_next()
