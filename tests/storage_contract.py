@@ -324,12 +324,12 @@ class StorageContractMixin:
         # Reading up to an earlier message, or another conversation, reads nothing.
         self.assertEqual((yield self.storage.set_read(bob, ROOM, 1, 100)), [])
         self.assertEqual((yield self.storage.set_read(bob, OTHER_ROOM, 50, 100)), [])
-        self.assertEqual((yield self.storage.set_read(bob, ROOM, 2, 200)), [])
+        self.assertEqual((yield self.storage.set_read(carol, ROOM, 2, 200)), [])
         self.assertEqual((yield self.storage.pending_burns()), [])
-        due = yield self.storage.set_read(carol, ROOM, 2, 5_000)
+        due = yield self.storage.set_read(bob, ROOM, 2, 5_000)
         self.assertEqual(due, [BurnDue(2, ROOM, 35_000)])
         self.assertEqual((yield self.storage.pending_burns()), due)
-        self.assertEqual((yield self.storage.set_read(carol, ROOM, 3, 6_000)), [])
+        self.assertEqual((yield self.storage.set_read(bob, ROOM, 3, 6_000)), [])
         self.assertEqual((yield self.storage.history(ROOM))[1], stored(secret))
 
         yield self.storage.burn([2])
@@ -381,3 +381,15 @@ class StorageContractMixin:
         yield self.storage.burn([])
         self.assertEqual((yield self.storage.history(ROOM)),
                          [stored(msg(1, burn_ttl=1.0), text=None, burned=True)])
+
+    @defer.inlineCallbacks
+    def test_pending_burns_by_deadline(self):
+        alice, bob = yield self.people("alice", "bob")
+        yield self.storage.store_messages([
+            msg(1, sender_id=alice, ts=0, burn_ttl=60.0),
+            msg(2, sender_id=alice, ts=0, burn_ttl=5.0),
+            msg(3, sender_id=alice, ts=0, burn_ttl=9.0, burn_recipients=(bob,))])
+        yield self.storage.set_read(bob, ROOM, 3, 1_000)
+        self.assertEqual((yield self.storage.pending_burns()),
+                         [BurnDue(2, ROOM, 5_000), BurnDue(3, ROOM, 10_000),
+                          BurnDue(1, ROOM, 60_000)])

@@ -27,7 +27,8 @@ class MessageWriter:
         self.max_batch = max_batch
         self.next_id = 1
         self._queue: list[tuple[NewMessage, defer.Deferred]] = []
-        self._in_flight: dict[tuple[int, str], defer.Deferred] = {}
+        # (sender, cid) -> Deferreds of resends that arrived while the first copy is written
+        self._in_flight: dict[tuple[int, str], list[defer.Deferred]] = {}
         self._writing = False
         self.batches = 0  # counters for tests and benchmarks
         self.stored = 0
@@ -42,29 +43,20 @@ class MessageWriter:
     def submit(self, conv, sender_id, sender, text, cid, burn_ttl=None, burn_recipients=()):
         """Fires with ``(NewMessage, StoreResult)`` once stored (or found to be a duplicate)."""
         key = (sender_id, cid)
-        first = self._in_flight.get(key)
-        if first is not None:
+        resends = self._in_flight.get(key)
+        if resends is not None:
             copy = defer.Deferred()
-            first.addBoth(self._echo_duplicate, copy)
+            resends.append(copy)
             return copy
         message = NewMessage(self.next_id, conv, sender_id, sender, text, self.now_ms(), cid,
                              burn_ttl, tuple(burn_recipients))
         self.next_id += 1
         done = defer.Deferred()
-        self._in_flight[key] = done
+        self._in_flight[key] = []
         self._queue.append((message, done))
         if not self._writing:
             self._write_next()
         return done
-
-    @staticmethod
-    def _echo_duplicate(result, copy):
-        if isinstance(result, tuple):
-            message, stored = result
-            copy.callback((message, StoreResult(stored.id, stored.ts, True, stored.burn_deadline)))
-        else:
-            copy.errback(result)
-        return result
 
     def _write_next(self) -> None:
         if not self._queue:
@@ -77,16 +69,20 @@ class MessageWriter:
 
     def _batch_done(self, results, batch) -> None:
         self._writing = False
-        for message, _ in batch:
-            self._in_flight.pop((message.sender_id, message.cid), None)
+        resends = [self._in_flight.pop((message.sender_id, message.cid), [])
+                   for message, _ in batch]
         if isinstance(results, list):
             self.stored += sum(1 for r in results if not r.duplicate)
-            for (message, done), result in zip(batch, results):
+            for (message, done), result, copies in zip(batch, results, resends):
                 done.callback((message, result))
+                for copy in copies:
+                    copy.callback((message, StoreResult(result.id, result.ts, True,
+                                                        result.burn_deadline)))
         else:
             self.log.failure("storing {n} messages failed", results, n=len(batch))
             error = results.value if isinstance(results.value, StorageError) else StorageError(
                 str(results.value))
-            for _message, done in batch:
-                done.errback(error)
+            for (_message, done), copies in zip(batch, resends):
+                for waiting in [done, *copies]:
+                    waiting.errback(error)
         self._write_next()

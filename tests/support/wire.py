@@ -55,6 +55,10 @@ class EventTimeout(Exception):
     """``next_event`` saw no matching event in time."""
 
 
+class RequestTimeout(Exception):
+    """No reply to a request within ``WireClient.reply_timeout`` seconds."""
+
+
 TypeSpec = Union[None, str, tuple, list, set, frozenset]
 
 
@@ -85,11 +89,16 @@ class WireClient(Protocol):
     auto_pong = True
     """Answer a server ``ping`` event with ``pong`` (the event is still recorded)."""
 
+    reply_timeout = 10.0
+    """Seconds a request waits for its reply before failing with :class:`RequestTimeout`
+    (the protocol promises exactly one reply; a missing one should fail fast, not hang)."""
+
     def __init__(self, clock=None) -> None:
         self.clock = clock or _global_reactor
         self.decoder = FrameDecoder()
         self.events: list[dict] = []        # every event received, in order
         self.frames: list[dict] = []        # every control frame received, in order
+        self.raw_frames: list[bytes] = []   # their payloads as they came (UTF-8 JSON)
         self.violations: list[str] = []     # what the server did against the protocol
         self.connected_ = False
         self.close_reason: Optional[BaseException] = None
@@ -99,7 +108,7 @@ class WireClient(Protocol):
         self.username: Optional[str] = None
         self._queue: list[dict] = []        # events nobody has taken yet
         self._waiters: list[_Waiter] = []
-        self._pending: dict[Any, defer.Deferred] = {}
+        self._pending: dict[Any, tuple] = {}  # id -> (Deferred, timeout call)
         self._bodies: dict[Any, list] = {}  # id -> [data, bytearray, expected]
         self._next_id = 1
         self._close_waiters: list[defer.Deferred] = []
@@ -115,7 +124,9 @@ class WireClient(Protocol):
         self.close_reason = exc
         pending, self._pending = self._pending, {}
         self._bodies.clear()
-        for request_id, d in pending.items():
+        for request_id, (d, timer) in pending.items():
+            if timer.active():
+                timer.cancel()
             d.errback(ConnectionClosed(f"connection lost before the reply to request {request_id!r}: {exc}"))
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
@@ -177,8 +188,25 @@ class WireClient(Protocol):
         if self.close_reason is not None:
             return defer.fail(ConnectionClosed(f"connection is closed: {self.close_reason}"))
         d = defer.Deferred()
-        self._pending[request_id] = d
+        timer = self.clock.callLater(self.reply_timeout, self._reply_timeout, request_id)
+        self._pending[request_id] = (d, timer)
         return d
+
+    def _reply_timeout(self, request_id) -> None:
+        entry = self._pending.pop(request_id, None)
+        self._bodies.pop(request_id, None)
+        if entry is not None:
+            who = f" ({self.username})" if self.username else ""
+            entry[0].errback(RequestTimeout(
+                f"no reply to request {request_id!r}{who} within {self.reply_timeout} s"))
+
+    def _take_pending(self, request_id) -> Optional[defer.Deferred]:
+        entry = self._pending.pop(request_id, None)
+        if entry is None:
+            return None
+        if entry[1].active():
+            entry[1].cancel()
+        return entry[0]
 
     def request(self, type: str, **fields) -> defer.Deferred:
         """Send a request; fires with the ``ok`` data or fails with :class:`RequestError`.
@@ -246,13 +274,14 @@ class WireClient(Protocol):
                 f"reply to {request_id} announced {expected} body bytes but {len(buffer)} came")
         if len(buffer) >= expected:
             del self._bodies[request_id]
-            d = self._pending.pop(request_id, None)
+            d = self._take_pending(request_id)
             if d is not None:
                 result = dict(data)
                 result["_body"] = bytes(buffer)
                 d.callback(result)
 
     def _control_frame(self, payload: bytes) -> None:
+        self.raw_frames.append(payload)
         try:
             obj = decode_object(payload)
         except ProtocolError as exc:
@@ -273,12 +302,11 @@ class WireClient(Protocol):
         self._event(obj)
 
     def _reply(self, obj: dict, kind: str, request_id) -> None:
-        d = self._pending.get(request_id)
-        if d is None or request_id in self._bodies:
+        if request_id not in self._pending or request_id in self._bodies:
             self.violations.append(f"reply to a request that is not waiting: {obj!r}")
             return
         if kind == "error":
-            del self._pending[request_id]
+            d = self._take_pending(request_id)
             d.errback(RequestError(obj.get("code"), obj.get("message"), obj))
             return
         data = obj.get("data")
@@ -288,8 +316,7 @@ class WireClient(Protocol):
         if body:
             self._bodies[request_id] = [data, bytearray(), body]
             return
-        del self._pending[request_id]
-        d.callback(data)
+        self._take_pending(request_id).callback(data)
 
     def _event(self, event: dict) -> None:
         self.events.append(event)

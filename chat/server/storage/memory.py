@@ -292,7 +292,7 @@ class MemoryStorage:
     @_deferred
     def pending_burns(self):
         return [BurnDue(id, self._messages[id].conv, deadline)
-                for id, deadline in sorted(self._deadlines.items())]
+                for deadline, id in sorted((d, id) for id, d in self._deadlines.items())]
 
     @_deferred
     def burn(self, message_ids):

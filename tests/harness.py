@@ -1,0 +1,130 @@
+"""Socket-free test harness: a real ChatServer on MemoryStorage and a task.Clock, with
+clients that are ChatConnections over StringTransports.
+
+Password hashing runs synchronously with a tiny argon2 cost, so a whole login happens inside
+one ``dataReceived`` call and tests read the reply right after sending the request.
+"""
+
+import json
+
+from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+
+from chat.protocol.codec import control_frame
+from chat.protocol.commands import parse_server_message
+from chat.protocol.framing import FrameDecoder
+from chat.server.connection import ChatConnection
+from chat.server.core import ChatServer, ServerConfig
+from chat.server.passwords import PasswordHasher
+from chat.server.storage.memory import MemoryStorage
+
+PASSWORD = "correct horse"
+
+
+def fast_hasher():
+    return PasswordHasher(time_cost=1, memory_kib=8,
+                          run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
+
+
+def make_server(storage=None, clock=None, **config):
+    """A started ChatServer (MemoryStorage starts synchronously)."""
+    clock = clock or task.Clock()
+    clock.advance(1_800_000_000)  # a realistic "now" (2027) for timestamps
+    server = ChatServer(ServerConfig(**config), storage or MemoryStorage(), fast_hasher(), clock)
+    started = server.start()
+    assert started.called, "make_server needs a storage that starts synchronously"
+    return server
+
+
+class Client:
+    """One connection to ``server`` with helpers to make requests and read what came back."""
+
+    _port = 40000
+
+    def __init__(self, server, host="192.0.2.10"):
+        Client._port += 1
+        self.server = server
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", host, Client._port))
+        self.connection = ChatConnection(server)
+        self.connection.makeConnection(self.transport)
+        self._decoder = FrameDecoder(10 ** 8)
+        self._next_id = 0
+        self.inbox: list[dict] = []   # everything received and not yet taken
+
+    # -- sending
+    def raw(self, data: bytes) -> None:
+        self.connection.dataReceived(data)
+
+    def send(self, obj: dict) -> None:
+        self.raw(control_frame(obj))
+
+    def request(self, kind: str, **fields) -> dict:
+        """Send a request and return its reply (ok or error); it must have come already."""
+        self._next_id += 1
+        request_id = fields.pop("id", self._next_id)
+        self.send({"type": kind, "id": request_id, **fields})
+        return self.reply(request_id)
+
+    def ok(self, kind: str, **fields) -> dict:
+        reply = self.request(kind, **fields)
+        assert reply["type"] == "ok", reply
+        return reply["data"]
+
+    def error(self, kind: str, **fields) -> str:
+        reply = self.request(kind, **fields)
+        assert reply["type"] == "error", reply
+        return reply["code"]
+
+    # -- receiving
+    def pump(self) -> None:
+        data = self.transport.value()
+        self.transport.clear()
+        for payload in self._decoder.feed(data):
+            if payload[:1] == b"{":
+                parse_server_message(payload)  # every server frame must be valid
+                self.inbox.append(json.loads(payload))
+            else:
+                self.inbox.append({"type": "_body", "payload": payload})
+
+    def reply(self, request_id) -> dict:
+        self.pump()
+        for index, frame in enumerate(self.inbox):
+            if frame.get("id") == request_id and frame["type"] in ("ok", "error"):
+                return self.inbox.pop(index)
+        raise AssertionError(f"no reply to {request_id!r}; got {self.inbox}")
+
+    def events(self, kind=None) -> list[dict]:
+        """Take the events (frames without id) received so far, optionally of one type."""
+        self.pump()
+        taken = [f for f in self.inbox if "id" not in f and (kind is None or f["type"] == kind)]
+        self.inbox = [f for f in self.inbox if f not in taken]
+        return taken
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.disconnecting or self.connection.state.value == "closed"
+
+    def disconnect(self) -> None:
+        self.connection.connectionLost(None)
+
+    # -- common sequences
+    def hello(self) -> dict:
+        return self.ok("hello", version=1, client="test")
+
+    def register(self, name: str, password: str = PASSWORD) -> dict:
+        return self.ok("register", username=name, password=password)
+
+    def login(self, name: str, password: str = PASSWORD) -> dict:
+        return self.ok("login", username=name, password=password)
+
+
+def user(server, name: str, register: bool = True) -> Client:
+    """A connected, greeted and logged-in client; registers ``name`` first if asked."""
+    client = Client(server)
+    client.hello()
+    if register:
+        client.register(name)
+    client.login(name)
+    client.events()  # drop the presence noise of logging in
+    return client

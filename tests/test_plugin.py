@@ -1,0 +1,53 @@
+"""The twistd plugin and its options."""
+
+import os
+
+from twisted.application.service import IServiceMaker
+from twisted.plugin import getPlugins
+from twisted.trial import unittest
+
+from chat.server import tap
+
+
+class PluginTests(unittest.TestCase):
+    def test_chatserver_is_an_installed_plugin(self):
+        makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
+        self.assertIn("chatserver", makers)
+        self.assertEqual(makers["chatserver"].module, tap.__name__)
+
+    def test_defaults(self):
+        options = tap.Options()
+        options.parseOptions([])
+        self.assertEqual(options["port"], ["tcp:5000"])
+        self.assertEqual(options["data-dir"], "chat-data")
+        self.assertEqual(options["db"], os.path.join("chat-data", "chat_server.db"))
+        self.assertFalse(options["lite"])
+
+    def test_repeatable_options(self):
+        data_dir = self.mktemp()
+        options = tap.Options()
+        options.parseOptions(["--port", "tcp:5001", "-p", "tcp:5002:interface=127.0.0.1",
+                              "--admin", "Ａlice", "--admin", "张伟", "--data-dir", data_dir])
+        self.assertEqual(options["port"], ["tcp:5001", "tcp:5002:interface=127.0.0.1"])
+        self.assertEqual(options["admin"], ["Alice", "张伟"])
+        self.assertTrue(os.path.isdir(data_dir))
+
+    def test_bad_values_exit_with_one_line(self):
+        not_a_dir = self.mktemp()
+        open(not_a_dir, "w").close()
+        for argv in (["--port", "nonsense:xyz"], ["--port", "tcp:notaport"],
+                     ["--admin", "bad name"], ["--data-dir", not_a_dir],
+                     ["--hash-time", "x"], ["--unknown"]):
+            with self.assertRaises(SystemExit) as caught:
+                tap.Options().parseOptions(argv)
+            message = str(caught.exception.code)
+            self.assertTrue(message.startswith("chatserver: error: "), message)
+            self.assertNotIn("\n", message)
+
+    def test_lite_makes_no_files(self):
+        data_dir = self.mktemp()
+        options = tap.Options()
+        options.parseOptions(["--lite", "--data-dir", data_dir])
+        self.assertFalse(os.path.exists(data_dir))
+        service = tap.makeService(options)
+        self.assertFalse(service.server.config.persistent)

@@ -1,0 +1,219 @@
+"""The wire protocol alone: frames, JSON, command classes, names. No server, no sockets."""
+
+import json
+import struct
+
+from twisted.trial import unittest
+
+from chat.protocol import commands as C
+from chat.protocol import names
+from chat.protocol.codec import control_frame, decode_object, encode_object
+from chat.protocol.errors import BAD_REQUEST, TOO_LARGE, UNKNOWN_TYPE, ProtocolError
+from chat.protocol.framing import (
+    FrameDecoder, FrameTooLarge, encode_body_frame, encode_frame, iter_body_frames,
+    split_body_frame)
+from chat.protocol.timestamps import format_ts, parse_ts
+
+
+class FramingTests(unittest.TestCase):
+    def test_byte_by_byte(self):
+        decoder = FrameDecoder()
+        stream = encode_frame(b"hello") + encode_frame(b"") + encode_frame(b"\x00\xff" * 3)
+        frames = []
+        for byte in stream:
+            frames += decoder.feed(bytes([byte]))
+        self.assertEqual(frames, [b"hello", b"", b"\x00\xff" * 3])
+        self.assertEqual(decoder.pending, 0)
+
+    def test_many_frames_in_one_read(self):
+        decoder = FrameDecoder()
+        payloads = [bytes([i]) * i for i in range(50)]
+        self.assertEqual(decoder.feed(b"".join(map(encode_frame, payloads))), payloads)
+
+    def test_wire_format_is_int32_prefix(self):
+        self.assertEqual(encode_frame(b"abc"), b"\x00\x00\x00\x03abc")
+
+    def test_truncated_frame_waits(self):
+        decoder = FrameDecoder()
+        self.assertEqual(decoder.feed(encode_frame(b"abcdef")[:-2]), [])
+        self.assertEqual(decoder.pending, 8)
+        self.assertEqual(decoder.feed(b"ef"), [b"abcdef"])
+
+    def test_too_large_prefix_raises_before_buffering(self):
+        decoder = FrameDecoder(max_frame=100)
+        self.assertEqual(decoder.feed(encode_frame(b"x" * 100)), [b"x" * 100])
+        with self.assertRaises(FrameTooLarge) as caught:
+            decoder.feed(struct.pack(">I", 101))
+        self.assertEqual(caught.exception.length, 101)
+
+    def test_body_frames(self):
+        data = bytes(range(256)) * 600  # 153,600 bytes: three frames of at most 64 KiB
+        frames = list(iter_body_frames(7, data))
+        self.assertEqual(len(frames), 3)
+        decoder = FrameDecoder()
+        pieces = [split_body_frame(p) for p in decoder.feed(b"".join(frames))]
+        self.assertEqual({request_id for request_id, _ in pieces}, {7})
+        self.assertEqual(b"".join(chunk for _, chunk in pieces), data)
+        self.assertEqual(encode_body_frame(1, b"z")[4:], b"\x01\x00\x00\x00\x01z")
+
+    def test_short_body_frame(self):
+        self.assertRaises(ValueError, split_body_frame, b"\x01\x00")
+
+
+class CodecTests(unittest.TestCase):
+    def assertBadRequest(self, payload):
+        with self.assertRaises(ProtocolError) as caught:
+            decode_object(payload)
+        self.assertEqual(caught.exception.code, BAD_REQUEST)
+
+    def test_round_trip_keeps_unicode_unescaped(self):
+        obj = {"type": "x", "text": "你好 👋 é"}
+        encoded = encode_object(obj)
+        self.assertIn("你好 👋".encode(), encoded)
+        self.assertEqual(decode_object(encoded), obj)
+        self.assertEqual(control_frame(obj), encode_frame(encoded))
+
+    def test_invalid_json(self):
+        self.assertBadRequest(b'{"type": ')
+
+    def test_invalid_utf8(self):
+        self.assertBadRequest(b'{"type": "\xff"}')
+
+    def test_not_an_object(self):
+        self.assertBadRequest(b"[1, 2]")
+
+    def test_nan_rejected(self):
+        self.assertBadRequest(b'{"type": "send", "burn": NaN}')
+
+    def test_deep_nesting(self):
+        self.assertBadRequest(b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+
+    def test_huge_integer(self):
+        self.assertBadRequest(b'{"id": ' + b"9" * 10_000 + b"}")
+
+
+class CommandTests(unittest.TestCase):
+    def parse(self, obj):
+        return C.parse_request(json.dumps(obj).encode())
+
+    def code_of(self, obj):
+        with self.assertRaises(ProtocolError) as caught:
+            self.parse(obj)
+        return caught.exception.code
+
+    def test_every_client_command_round_trips(self):
+        samples = {
+            "hello": {"version": 1}, "register": {"username": "a", "password": "p" * 8},
+            "login": {"username": "a", "password": "p"}, "logout": {},
+            "change_password": {"old": "x", "new": "y" * 8},
+            "set_avatar": {"avatar_type": "image/png", "body": 10}, "get_avatar": {"user": "a"},
+            "users": {}, "rooms": {}, "create_room": {"room": "r"}, "join": {"room": "#r"},
+            "leave": {"room": "r"}, "set_topic": {"room": "r", "topic": "t"},
+            "members": {"room": "r"}, "send": {"to": "#r", "text": "t", "cid": "c"},
+            "history": {"conv": "@a"}, "sync": {"since": 0}, "unread": {},
+            "read": {"conv": "#r", "up_to": 3}, "ping": {},
+        }
+        self.assertEqual(set(samples) | {"pong"}, set(C.CLIENT_COMMANDS))
+        for kind, fields in samples.items():
+            command = self.parse({"type": kind, "id": 5, **fields})
+            self.assertEqual(command.TYPE, kind)
+            again = C.parse_message(json.loads(json.dumps(command.to_dict())), C.CLIENT_COMMANDS)
+            self.assertEqual(again, command)
+
+    def test_every_server_message_round_trips(self):
+        samples = [
+            C.Ok(3, {"a": 1}), C.Error("not_found", "no", 3), C.Error("bad_request", "x"),
+            C.MessageEvent({"id": 1}), C.Presence("bob", True, 2), C.Joined("r", "bob"),
+            C.Left("r", "bob"), C.Topic("r", "t", "bob"), C.ReadEvent("@a", "a", 4),
+            C.Burned("@a", [1, 2]), C.ServerPing(), C.Bye("timeout", "silent"),
+        ]
+        self.assertEqual({m.TYPE for m in samples}, set(C.SERVER_MESSAGES))
+        for message in samples:
+            payload = encode_object(message.to_dict())
+            self.assertEqual(C.parse_server_message(payload), message)
+        self.assertIsNone(C.Error("bad_request", "x").to_dict()["id"])
+
+    def test_directions_are_separate(self):
+        self.assertEqual(self.code_of({"type": "presence", "id": 1}), UNKNOWN_TYPE)
+        with self.assertRaises(ProtocolError) as caught:
+            C.parse_server_message(b'{"type":"login","id":1}')
+        self.assertEqual(caught.exception.code, UNKNOWN_TYPE)
+
+    def test_unknown_type(self):
+        self.assertEqual(self.code_of({"type": "fly", "id": 1}), UNKNOWN_TYPE)
+
+    def test_missing_type(self):
+        self.assertEqual(self.code_of({"id": 1}), BAD_REQUEST)
+
+    def test_missing_field(self):
+        self.assertEqual(self.code_of({"type": "send", "id": 1, "to": "#a", "cid": "c"}),
+                         BAD_REQUEST)
+
+    def test_missing_id(self):
+        self.assertEqual(self.code_of({"type": "users"}), BAD_REQUEST)
+
+    def test_wrong_types(self):
+        for bad in ({"type": "sync", "id": 1, "since": "0"},
+                    {"type": "sync", "id": 1, "since": True},
+                    {"type": "sync", "id": 1, "since": -1},
+                    {"type": "users", "id": 1.5},
+                    {"type": "users", "id": ""},
+                    {"type": "send", "id": 1, "to": "lobby", "text": "x", "cid": "c"},
+                    {"type": "send", "id": 1, "to": "#a", "text": 5, "cid": "c"},
+                    {"type": "history", "id": 1, "conv": "#a", "limit": 201}):
+            self.assertEqual(self.code_of(bad), BAD_REQUEST, bad)
+
+    def test_text_limit(self):
+        ok = self.parse({"type": "send", "id": 1, "to": "#a", "text": "😀" * 16000, "cid": "c"})
+        self.assertEqual(len(ok.text), 16000)
+        self.assertLessEqual(len(encode_object(ok.to_dict())), 65536)
+        self.assertEqual(self.code_of(
+            {"type": "send", "id": 1, "to": "#a", "text": "x" * 16001, "cid": "c"}), TOO_LARGE)
+
+    def test_lone_surrogate_rejected(self):
+        payload = b'{"type":"send","id":1,"to":"#a","text":"\\ud800","cid":"c"}'
+        with self.assertRaises(ProtocolError) as caught:
+            C.parse_request(payload)
+        self.assertEqual(caught.exception.code, BAD_REQUEST)
+
+    def test_extra_fields_ignored(self):
+        self.assertEqual(self.parse({"type": "users", "id": 1, "future": True}), C.Users(1))
+
+    def test_request_id_of(self):
+        self.assertEqual(C.request_id_of({"id": 4}), 4)
+        self.assertIsNone(C.request_id_of({"id": [1]}))
+        self.assertIsNone(C.request_id_of(None))
+
+
+class NameTests(unittest.TestCase):
+    def test_unicode_names(self):
+        for name in ("alice", "张伟", "Ünal_2", "a.b-c", "ひらがな", "हिन्दी"):
+            self.assertEqual(names.normalise_name(name), name)
+
+    def test_nfkc_and_case(self):
+        self.assertEqual(names.normalise_name("ａｌｉｃｅ"), "alice")  # full-width letters
+        self.assertEqual(names.name_key("Alice"), names.name_key("ALICE"))
+        self.assertEqual(names.name_key("Straße"), names.name_key("STRASSE"))
+
+    def test_bad_names(self):
+        for bad in ("", "a" * 33, "has space", "semi;colon", "@at", "#hash", "tab\t", "\u0301a",
+                    "zero\u200bwidth"):
+            self.assertRaises(ProtocolError, names.normalise_name, bad)
+        self.assertEqual(len(names.normalise_name("a" * 32)), 32)
+
+    def test_password_rules(self):
+        self.assertRaises(ProtocolError, names.check_password, "short")
+        self.assertRaises(ProtocolError, names.check_password, "x" * 1025)
+        self.assertEqual(names.check_password("e\u0301tagère!"), "étagère!")
+
+    def test_conversation_references(self):
+        self.assertEqual(names.parse_conv("#Lobby"), ("room", "Lobby"))
+        self.assertEqual(names.parse_conv("@张伟"), ("user", "张伟"))
+        for bad in ("lobby", "#", "@", "", "!x"):
+            self.assertRaises(ProtocolError, names.parse_conv, bad)
+
+
+class TimestampTests(unittest.TestCase):
+    def test_format_and_parse(self):
+        self.assertEqual(format_ts(1_764_028_741_123), "2025-11-24T23:59:01.123Z")
+        self.assertEqual(parse_ts("2025-11-24T23:59:01.123Z"), 1_764_028_741_123)

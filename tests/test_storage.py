@@ -1,0 +1,203 @@
+"""The storage contract run against both implementations, plus what only SQLite promises."""
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from chat.server.storage import BurnDue, IStorage, StorageError, migrate
+from chat.server.storage.memory import MemoryStorage
+from chat.server.storage.sqlite import SQLiteStorage
+from tests.storage_contract import OTHER_ROOM, ROOM, StorageContractMixin, dm, msg
+
+
+class MemoryStorageTests(StorageContractMixin, unittest.TestCase):
+
+    def setUp(self):
+        self.storage = MemoryStorage()
+        return self.storage.start()
+
+    def tearDown(self):
+        return self.storage.stop()
+
+    def test_provides_interface(self):
+        self.assertTrue(IStorage.providedBy(self.storage))
+
+    @defer.inlineCallbacks
+    def test_max_messages_per_conv(self):
+        self.storage = MemoryStorage(max_messages_per_conv=3)
+        yield self.storage.store_messages([msg(i) for i in range(1, 6)] + [msg(6, OTHER_ROOM)])
+        yield self.storage.store_messages([msg(7)])
+        self.assertEqual([m.id for m in (yield self.storage.history(ROOM))], [4, 5, 7])
+        self.assertEqual([m.id for m in (yield self.storage.history(OTHER_ROOM))], [6])
+        self.assertEqual((yield self.storage.max_message_id()), 7)
+        # A dropped message's cid is forgotten, a kept one's is not.
+        results = yield self.storage.store_messages([msg(8, cid="c1"), msg(9, cid="c5")])
+        self.assertEqual([(r.id, r.duplicate) for r in results], [(8, False), (5, True)])
+
+
+class SQLiteStorageTests(StorageContractMixin, unittest.TestCase):
+
+    def setUp(self):
+        # Not self.mktemp(): under pytest that would create directories in the source tree.
+        directory = tempfile.mkdtemp(prefix="chat-storage-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        self.path = os.path.join(directory, "chat.db")
+        self.storage = SQLiteStorage(self.path)
+        return self.storage.start()
+
+    def tearDown(self):
+        return self.storage.stop()
+
+    @defer.inlineCallbacks
+    def restart(self):
+        yield self.storage.stop()
+        self.storage = SQLiteStorage(self.path)
+        yield self.storage.start()
+
+    def query(self, sql, params=()):
+        """Read the file directly, as another process would (only once it is stopped)."""
+        with sqlite3.connect(self.path) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def test_provides_interface(self):
+        self.assertTrue(IStorage.providedBy(self.storage))
+
+    def test_bad_synchronous_setting(self):
+        self.assertRaises(ValueError, SQLiteStorage, self.path, synchronous="FULL; DROP")
+
+    @defer.inlineCallbacks
+    def test_data_survives_restart(self):
+        s = self.storage
+        alice = yield s.create_account("Alice", "alice", "h", 1, admin=True, join=[ROOM])
+        bob = yield s.create_account("Bob", "bob", "h", 2, join=[ROOM, dm(1, 2)])
+        yield s.add_member(dm(1, 2), alice.id, 3)
+        yield s.set_avatar(bob.id, "image/gif", b"GIF89a\x00")
+        yield s.set_last_seen(alice.id, 77)
+        room = yield s.create_room("Lobby", "lobby", "topic", alice.id, 4)
+        batch = [msg(1, sender_id=alice.id), msg(2, dm(1, 2), bob.id),
+                 msg(3, sender_id=alice.id, burn_ttl=2.0, burn_recipients=(bob.id,)),
+                 msg(4, sender_id=alice.id, burn_ttl=1.0)]
+        yield s.store_messages(batch)
+        yield s.set_read(bob.id, ROOM, 1, 10)
+        before = yield defer.gatherResults([
+            s.accounts(), s.rooms(), s.memberships(), s.history(ROOM), s.history(dm(1, 2)),
+            s.read_marks(ROOM), s.pending_burns(), s.avatar(bob.id), s.max_message_id()])
+        self.assertEqual(before[0][0].last_seen, 77)
+
+        yield self.restart()
+        s = self.storage
+        after = yield defer.gatherResults([
+            s.accounts(), s.rooms(), s.memberships(), s.history(ROOM), s.history(dm(1, 2)),
+            s.read_marks(ROOM), s.pending_burns(), s.avatar(bob.id), s.max_message_id()])
+        self.assertEqual(after, before)
+        self.assertEqual(after[1], [room])
+        # The burn message still awaits bob, and the dedup keys are still known.
+        self.assertEqual((yield s.set_read(bob.id, ROOM, 3, 1000)), [BurnDue(3, ROOM, 3000)])
+        results = yield s.store_messages([msg(9, sender_id=alice.id, cid="c1")])
+        self.assertTrue(results[0].duplicate)
+
+    @defer.inlineCallbacks
+    def test_schema_versions(self):
+        files = migrate.schema_files()
+        self.assertEqual(files[0].name, "001_initial.sql")
+        yield self.storage.stop()
+        recorded = self.query("SELECT version, name, applied FROM schema_version ORDER BY version")
+        self.assertEqual([(v, n) for v, n, _ in recorded], [(f.version, f.name) for f in files])
+
+        # A restart applies nothing again (re-running 001 would fail on CREATE TABLE), and a
+        # newer file migrates the existing database.
+        extra = migrate.SchemaFile(999, "999_test.sql",
+                                   "-- a comment; with a semicolon\n"
+                                   "ALTER TABLE rooms ADD COLUMN extra TEXT;\n"
+                                   "CREATE TABLE test_extra (x INTEGER);\n")
+        self.patch(migrate, "schema_files", lambda directory="schema": files + [extra])
+        self.storage = SQLiteStorage(self.path)
+        yield self.storage.start()
+        yield self.storage.create_room("R", "r", "", None, 1)
+        yield self.restart()
+        yield self.storage.stop()
+        again = self.query("SELECT version, name, applied FROM schema_version ORDER BY version")
+        self.assertEqual(again[:-1], recorded)
+        self.assertEqual(again[-1][:2], (999, "999_test.sql"))
+        self.assertEqual(self.query("SELECT key, extra FROM rooms"), [("r", None)])
+
+    @defer.inlineCallbacks
+    def test_wal_mode(self):
+        yield self.storage.store_messages([msg(1)])
+        self.assertTrue(os.path.exists(self.path + "-wal"))
+        yield self.storage.stop()
+        self.assertEqual(self.query("PRAGMA journal_mode"), [("wal",)])
+
+    @defer.inlineCallbacks
+    def test_write_failure_is_storage_error_and_rolls_back(self):
+        alice, bob = yield self.people("alice", "bob")
+        yield self.storage.store_messages([msg(1)])
+        yield self.storage._pool.runWithConnection(
+            lambda conn: conn.execute("PRAGMA query_only=ON"))
+        yield self.assertFailure(self.storage.store_messages([msg(2)]), StorageError)
+        yield self.assertFailure(self.storage.set_read(alice, ROOM, 1, 1), StorageError)
+        yield self.storage._pool.runWithConnection(
+            lambda conn: conn.execute("PRAGMA query_only=OFF"))
+        # A batch failing half-way (a burn message stored, then a clashing id) leaves no trace.
+        batch = [msg(2, sender_id=alice, burn_ttl=1.0, burn_recipients=(bob,)),
+                 msg(3, sender_id=alice, burn_ttl=1.0), msg(3, cid="clash")]
+        yield self.assertFailure(self.storage.store_messages(batch), StorageError)
+        yield self.storage.stop()
+        self.assertEqual(self.query("SELECT id FROM messages"), [(1,)])
+        self.assertEqual(self.query("SELECT COUNT(*) FROM burn_pending"), [(0,)])
+        self.assertEqual(self.query("SELECT COUNT(*) FROM read_marks"), [(0,)])
+
+    @defer.inlineCallbacks
+    def test_burned_text_is_gone_from_file(self):
+        alice, bob = yield self.people("alice", "bob")
+        secret = "the launch code is 0000-SECRET-0000"
+        yield self.storage.store_messages([
+            msg(1, sender_id=alice, text=secret, burn_ttl=1.0, burn_recipients=(bob,))])
+        yield self.storage.set_read(bob, ROOM, 1, 1)
+        yield self.storage.burn([1])
+        yield self.storage.stop()
+        self.assertEqual(self.query("SELECT text, burned, sender_id, conv FROM messages"),
+                         [(None, 1, alice, ROOM)])
+        # secure_delete: not even a free page of the file keeps it (the WAL is checkpointed
+        # and removed on close).
+        with open(self.path, "rb") as f:
+            self.assertNotIn(secret.encode(), f.read())
+
+    @defer.inlineCallbacks
+    def test_queries_never_run_on_reactor_thread(self):
+        yield self.storage.stop()
+        self.storage = SQLiteStorage(self.path)
+        reactor_thread = threading.get_ident()
+        threads = []
+        engine = self.storage._engine
+        original_open = engine._on_open
+
+        def on_open(conn):
+            threads.append(threading.get_ident())
+            original_open(conn)
+            conn.set_trace_callback(lambda statement: threads.append(threading.get_ident()))
+        self.patch(engine, "_on_open", on_open)
+
+        s = self.storage
+        yield s.start()
+        alice = yield s.create_account("a", "a", "h", 1, join=[ROOM])
+        yield s.create_room("r", "r", "", None, 1)
+        yield s.store_messages([msg(1, sender_id=alice.id, burn_ttl=1.0,
+                                    burn_recipients=(alice.id,))])
+        yield defer.gatherResults([
+            s.account_by_key("a"), s.account_by_id(alice.id), s.accounts(), s.count_accounts(),
+            s.set_password_hash(alice.id, "x"), s.set_admin(alice.id, True),
+            s.set_last_seen(alice.id, 2), s.set_avatar(alice.id, "image/png", b"x"),
+            s.avatar(alice.id), s.rooms(), s.set_topic("r", "t"), s.add_member(OTHER_ROOM,
+                                                                              alice.id, 1),
+            s.remove_member(OTHER_ROOM, alice.id), s.memberships(), s.max_message_id(),
+            s.history(ROOM), s.messages_since(alice.id, 0, 10), s.unread_counts(alice.id),
+            s.read_marks(ROOM), s.set_read(alice.id, ROOM, 1, 1), s.pending_burns(),
+            s.burn([1])])
+        self.assertGreater(len(threads), 25)
+        self.assertNotIn(reactor_thread, threads)
