@@ -261,3 +261,18 @@ class BurnTests(unittest.TestCase):
         self.assertEqual(restarted.burner.pending, 0)
         [kept] = user(restarted, "bob", register=False).ok("history", conv="@alice")["messages"]
         self.assertTrue(kept["burned"])
+
+
+class LeaveReleasesBurnTests(unittest.TestCase):
+    def test_leaving_member_no_longer_holds_a_burn(self):
+        server = make_server()
+        alice, bob = user(server, "alice"), user(server, "bob")
+        alice.ok("create_room", room="ops")
+        bob.ok("join", room="ops")
+        sent = alice.ok("send", to="#ops", text="gone after bob", cid="x", burn=2)
+        server.clock.advance(100)
+        alice.events()
+        bob.ok("leave", room="ops")
+        server.clock.advance(2.01)
+        self.assertEqual(alice.events("burned"), [{"type": "burned", "conv": "#ops",
+                                                   "ids": [sent["msg_id"]]}])

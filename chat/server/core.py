@@ -56,11 +56,12 @@ class ChatServer:
                                         self.conversations, self.presence, self.fanout)
         self.burner = Burner(storage, clock, self.messages.burned)
         self.messages.burner = self.burner
+        newest_id = self.writer.newest_id
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
-                                  self.presence, self.fanout)
+                                  self.presence, self.fanout, newest_id, self.burner)
         self.accounts = AccountHandlers(config, clock, storage, hasher, self.directory,
                                         self.conversations, self.presence, self.fanout,
-                                        self.rooms.rooms_of, lambda: self.writer.next_id - 1)
+                                        self.rooms.rooms_of, newest_id)
         self._handlers = {}
         for group in (self.accounts, self.rooms, self.messages):
             self._handlers.update(group.commands())

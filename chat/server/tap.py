@@ -116,7 +116,10 @@ class ChatService(service.MultiService):
             endpoint.listen(factory).addBoth(result.append)
             if not result or not hasattr(result[0], "getHost"):
                 reason = result[0].getErrorMessage() if result else "did not bind"
-                sys.stderr.write(f"chatserver: error: cannot listen on {description}: {reason}\n")
+                message = f"chatserver: error: cannot listen on {description}: {reason}"
+                self.log.critical(message)
+                # twistd has pointed sys.stderr at the log by now; the terminal is __stderr__
+                sys.__stderr__.write(message + "\n")
                 raise SystemExit(1)
             port = result[0]
             if hasattr(port, "stopReading"):

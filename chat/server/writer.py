@@ -37,6 +37,10 @@ class MessageWriter:
     def start(self):
         self.next_id = (yield self.storage.max_message_id()) + 1
 
+    def newest_id(self) -> int:
+        """The id of the newest message accepted so far (0 if none)."""
+        return self.next_id - 1
+
     def now_ms(self) -> int:
         return int(self.clock.seconds() * 1000)
 

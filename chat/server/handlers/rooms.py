@@ -17,13 +17,16 @@ class RoomHandlers:
 
     log = Logger()
 
-    def __init__(self, clock, storage, directory, conversations, presence, fanout):
+    def __init__(self, clock, storage, directory, conversations, presence, fanout, newest_id,
+                 burner):
         self.clock = clock
         self.storage = storage
         self.directory = directory
         self.conversations = conversations
         self.presence = presence
         self.fanout = fanout
+        self.newest_id = newest_id   # () -> the newest message id on the server
+        self.burner = burner
 
     def commands(self):
         return {
@@ -92,6 +95,12 @@ class RoomHandlers:
             raise ProtocolError(FORBIDDEN, "everybody stays in #lobby")
         conv = room_conv(room.key)
         if self.conversations.is_member(conv, session.account_id):
+            # whoever leaves has read what they leave behind: burn messages waiting for this
+            # member would otherwise wait for ever
+            due = yield self.storage.set_read(session.account_id, conv, self.newest_id(),
+                                              self._now_ms())
+            for item in due:
+                self.burner.schedule(item)
             yield self.storage.remove_member(conv, session.account_id)
             # tell the room, the leaver's own connections included, before they drop out of it
             self.fanout.to_room(conv, C.Left(room.name, session.name))
