@@ -1,6 +1,8 @@
 """The twistd plugin and its options."""
 
 import os
+import shutil
+import tempfile
 
 from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
@@ -10,21 +12,35 @@ from chat.server import tap
 
 
 class PluginTests(unittest.TestCase):
+    def temp_dir(self) -> str:
+        # not self.mktemp(): under pytest that would be a folder inside the source tree
+        path = tempfile.mkdtemp(prefix="chat-plugin-test-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
+    def in_temp_cwd(self) -> str:
+        path = self.temp_dir()
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(path)
+        return path
+
     def test_chatserver_is_an_installed_plugin(self):
         makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
         self.assertIn("chatserver", makers)
         self.assertEqual(makers["chatserver"].module, tap.__name__)
 
     def test_defaults(self):
+        self.in_temp_cwd()
         options = tap.Options()
         options.parseOptions([])
         self.assertEqual(options["port"], ["tcp:5000"])
         self.assertEqual(options["data-dir"], "chat-data")
         self.assertEqual(options["db"], os.path.join("chat-data", "chat_server.db"))
         self.assertFalse(options["lite"])
+        self.assertTrue(os.path.isdir("chat-data"))
 
     def test_repeatable_options(self):
-        data_dir = self.mktemp()
+        data_dir = os.path.join(self.temp_dir(), "data")
         options = tap.Options()
         options.parseOptions(["--port", "tcp:5001", "-p", "tcp:5002:interface=127.0.0.1",
                               "--admin", "Ａlice", "--admin", "张伟", "--data-dir", data_dir])
@@ -33,7 +49,7 @@ class PluginTests(unittest.TestCase):
         self.assertTrue(os.path.isdir(data_dir))
 
     def test_bad_values_exit_with_one_line(self):
-        not_a_dir = self.mktemp()
+        not_a_dir = os.path.join(self.temp_dir(), "file")
         open(not_a_dir, "w").close()
         for argv in (["--port", "nonsense:xyz"], ["--port", "tcp:notaport"],
                      ["--admin", "bad name"], ["--data-dir", not_a_dir],
@@ -45,7 +61,7 @@ class PluginTests(unittest.TestCase):
             self.assertNotIn("\n", message)
 
     def test_lite_makes_no_files(self):
-        data_dir = self.mktemp()
+        data_dir = os.path.join(self.temp_dir(), "unused")
         options = tap.Options()
         options.parseOptions(["--lite", "--data-dir", data_dir])
         self.assertFalse(os.path.exists(data_dir))
