@@ -226,3 +226,20 @@ class RoomTests(unittest.TestCase):
         again = user(restarted, "alice", register=False)
         rooms = {r["name"]: r["member"] for r in again.ok("rooms")["rooms"]}
         self.assertEqual(rooms, {"dev": True, "lobby": True})
+
+
+class ShutdownTests(unittest.TestCase):
+    def test_stop_saves_last_seen_before_closing_storage(self):
+        storage = MemoryStorage()
+        server = make_server(storage=storage)
+        alice = user(server, "alice")
+        closed = []
+        real_stop = storage.stop
+        storage.stop = lambda: (closed.append(True), real_stop())[1]
+        storage.set_last_seen = lambda account_id, now, real=storage.set_last_seen: (
+            self.assertEqual(closed, []), real(account_id, now))[1]
+        self.successResultOf(server.stop())
+        self.assertEqual(alice.events("bye")[0]["code"], "shutdown")
+        self.assertEqual(closed, [True])
+        account = self.successResultOf(storage.account_by_key("alice"))
+        self.assertEqual(account.last_seen, int(server.clock.seconds() * 1000))

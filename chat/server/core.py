@@ -91,9 +91,16 @@ class ChatServer:
 
     @defer.inlineCallbacks
     def stop(self):
+        """Say goodbye to every connection, save their last-seen times, then close storage."""
         self.burner.stop()
+        saving = []
         for connection in list(self.connections):
+            # everybody leaves at once: no presence notices to the ones leaving too
+            saved = self.accounts.end_session(connection, announce=False)
+            if saved is not None:
+                saving.append(saved)
             connection.close("shutdown", "the server is shutting down")
+        yield defer.DeferredList(saving)
         yield self.storage.stop()
 
     def handle(self, connection, request, body):

@@ -13,7 +13,10 @@ silently accepted, so a test can assert that the server spoke the protocol.
 * Frames without an id (events) are appended to ``events`` and queued; ``next_event(type)``
   takes the next queued one of that type (others stay queued, in order) or waits for it, and
   fails with :class:`EventTimeout` after ``timeout`` seconds of reactor time.
-* ``closed`` is a Deferred that fires (with the reason's exception) on ``connectionLost``.
+* ``closed`` is a Deferred that fires (with the reason's exception) on ``connectionLost``;
+  ``when_closed()`` gives a fresh one. Pending requests then fail with
+  :class:`ConnectionClosed`; a request without a reply fails with :class:`RequestTimeout`
+  after ``reply_timeout`` seconds (the protocol promises exactly one reply per request).
 
 Nothing here blocks: the server under test may run in this process or in a child process.
 """

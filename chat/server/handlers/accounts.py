@@ -163,19 +163,25 @@ class AccountHandlers:
         connection.state = State.READY
         return {}
 
-    def end_session(self, connection) -> None:
-        """Forget a connection's login (logout or lost connection); announce going offline."""
+    def end_session(self, connection, announce: bool = True):
+        """Forget a connection's login (logout or lost connection); announce going offline.
+
+        Returns the Deferred of the last-seen write when the account went offline, else None.
+        """
         session, connection.session = connection.session, None
         if session is None:
-            return
+            return None
         self.log.info("logout {user} from {address}", user=session.name, address=connection.address)
         self.conversations.connection_offline(connection, session.account_id)
-        if self.presence.remove(connection, session.account_id):
-            now = self.now_ms()
-            d = self.storage.set_last_seen(session.account_id, now)
-            d.addErrback(lambda f: self.log.failure("saving last seen failed", f))
+        if not self.presence.remove(connection, session.account_id):
+            return None
+        now = self.now_ms()
+        saved = self.storage.set_last_seen(session.account_id, now)
+        saved.addErrback(lambda f: self.log.failure("saving last seen failed", f))
+        if announce:
             self.fanout.to_everyone(
                 C.Presence(session.name, False, self.presence.count, format_ts(now)))
+        return saved
 
     @defer.inlineCallbacks
     def change_password(self, connection, request, body):

@@ -34,6 +34,9 @@ class Engine:
     def is_unique_violation(self, exc: Exception) -> bool:
         raise NotImplementedError
 
+    def scrub(self, connection) -> None:
+        """Make deleted content unrecoverable from the database's files (after a burn)."""
+
 
 class SQLiteEngine(Engine):
     """SQLite through the standard ``sqlite3`` module, in WAL mode, one connection.
@@ -71,6 +74,11 @@ class SQLiteEngine(Engine):
         # Python 3.11's sqlite3 only opens a transaction implicitly before INSERT/UPDATE/
         # DELETE, so DDL and the reads before a write would otherwise run outside it.
         cursor.execute("BEGIN")
+
+    def scrub(self, connection) -> None:
+        # secure_delete zeroes the main file's pages, but the write-ahead log still holds the
+        # old page (the burned text) until a checkpoint: copy it back and empty the log now
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def is_unique_violation(self, exc: Exception) -> bool:
         return isinstance(exc, sqlite3.IntegrityError) and getattr(exc, "sqlite_errorname", "") in (

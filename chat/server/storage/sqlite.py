@@ -43,7 +43,9 @@ class SQLiteStorage:
 
     def _run(self, interaction, *args):
         """Run ``interaction(tx, *args)`` in the pool's thread, in one transaction."""
-        d = self._pool.runInteraction(self._interact, interaction, args)
+        return self._track(self._pool.runInteraction(self._interact, interaction, args))
+
+    def _track(self, d):
         self._pending.add(d)
 
         def done(result):
@@ -138,4 +140,7 @@ class SQLiteStorage:
         return self._run(sql_reads.pending_burns)
 
     def burn(self, message_ids):
-        return self._run(sql_reads.burn, list(message_ids))
+        d = self._run(sql_reads.burn, list(message_ids))
+        d.addCallback(lambda _: self._track(self._pool.runWithConnection(self._engine.scrub)))
+        d.addCallback(lambda _: None)
+        return d
