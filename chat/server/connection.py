@@ -69,6 +69,12 @@ class ChatConnection(Protocol):
         peer = self.transport.getPeer()
         self.address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
         self.connected_at = self.server.clock.seconds()
+        # chat frames are small and wanted now: without this, Nagle's algorithm meets the
+        # peer's delayed ACK and a message can wait 40 ms. Twisted still sends everything a
+        # connection got in one reactor turn with one send() call.
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)
         self.log.info("connection from {address}", address=self.address)
         self._heartbeat = Heartbeat(self.server.clock, self._ping, self._expire,
                                     self.server.config.ping_after, self.server.config.timeout)
