@@ -71,12 +71,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads) from /proc/PID/stat, in seconds."""
+def cpu_times(pid: int) -> tuple:
+    """(utime, stime) of a process (all its threads) from /proc/PID/stat, in seconds."""
     with open(f"/proc/{pid}/stat") as f:
         # the command name (field 2) may contain spaces: split after its closing parenthesis
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of stat(5)
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK  # fields 14, 15 of stat(5)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    return sum(cpu_times(pid))
 
 
 def rss_kib(pid: int) -> int:
@@ -92,6 +97,12 @@ def own_cpu_seconds() -> float:
     """user + system CPU of the calling process."""
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+def own_cpu_times() -> tuple:
+    """(user, system) CPU seconds of the calling process."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime, r.ru_stime
 
 
 def machine_info() -> dict:
@@ -189,6 +200,32 @@ class ServerProcess:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class PySpy:
+    """Sample a running process with py-spy (if installed in the venv) into a collapsed-stack
+    file, from start() until stop(); --nonblocking so that the server is not paused."""
+
+    def __init__(self, pid: int, out: str, rate: int = 250):
+        exe = Path(sys.executable).with_name("py-spy")
+        if not exe.exists():
+            raise RuntimeError("py-spy is not installed in this venv (pip install py-spy)")
+        self.argv = [str(exe), "record", "--pid", str(pid), "--rate", str(rate), "--format",
+                     "raw", "--threads", "--nonblocking", "-o", str(out)]
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)  # let it attach before the measured phase begins
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def blocking_request(sock: socket.socket, obj: dict, timeout: float = 10.0) -> dict:

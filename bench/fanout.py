@@ -28,11 +28,13 @@ Scenarios (default: both, on one server):
 import argparse
 import asyncio
 import collections
+import heapq
 import itertools
 import json
 import multiprocessing
 import multiprocessing.connection
 import re
+import select
 import struct
 import sys
 import time
@@ -50,6 +52,7 @@ SCENARIOS = {
 }
 
 MSG_RE = re.compile(rb'"text":"F(\d+):(\d+):(\d+)"')
+TEXT_KEY = b'"text":"F'
 LENGTH = struct.Struct(">I")
 PING = b'"type":"ping"'
 PONG = control_frame({"type": "pong"})
@@ -63,59 +66,88 @@ def username(i: int) -> str:
 # -- worker side -------------------------------------------------------------------------------
 
 class Receiver:
-    """Fast path of one connection during the measured phase."""
+    """Fast path of one connection during the measured phase (a raw non-blocking socket)."""
 
-    __slots__ = ("client", "buf", "log", "count", "expected", "worker", "sender", "done")
+    __slots__ = ("sock", "fd", "buf", "log", "count", "expected", "worker", "sender", "done",
+                 "closed")
 
     def __init__(self, client, expected, worker, sender=None):
-        self.client, self.expected, self.worker, self.sender = client, expected, worker, sender
+        self.expected, self.worker, self.sender = expected, worker, sender
+        # Leave asyncio: stop its reader and work on our own handle of the same socket.
+        client.transport.pause_reading()
+        self.sock = client.transport.get_extra_info("socket").dup()
+        self.fd = self.sock.fileno()
         self.buf = bytearray(client.take_buffer())
         self.log = []       # (receive time ns, [(sender, seq, send ns), ...]) per read
         self.count = 0
         self.done = expected == 0
-        client.fast = self.data
+        self.closed = False
 
-    def data(self, data):
-        now = time.monotonic_ns()
+    def write(self, frame):
+        # frames are small and few in flight: a full socket buffer would be a bug, not load
+        if self.sock.send(frame) != len(frame):
+            raise RuntimeError("short send on a bench connection")
+
+    def data(self, data, now):
         buf = self.buf
         buf += data
-        n = len(buf)
-        off = 0
-        unpack = LENGTH.unpack_from
         if self.sender is None:
-            while n - off >= 4:
-                end = off + 4 + unpack(buf, off)[0]
-                if end > n:
-                    break
-                off = end
-        else:  # a sender's connection also carries its ok replies: decode all but messages
-            while n - off >= 4:
-                end = off + 4 + unpack(buf, off)[0]
-                if end > n:
-                    break
-                if buf.find(MESSAGE_TYPE, off + 4, min(end, off + 40)) < 0:
-                    self.sender.frame(bytes(buf[off + 4:end]))
-                off = end
-        if not off:
-            return
-        found = MSG_RE.findall(buf, 0, off)
-        if self.sender is None and buf.find(PING, 0, off) >= 0:
-            self.client.transport.write(PONG)
-        del buf[:off]
+            found = self.scan(buf, data)
+        else:
+            found = self.scan_frames(buf)
         if found:
             self.log.append((now, found))
             self.count += len(found)
             if not self.done and self.count >= self.expected:
                 self.done = True
-                self.worker.progress(now)
+                self.worker.progress()
+
+    def scan(self, buf, data):
+        """Receivers: no frame walking at all. Take every complete message text of the buffer,
+        then drop the bytes up to the last one so that it is never matched again (a text cut
+        off at the end of the read has no closing quote yet and is kept for the next read)."""
+        found = MSG_RE.findall(buf)
+        cut = buf.rfind(TEXT_KEY)
+        if cut < 0:
+            if len(buf) > 64:  # no text at all: keep only what could start one
+                del buf[:len(buf) - 16]
+        elif MSG_RE.match(buf, cut):
+            del buf[:cut + 1]
+        else:
+            del buf[:cut]
+        if PING in data:  # the server's heartbeat (only after 30 s of silence from us)
+            self.write(PONG)
+        return found
+
+    def scan_frames(self, buf):
+        """Senders: split frames by length prefix; ok/error/ping replies are JSON-decoded."""
+        n = len(buf)
+        off = 0
+        unpack = LENGTH.unpack_from
+        while n - off >= 4:
+            end = off + 4 + unpack(buf, off)[0]
+            if end > n:
+                break
+            if buf.find(MESSAGE_TYPE, off + 4, min(end, off + 40)) < 0:
+                self.sender.frame(bytes(buf[off + 4:end]))
+            off = end
+        if not off:
+            return None
+        found = MSG_RE.findall(buf, 0, off)
+        del buf[:off]
+        return found
 
 
 class Sender:
     """Sends M messages to #lobby keeping ``window`` sends without an ``ok`` in flight."""
 
-    def __init__(self, client, index, cfg, worker):
-        self.client, self.index, self.worker = client, index, worker
+    def __init__(self, receiver, index, cfg, worker):
+        self.receiver, self.index, self.worker = receiver, index, worker
+        receiver.sender = self
         self.messages, self.window, self.tag = cfg["messages"], cfg["window"], cfg["tag"]
+        self.pace = cfg.get("pace", 0.0)  # seconds between two sends of this sender (0: none)
+        self.last_send = 0.0
+        self.paused = False
         self.ids = itertools.count(1_000_000)
         self.inflight = {}
         self.next_seq = 0
@@ -124,15 +156,24 @@ class Sender:
         self.errors = collections.Counter()
         self.first_send = None
         self.done = self.messages == 0
-        self.loop = asyncio.get_running_loop()
-
-    def start(self):
-        self.fill()
 
     def fill(self):
         while len(self.inflight) < self.window and self.next_seq < self.messages:
+            if self.pace:
+                if self.paused:
+                    return
+                wait = self.last_send + self.pace - time.monotonic()
+                if wait > 0:
+                    self.paused = True
+                    self.worker.call_later(wait, self.resume)
+                    return
+                self.last_send = time.monotonic()
             self.send(self.next_seq)
             self.next_seq += 1
+
+    def resume(self):
+        self.paused = False
+        self.fill()
 
     def send(self, seq):
         rid = next(self.ids)
@@ -140,7 +181,7 @@ class Sender:
         if self.first_send is None:
             self.first_send = ts
         self.inflight[rid] = seq
-        self.client.transport.write(control_frame({
+        self.receiver.write(control_frame({
             "type": "send", "id": rid, "to": "#lobby",
             "text": f"F{self.index}:{seq}:{ts}", "cid": f"{self.tag}-{self.index}-{seq}"}))
 
@@ -155,18 +196,19 @@ class Sender:
             self.errors[obj.get("code")] += 1
             if obj.get("code") == "rate_limited":  # nothing was stored: same cid again later
                 self.inflight[("retry", seq)] = seq
-                self.loop.call_later(float(obj.get("retry_after") or 0.1), self.retry, seq)
+                delay = float(obj.get("retry_after") or 0.1)
+                self.worker.call_later(delay, self.retry, seq)
                 return
             self.failed += 1
         elif kind == "ping" and rid is None:
-            self.client.transport.write(PONG)
+            self.receiver.write(PONG)
             return
         else:
             return
         self.fill()
         if not self.done and self.acked + self.failed >= self.messages:
             self.done = True
-            self.worker.progress(time.monotonic_ns())
+            self.worker.progress()
 
     def retry(self, seq):
         del self.inflight[("retry", seq)]
@@ -174,11 +216,14 @@ class Sender:
 
 
 class Worker:
-    def __init__(self, idx, cfg, pipe):
-        self.idx, self.cfg, self.pipe = idx, cfg, pipe
+    """One load-generator process: logs its share of the clients in (asyncio), then runs the
+    measured phase in a plain epoll loop over the raw sockets (no per-read asyncio cost)."""
+
+    def __init__(self, idx, cfg, pipe, mine):
+        self.idx, self.cfg, self.pipe, self.mine = idx, cfg, pipe, mine
         self.receivers, self.senders = [], []
-        self.last_event = 0
-        self.all_done = None
+        self.finished = False
+        self.timers = []
 
     async def recv_pipe(self):
         loop = asyncio.get_running_loop()
@@ -191,16 +236,52 @@ class Worker:
             loop.remove_reader(fd)
         return self.pipe.recv()
 
-    def progress(self, now):
-        self.last_event = max(self.last_event, now)
+    def call_later(self, delay, func, *args):
+        heapq.heappush(self.timers, (time.monotonic() + delay, id(func), func, args))
+
+    def progress(self):
         if all(r.done for r in self.receivers) and all(s.done for s in self.senders):
-            if not self.all_done.done():
-                self.all_done.set_result(now)
+            self.finished = True
+
+    def hot_loop(self, deadline, stop_when_finished=True):
+        """Read all sockets until every expected message arrived (or ``deadline``)."""
+        ep = select.epoll()
+        by_fd = {}
+        for r in self.receivers:
+            if not r.closed:
+                ep.register(r.fd, select.EPOLLIN)
+                by_fd[r.fd] = r
+        monotonic_ns, poll = time.monotonic_ns, ep.poll
+        try:
+            while not (stop_when_finished and self.finished):
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                while self.timers and self.timers[0][0] <= now:
+                    _, _, func, args = heapq.heappop(self.timers)
+                    func(*args)
+                timeout = min(deadline - now, 0.05)
+                if self.timers:
+                    timeout = max(0.0, min(timeout, self.timers[0][0] - now))
+                for fd, _ev in poll(timeout):
+                    r = by_fd[fd]
+                    try:
+                        data = r.sock.recv(262144)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if not data:
+                        ep.unregister(fd)
+                        r.closed = True
+                        continue
+                    r.data(data, monotonic_ns())
+        finally:
+            ep.close()
 
     async def run(self):
         cfg = self.cfg
-        port, procs = cfg["port"], cfg["procs"]
-        mine = [i for i in range(cfg["clients"]) if i % procs == self.idx]
+        port, mine = cfg["port"], self.mine
         t0 = time.monotonic()
         if cfg["register"]:
             await common.register_accounts(port, [username(i) for i in mine],
@@ -211,38 +292,35 @@ class Worker:
         t2 = time.monotonic()
         self.pipe.send(("ready", {"connections": len(clients), "register_s": t1 - t0,
                                   "login_s": t2 - t1}))
-        await asyncio.sleep(0)
         if await self.recv_pipe() != "go":
             return
-        loop = asyncio.get_running_loop()
-        self.all_done = loop.create_future()
         expected = cfg["senders"] * cfg["messages"]
-        cpu0 = common.own_cpu_seconds()
+        cpu0 = common.own_cpu_times()
         for i, c in zip(mine, clients):
-            sender = Sender(c, i, cfg, self) if i < cfg["senders"] else None
-            if sender:
-                self.senders.append(sender)
-            self.receivers.append(Receiver(c, expected, self, sender))
+            r = Receiver(c, expected, self)
+            self.receivers.append(r)
+            if i < cfg["senders"]:
+                self.senders.append(Sender(r, i, cfg, self))
+        self.progress()
         for s in self.senders:
-            s.start()
-        self.progress(0)
-        timed_out = False
-        try:
-            await asyncio.wait_for(asyncio.shield(self.all_done), cfg["timeout"])
-        except asyncio.TimeoutError:
-            timed_out = True
-        cpu1 = common.own_cpu_seconds()
+            s.fill()
+        self.hot_loop(time.monotonic() + cfg["timeout"])
+        cpu1 = common.own_cpu_times()
         self.pipe.send(("done", {
-            "cpu_s": cpu1 - cpu0, "timed_out": timed_out,
+            "cpu_s": sum(cpu1) - sum(cpu0), "cpu_user_s": cpu1[0] - cpu0[0],
+            "cpu_sys_s": cpu1[1] - cpu0[1], "timed_out": not self.finished,
             "first_send": min((s.first_send for s in self.senders if s.first_send), default=None),
             "last_receipt": max((r.log[-1][0] for r in self.receivers if r.log), default=None)}))
-        await asyncio.sleep(cfg["linger"])  # late duplicates would show up here
-        self.pipe.send(("result", self.result(expected, clients)))
+        # keep reading a little: late duplicates would show up here
+        self.hot_loop(time.monotonic() + cfg["linger"], stop_when_finished=False)
+        self.pipe.send(("result", self.result(expected)))
+        for r in self.receivers:
+            r.sock.close()
         for c in clients:
             c.close()
         await asyncio.sleep(0.1)
 
-    def result(self, expected, clients):
+    def result(self, expected):
         """Loss, duplicates and latencies, worked out after the measured phase."""
         lat = array("q")
         unique = dup = lost = 0
@@ -264,16 +342,24 @@ class Worker:
             "acked": sum(s.acked for s in self.senders),
             "failed": sum(s.failed for s in self.senders),
             "errors": dict(sum((s.errors for s in self.senders), collections.Counter())),
-            "disconnected": sum(1 for c in clients if c.lost.done()),
+            "disconnected": sum(1 for r in self.receivers if r.closed),
         }
 
 
-def worker_main(idx, cfg, pipe):
+def worker_main(idx, cfg, pipe, mine):
     common.raise_nofile()
     try:
-        asyncio.run(Worker(idx, cfg, pipe).run())
+        asyncio.run(Worker(idx, cfg, pipe, mine).run())
     except BaseException:
         pipe.send(("error", traceback.format_exc()))
+
+
+def assign(clients, senders, procs, separate_senders):
+    """Which client indices each worker process owns (senders are clients 0..S-1)."""
+    if separate_senders and procs > 0:
+        rest = range(senders, clients)
+        return [list(range(senders))] + [list(rest[k::procs]) for k in range(procs)]
+    return [[i for i in range(clients) if i % procs == k] for k in range(procs)]
 
 
 # -- parent side -------------------------------------------------------------------------------
@@ -303,17 +389,20 @@ def collect(pipes, kind, timeout):
 
 
 def run_scenario(server, name, clients, senders, messages, window, procs, timeout=60.0,
-                 concurrency=16, setup_timeout=900.0, linger=0.5):
+                 concurrency=16, setup_timeout=900.0, linger=0.5, separate_senders=True,
+                 pace=0.0, py_spy=None):
     procs = max(1, min(procs, clients))
-    cfg = dict(port=server.port, clients=clients, senders=min(senders, clients),
-               messages=messages, window=window, procs=procs, timeout=timeout,
-               concurrency=max(1, concurrency // procs), register=True, linger=linger,
+    senders = min(senders, clients)
+    shares = [share for share in assign(clients, senders, procs, separate_senders) if share]
+    cfg = dict(port=server.port, clients=clients, senders=senders,
+               messages=messages, window=window, timeout=timeout, pace=pace,
+               concurrency=max(1, concurrency // len(shares)), register=True, linger=linger,
                tag=f"r{int(time.time() * 1000) % 10**9}")
     ctx = multiprocessing.get_context("fork")
     pipes, workers = [], []
-    for idx in range(procs):
+    for idx, share in enumerate(shares):
         parent_end, child_end = ctx.Pipe()
-        p = ctx.Process(target=worker_main, args=(idx, cfg, child_end), daemon=True)
+        p = ctx.Process(target=worker_main, args=(idx, cfg, child_end, share), daemon=True)
         p.start()
         pipes.append(parent_end)
         workers.append(p)
@@ -322,13 +411,18 @@ def run_scenario(server, name, clients, senders, messages, window, procs, timeou
         ready = collect(pipes, "ready", setup_timeout)
         setup_s = time.monotonic() - t_setup
         time.sleep(1.0)  # let the presence events of the last logins drain
-        srv_cpu0 = common.cpu_seconds(server.pid)
+        spy = common.PySpy(server.pid, py_spy) if py_spy else None
+        if spy:
+            spy.start()
+        srv_cpu0 = common.cpu_times(server.pid)
         srv_rss0 = common.rss_kib(server.pid)
         for p in pipes:
             p.send("go")
         done = collect(pipes, "done", timeout + 30)
-        srv_cpu1 = common.cpu_seconds(server.pid)
+        srv_cpu1 = common.cpu_times(server.pid)
         srv_rss1 = common.rss_kib(server.pid)
+        if spy:
+            spy.stop()
         results = collect(pipes, "result", 120)
     finally:
         for p in workers:
@@ -347,7 +441,9 @@ def run_scenario(server, name, clients, senders, messages, window, procs, timeou
     ms = lambda ns: None if ns is None else round(ns / 1e6, 3)  # noqa: E731
     out = {
         "scenario": name, "clients": clients, "senders": cfg["senders"], "messages": messages,
-        "window": window, "procs": procs,
+        "window": window, "pace_ms": pace * 1000, "procs": procs,
+        "separate_senders": separate_senders,
+        "generator_processes": len(shares),
         "expected": cfg["senders"] * messages * clients,
         "delivered": unique,
         "lost": sum(r["lost"] for r in results),
@@ -361,7 +457,11 @@ def run_scenario(server, name, clients, senders, messages, window, procs, timeou
         "messages_per_s": round(sum(r["acked"] for r in results) / elapsed) if elapsed > 0 else None,
         "latency_ms": {"p50": ms(common.percentile(lat, 50)), "p90": ms(common.percentile(lat, 90)),
                        "p99": ms(common.percentile(lat, 99)), "max": ms(lat[-1] if lat else None)},
-        "server_cpu_s": round(srv_cpu1 - srv_cpu0, 3),
+        "server_cpu_s": round(sum(srv_cpu1) - sum(srv_cpu0), 3),
+        "server_cpu_user_sys_s": [round(srv_cpu1[0] - srv_cpu0[0], 3),
+                                  round(srv_cpu1[1] - srv_cpu0[1], 3)],
+        "generator_cpu_user_sys_s": [round(sum(d["cpu_user_s"] for d in done), 3),
+                                     round(sum(d["cpu_sys_s"] for d in done), 3)],
         "server_rss_kib": [srv_rss0, srv_rss1],
         "generator_cpu_s": round(sum(d["cpu_s"] for d in done), 3),
         "generator_cpu_per_proc_s": [round(d["cpu_s"], 3) for d in done],
@@ -375,7 +475,7 @@ def run_scenario(server, name, clients, senders, messages, window, procs, timeou
 
 def print_table(rows):
     cols = [("scenario", "scenario"), ("N", "clients"), ("S", "senders"), ("M", "messages"),
-            ("win", "window"), ("procs", "procs"), ("deliv/s", "deliveries_per_s"),
+            ("win", "window"), ("pace ms", "pace_ms"), ("procs", "procs"), ("deliv/s", "deliveries_per_s"),
             ("p50 ms", None), ("p99 ms", None), ("max ms", None), ("lost", "lost"),
             ("dup", "duplicates"), ("time s", "elapsed_s"), ("srv CPU s", "server_cpu_s"),
             ("gen CPU s", "generator_cpu_s")]
@@ -400,7 +500,13 @@ def main(argv=None):
     ap.add_argument("--senders", type=int, help="S senders among them (custom run)")
     ap.add_argument("--messages", type=int, help="M messages per sender (custom run)")
     ap.add_argument("--window", type=int, help="sends in flight per sender (custom run)")
-    ap.add_argument("--procs", type=int, default=2, help="load-generator processes (default 2)")
+    ap.add_argument("--procs", type=int, default=2,
+                    help="receiver processes (default 2), plus one for the senders")
+    ap.add_argument("--pace", type=float, default=0.0,
+                    help="milliseconds between two sends of one sender (default 0: as fast as "
+                         "the window allows); a paced run shows latency without queueing")
+    ap.add_argument("--mixed", action="store_true",
+                    help="no separate sender process: senders share the receiver processes")
     ap.add_argument("--timeout", type=float, default=60.0, help="limit of the measured phase, s")
     ap.add_argument("--concurrency", type=int, default=16,
                     help="registrations/logins in flight over all processes")
@@ -410,6 +516,8 @@ def main(argv=None):
                     help="do not pass the server's cheap-argon2 options")
     ap.add_argument("--server-arg", action="append", default=[], help="extra twistd chatserver argument")
     ap.add_argument("--profile", help="run the server under cProfile, stats to this file")
+    ap.add_argument("--py-spy", help="sample the server with py-spy during the measured phase "
+                                     "(collapsed stacks to this file; scenario name appended)")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args(argv)
     common.raise_nofile()
@@ -436,7 +544,10 @@ def main(argv=None):
             for name, shape in runs:
                 print(f"running {name}: {shape} procs={args.procs}", file=sys.stderr)
                 r = run_scenario(server, name, procs=args.procs, timeout=args.timeout,
-                                 concurrency=args.concurrency, **shape)
+                                 concurrency=args.concurrency,
+                                 separate_senders=not args.mixed, pace=args.pace / 1000,
+                                 py_spy=f"{args.py_spy}.{name}" if args.py_spy else None,
+                                 **shape)
                 r["target"] = SCENARIOS.get(name, {}).get("target")
                 rows.append(r)
                 print(json.dumps({k: v for k, v in r.items()}, default=str), file=sys.stderr)

@@ -131,7 +131,8 @@ def sqlite_count(db_path: Path, tag: str):
         con.close()
 
 
-async def run(port, senders, messages, window, duration, to, concurrency, timeout, server_pid):
+async def run(port, senders, messages, window, duration, to, concurrency, timeout, server_pid,
+              py_spy=None):
     tag = f"s{int(time.time() * 1000) % 10**9}"
     names = [f"store{i}" for i in range(senders)]
     t0 = time.monotonic()
@@ -162,6 +163,9 @@ async def run(port, senders, messages, window, duration, to, concurrency, timeou
         if remaining[0] == 0 and not finished.done():
             finished.set_result(None)
 
+    spy = common.PySpy(server_pid, py_spy) if py_spy else None
+    if spy:
+        spy.start()
     stop_at = time.monotonic() + duration if duration else None
     srv_cpu0, gen_cpu0 = common.cpu_seconds(server_pid), common.own_cpu_seconds()
     streams = [Stream(c, i, targets[i], tag, window, None if duration else messages, stop_at, one_done)
@@ -174,6 +178,8 @@ async def run(port, senders, messages, window, duration, to, concurrency, timeou
     except asyncio.TimeoutError:
         timed_out = True
     srv_cpu1, gen_cpu1 = common.cpu_seconds(server_pid), common.own_cpu_seconds()
+    if spy:
+        spy.stop()
 
     acked = sum(s.acked for s in streams)
     first = min(s.first_send for s in streams if s.first_send)
@@ -227,6 +233,7 @@ def main(argv=None):
     ap.add_argument("--slow-hash", action="store_true", help="do not pass cheap-argon2 options")
     ap.add_argument("--server-arg", action="append", default=[])
     ap.add_argument("--profile", help="run the server under cProfile, stats to this file")
+    ap.add_argument("--py-spy", help="sample the server with py-spy (collapsed stacks to this file)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     if args.duration:
@@ -241,7 +248,8 @@ def main(argv=None):
             print(f"server pid {server.pid} port {server.port} data {data_dir} args {extra}",
                   file=sys.stderr)
             r = asyncio.run(run(server.port, args.senders, args.messages, args.window,
-                                args.duration, args.to, args.concurrency, args.timeout, server.pid))
+                                args.duration, args.to, args.concurrency, args.timeout, server.pid,
+                                args.py_spy))
         # the server has stopped (its WAL is checkpointed): count what the file holds
         table, in_db = sqlite_count(data_dir / "chat_server.db", r["tag"])
         r.update(sqlite_table=table, stored_in_sqlite=in_db,

@@ -243,3 +243,20 @@ class ShutdownTests(unittest.TestCase):
         self.assertEqual(closed, [True])
         account = self.successResultOf(storage.account_by_key("alice"))
         self.assertEqual(account.last_seen, int(server.clock.seconds() * 1000))
+
+
+class TransportOptionTests(unittest.TestCase):
+    def test_connections_disable_nagle(self):
+        from twisted.internet.testing import StringTransport
+
+        from chat.server.connection import ChatConnection
+
+        class Transport(StringTransport):
+            no_delay = None
+
+            def setTcpNoDelay(self, enabled):
+                self.no_delay = enabled
+
+        transport = Transport()
+        ChatConnection(make_server()).makeConnection(transport)
+        self.assertIs(transport.no_delay, True)
