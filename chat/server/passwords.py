@@ -1,9 +1,12 @@
 """Password hashing with argon2id, always off the reactor thread.
 
 Hashing is slow on purpose (tens of milliseconds and 64 MiB by default). It runs in the
-reactor's thread pool, and at most ``concurrency`` hashes run at once, so that a login storm
-queues up instead of taking every core from the reactor and other users' messages.
+reactor's thread pool, and at most ``concurrency`` hashes run at once (by default one core
+fewer than the machine has), so that a login storm queues up instead of taking every core from
+the reactor and other users' messages.
 """
+
+import os
 
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -17,9 +20,9 @@ class PasswordHasher:
     """``hash(password)`` and ``verify(hash, password)``, both returning Deferreds."""
 
     def __init__(self, time_cost: int = DEFAULT_TIME_COST, memory_kib: int = DEFAULT_MEMORY_KIB,
-                 concurrency: int = 2, run_in_thread=None):
+                 concurrency: int = 0, run_in_thread=None):
         self._argon2 = Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
-        self._limit = defer.DeferredSemaphore(concurrency)
+        self._limit = defer.DeferredSemaphore(concurrency or max(1, (os.cpu_count() or 2) - 1))
         self._run = run_in_thread or threads.deferToThread
         # verifying against this when the account does not exist takes as long as a real
         # check, so response times do not tell which user names exist
