@@ -11,11 +11,19 @@ senders' own included, must receive every message once. We report
 * CPU seconds of the server (/proc/PID/stat) and of all load-generator processes over the
   measured phase, so that one can see whether the generator was the bottleneck.
 
-The connections are spread over ``--procs`` worker processes, each with its own asyncio loop.
-Log-in uses the simple :class:`common.ChatClient`; the measured phase swaps in
-:class:`Receiver`, which splits frames by their length prefix only and pulls sender, sequence
-and send time out of all message events of one read with a single ``re.findall`` (C speed)
-instead of JSON-decoding each frame. Latency and loss are worked out after the clock stops.
+Processes: the S senders' connections live in a process of their own (so that a sender's
+next send never waits behind the reading of hundreds of receivers; ``--mixed`` turns this
+off) and the other connections are spread over ``--procs`` receiver processes. The parent
+starts the server, then workers register and log in their share with the simple asyncio
+:class:`common.ChatClient`, report ``ready``, wait for ``go``, run the measured phase, report
+``done`` (CPU times, first send, last receipt) and then ``result`` (loss, duplicates, latency
+samples) over pipes.
+
+The measured phase leaves asyncio: each worker runs a plain epoll loop over the raw sockets.
+A receiver does not split frames at all: one ``re.findall`` (C speed) per read pulls sender,
+sequence and send time out of every complete message text, and the buffer is cut after the
+last one. Senders' connections split frames by length prefix and JSON-decode only the replies.
+Latency and loss are worked out after the clock has stopped.
 
 Scenarios (default: both, on one server):
   throughput  N=500 S=5 M=100, a window of 16 sends in flight per sender; target >= 300,000/s
@@ -23,6 +31,7 @@ Scenarios (default: both, on one server):
 
     .venv/bin/python bench/fanout.py                      # both scenarios
     .venv/bin/python bench/fanout.py --clients 200 --senders 2 --messages 500 --window 4
+    .venv/bin/python bench/fanout.py --scenario latency --pace 10   # 10 ms between sends
 """
 
 import argparse
@@ -73,6 +82,8 @@ class Receiver:
 
     def __init__(self, client, expected, worker, sender=None):
         self.expected, self.worker, self.sender = expected, worker, sender
+        if client.messages:
+            raise RuntimeError("a message reached the asyncio client before the measured phase")
         # Leave asyncio: stop its reader and work on our own handle of the same socket.
         client.transport.pause_reading()
         self.sock = client.transport.get_extra_info("socket").dup()
@@ -290,6 +301,10 @@ class Worker:
         clients = await common.bounded(
             (common.open_session(port, username(i)) for i in mine), cfg["concurrency"])
         t2 = time.monotonic()
+        # From here on every byte must reach the raw loop: asyncio would read (and skip) a
+        # message that a fast server delivers before this process has heard "go".
+        for c in clients:
+            c.transport.pause_reading()
         self.pipe.send(("ready", {"connections": len(clients), "register_s": t1 - t0,
                                   "login_s": t2 - t1}))
         if await self.recv_pipe() != "go":

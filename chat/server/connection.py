@@ -63,6 +63,7 @@ class ChatConnection(Protocol):
         self._heartbeat = None
         self._malformed = 0
         self._bodies: dict[int, tuple[C.Request, bytearray]] = {}
+        self._write = None
 
     # -- life cycle
     def connectionMade(self):
@@ -75,6 +76,7 @@ class ChatConnection(Protocol):
         set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
         if set_no_delay is not None:
             set_no_delay(True)
+        self._write = self.server.flusher.writer_for(self.transport)
         self.log.info("connection from {address}", address=self.address)
         self._heartbeat = Heartbeat(self.server.clock, self._ping, self._expire,
                                     self.server.config.ping_after, self.server.config.timeout)
@@ -95,8 +97,12 @@ class ChatConnection(Protocol):
         if self.state is State.CLOSED:
             return
         self.send(C.Bye(code, message))
-        self.transport.loseConnection()
+        self._lose_connection()
         self.server.clock.callLater(ABORT_AFTER, self._abort)
+
+    def _lose_connection(self):
+        self.server.flusher.flush_transport(self.transport)  # the last frames go out first
+        self.transport.loseConnection()
 
     def _abort(self):
         if self.state is not State.CLOSED:
@@ -112,11 +118,11 @@ class ChatConnection(Protocol):
 
     # -- output
     def send(self, message: C.Message) -> None:
-        self.transport.write(control_frame(message.to_dict()))
+        self._write(control_frame(message.to_dict()))
 
     def send_frame(self, frame: bytes) -> None:
         """Write an already encoded frame (a fan-out encodes once for all receivers)."""
-        self.transport.write(frame)
+        self._write(frame)
 
     # -- input
     def dataReceived(self, data: bytes):
@@ -129,7 +135,7 @@ class ChatConnection(Protocol):
             self.log.warn("closing {address}: {error}", address=self.address, error=exc)
             self.send(C.Error(TOO_LARGE, str(exc)))
             self.state = State.CLOSED  # read nothing more; the peer is not speaking our protocol
-            self.transport.loseConnection()
+            self._lose_connection()
             return
         for payload in frames:
             if self.state is State.CLOSED:
@@ -220,7 +226,7 @@ class ChatConnection(Protocol):
         if isinstance(result, Reply):
             self.send(C.Ok(request_id, result.data, len(result.body)))
             for frame in iter_body_frames(request_id, result.body):
-                self.transport.write(frame)
+                self._write(frame)
         else:
             self.send(C.Ok(request_id, result if result is not None else {}))
 

@@ -14,6 +14,7 @@ from chat.protocol.names import name_key
 from chat.server.burner import Burner
 from chat.server.conversations import LOBBY, Conversations, Directory
 from chat.server.fanout import Fanout
+from chat.server.flusher import TurnFlusher
 from chat.server.handlers.accounts import AccountHandlers
 from chat.server.handlers.messages import MessageHandlers
 from chat.server.handlers.rooms import RoomHandlers
@@ -49,6 +50,7 @@ class ChatServer:
         self.directory = Directory()
         self.conversations = Conversations(self.directory)
         self.presence = Presence()
+        self.flusher = TurnFlusher(clock)
         self.fanout = Fanout(self.presence, self.conversations)
         self.connections: set = set()
         self.writer = MessageWriter(storage, clock)
