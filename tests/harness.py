@@ -13,7 +13,7 @@ from twisted.internet.testing import StringTransport
 
 from chat.protocol.codec import control_frame
 from chat.protocol.commands import parse_server_message
-from chat.protocol.framing import FrameDecoder
+from chat.protocol.framing import MAX_CONTROL_FRAME, FrameDecoder
 from chat.server.connection import ChatConnection
 from chat.server.core import ChatServer, ServerConfig
 from chat.server.passwords import PasswordHasher
@@ -82,7 +82,9 @@ class Client:
         self.transport.clear()
         for payload in self._decoder.feed(data):
             if payload[:1] == b"{":
-                parse_server_message(payload)  # every server frame must be valid
+                # every server frame must be valid and fit the limit clients enforce
+                assert len(payload) <= MAX_CONTROL_FRAME, f"{len(payload)}-byte control frame"
+                parse_server_message(payload)
                 self.inbox.append(json.loads(payload))
             else:
                 self.inbox.append({"type": "_body", "payload": payload})

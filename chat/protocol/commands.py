@@ -19,6 +19,7 @@ TOPIC_MAX = 500
 AVATAR_MAX = 256 * 1024
 AVATAR_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 HISTORY_PAGE_MAX = 200
+LIST_PAGE_MAX = 500
 SYNC_PAGE_MAX = 500
 BURN_TTL_DEFAULT = 5
 BURN_TTL_MAX = 7 * 24 * 3600
@@ -148,12 +149,17 @@ class GetAvatar(Request):
 class Users(Request):
     TYPE = "users"
     id: Any = arg(F.request_id)
+    after: Optional[str] = arg(F.user_name, None)
+    limit: int = arg(F.integer(1, LIST_PAGE_MAX), LIST_PAGE_MAX)
+    online: bool = arg(F.boolean, False)
 
 
 @client
 class Rooms(Request):
     TYPE = "rooms"
     id: Any = arg(F.request_id)
+    after: Optional[str] = arg(F.room_name, None)
+    limit: int = arg(F.integer(1, LIST_PAGE_MAX), LIST_PAGE_MAX)
 
 
 @client
@@ -191,6 +197,8 @@ class Members(Request):
     TYPE = "members"
     id: Any = arg(F.request_id)
     room: str = arg(F.room_name)
+    after: Optional[str] = arg(F.user_name, None)
+    limit: int = arg(F.integer(1, LIST_PAGE_MAX), LIST_PAGE_MAX)
 
 
 @client

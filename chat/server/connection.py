@@ -224,11 +224,20 @@ class ChatConnection(Protocol):
         if self.state is State.CLOSED:
             return
         if isinstance(result, Reply):
-            self.send(C.Ok(request_id, result.data, len(result.body)))
-            for frame in iter_body_frames(request_id, result.body):
-                self._write(frame)
+            reply = C.Ok(request_id, result.data, len(result.body))
         else:
-            self.send(C.Ok(request_id, result if result is not None else {}))
+            reply = C.Ok(request_id, result if result is not None else {})
+        frame = control_frame(reply.to_dict())
+        if len(frame) - 4 > self.server.config.max_control_frame:
+            # a handler forgot to page: never send what a client must refuse
+            self.log.error("reply of {n} bytes to {address} is over the frame limit",
+                           n=len(frame) - 4, address=self.address)
+            return self._reply_error(request_id, ProtocolError(
+                SERVER_ERROR, "the reply would be too large; ask for less"))
+        self._write(frame)
+        if isinstance(result, Reply):
+            for body_frame in iter_body_frames(request_id, result.body):
+                self._write(body_frame)
 
     def _request_failed(self, failure, request_id) -> None:
         error = failure.value

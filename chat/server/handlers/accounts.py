@@ -12,6 +12,7 @@ from chat.protocol.errors import (
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts
 from chat.server.connection import Reply, State
+from chat.server.handlers.paging import page_by_name
 from chat.server.conversations import LOBBY, room_conv
 from chat.server.presence import Session
 from chat.server.storage import NameTaken
@@ -214,7 +215,7 @@ class AccountHandlers:
     @defer.inlineCallbacks
     def users(self, connection, request, body):
         accounts = yield self.storage.accounts()
-        return {
-            "online": self.presence.count,
-            "users": [user_view(a, self.presence.is_online(a.id)) for a in accounts],
-        }
+        entries = [(a.name, user_view(a, self.presence.is_online(a.id))) for a in accounts
+                   if self.presence.is_online(a.id) or not request.online]
+        users, more = page_by_name(entries, request.after, request.limit)
+        return {"online": self.presence.count, "users": users, "more": more}

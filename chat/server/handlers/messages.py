@@ -6,6 +6,7 @@ from chat.protocol import commands as C
 from chat.protocol.names import USER_PREFIX
 from chat.protocol.timestamps import format_ts
 from chat.server.conversations import dm_members, dm_peer, is_room
+from chat.server.handlers.paging import fit
 from chat.server.storage import BurnDue
 
 
@@ -95,8 +96,11 @@ class MessageHandlers:
         more = len(found) > limit
         if more:
             found = found[:-1] if request.after is not None else found[1:]
+        # keep the end the client pages from: the newest when going back, the oldest forward
+        messages, cut = fit([self.view(m, viewer) for m in found],
+                            from_end=request.after is None)
         data = {"conv": self.conversations.wire_name(conv, viewer),
-                "messages": [self.view(m, viewer) for m in found], "more": more}
+                "messages": messages, "more": more or cut}
         if not is_room(conv):
             marks = yield self.storage.read_marks(conv)
             data["peer_read"] = marks.get(dm_peer(conv, viewer), 0)
@@ -106,8 +110,8 @@ class MessageHandlers:
     def sync(self, connection, request, body):
         viewer = connection.session.account_id
         found = yield self.storage.messages_since(viewer, request.since, request.limit + 1)
-        more = len(found) > request.limit
-        return {"messages": [self.view(m, viewer) for m in found[:request.limit]], "more": more}
+        messages, cut = fit([self.view(m, viewer) for m in found[:request.limit]])
+        return {"messages": messages, "more": len(found) > request.limit or cut}
 
     @defer.inlineCallbacks
     def unread(self, connection, request, body):

@@ -9,6 +9,10 @@ from chat.protocol import commands as C
 from chat.protocol.errors import FORBIDDEN, NAME_TAKEN, ProtocolError
 from chat.protocol.names import name_key
 from chat.server.conversations import LOBBY, room_conv
+from chat.server.handlers.paging import REPLY_BUDGET, fit, page_by_name
+
+REPLY_SHARE = REPLY_BUDGET // 2
+"""What the login reply's room list may take (its unread counts need room too)."""
 from chat.server.storage import NameTaken
 
 
@@ -45,14 +49,17 @@ class RoomHandlers:
 
     def rooms_of(self, account_id: int) -> list:
         """The rooms an account is in, for the login reply."""
-        return [self.room_view(room, account_id)
+        mine = [self.room_view(room, account_id)
                 for key, room in sorted(self.conversations.rooms.items())
                 if self.conversations.is_member(room_conv(key), account_id)]
+        return fit(mine, budget=REPLY_SHARE)[0]
 
     def rooms(self, connection, request, body):
         account_id = connection.session.account_id
-        return {"rooms": [self.room_view(room, account_id)
-                          for _key, room in sorted(self.conversations.rooms.items())]}
+        entries = [(room.name, self.room_view(room, account_id))
+                   for room in self.conversations.rooms.values()]
+        rooms, more = page_by_name(entries, request.after, request.limit)
+        return {"rooms": rooms, "more": more}
 
     @defer.inlineCallbacks
     def create_room(self, connection, request, body):
@@ -125,9 +132,10 @@ class RoomHandlers:
     def members(self, connection, request, body):
         room = self.conversations.room(request.room)
         ids = self.conversations.members.get(room_conv(room.key), ())
-        listing = sorted((self.directory.name(i), self.presence.is_online(i)) for i in ids)
-        return {"room": room.name,
-                "members": [{"name": name, "online": online} for name, online in listing]}
+        entries = [(self.directory.name(i), {"name": self.directory.name(i),
+                                             "online": self.presence.is_online(i)}) for i in ids]
+        members, more = page_by_name(entries, request.after, request.limit)
+        return {"room": room.name, "members": members, "more": more}
 
     def _now_ms(self) -> int:
         return int(self.clock.seconds() * 1000)
