@@ -290,7 +290,7 @@ class RequestError(Exception):
 
 _MESSAGE_PREFIX = b'{"type":"message"'
 # Events the benchmarks never look into: counted, not decoded (a login storm sends every
-# connection one presence event per account that comes online).
+# connection presence events as accounts come online).
 _SKIPPED_EVENTS = (_MESSAGE_PREFIX, b'{"type":"presence"', b'{"type":"joined"', b'{"type":"left"')
 
 

@@ -17,6 +17,7 @@ from chat.protocol.framing import MAX_CONTROL_FRAME, FrameDecoder
 from chat.server.connection import ChatConnection
 from chat.server.core import ChatServer, ServerConfig
 from chat.server.passwords import PasswordHasher
+from chat.server.presence import PRESENCE_INTERVAL
 from chat.server.storage.memory import MemoryStorage
 
 PASSWORD = "correct horse"
@@ -95,6 +96,11 @@ class Client:
             if frame.get("id") == request_id and frame["type"] in ("ok", "error"):
                 return self.inbox.pop(index)
         raise AssertionError(f"no reply to {request_id!r}; got {self.inbox}")
+
+    def presence_changes(self) -> list[dict]:
+        """Let the presence interval pass and take the changes announced to this client."""
+        self.server.clock.advance(PRESENCE_INTERVAL)
+        return [change for event in self.events("presence") for change in event["changes"]]
 
     def events(self, kind=None) -> list[dict]:
         """Take the events (frames without id) received so far, optionally of one type."""

@@ -123,7 +123,8 @@ class CommandTests(unittest.TestCase):
     def test_every_server_message_round_trips(self):
         samples = [
             C.Ok(3, {"a": 1}), C.Error("not_found", "no", 3), C.Error("bad_request", "x"),
-            C.MessageEvent({"id": 1}), C.Presence("bob", True, 2), C.Joined("r", "bob"),
+            C.MessageEvent({"id": 1}), C.Presence(2, [{"user": "bob", "online": True}]),
+            C.Joined("r", "bob"),
             C.Left("r", "bob"), C.Topic("r", "t", "bob"), C.ReadEvent("@a", "a", 4),
             C.Burned("@a", [1, 2]), C.ServerPing(), C.Bye("timeout", "silent"),
         ]

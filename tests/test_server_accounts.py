@@ -159,27 +159,55 @@ class PresenceTests(unittest.TestCase):
     def test_online_and_offline_notices(self):
         server = make_server()
         alice = user(server, "alice")
+        server.clock.advance(1)
         bob = user(server, "bob")
-        self.assertEqual(alice.events("presence"),
-                         [{"type": "presence", "user": "bob", "online": True, "count": 2}])
+        [event] = alice.events("presence")  # after a quiet spell: at once, no waiting
+        self.assertEqual(event, {"type": "presence", "count": 2,
+                                 "changes": [{"user": "bob", "online": True}]})
+        server.clock.advance(1)
         bob.disconnect()
-        [gone] = alice.events("presence")
-        self.assertEqual((gone["user"], gone["online"], gone["count"]), ("bob", False, 1))
-        self.assertIn("last_seen", gone)
+        [event] = alice.events("presence")
+        [gone] = event["changes"]
+        self.assertEqual((gone["user"], gone["online"], event["count"]), ("bob", False, 1))
         users = {u["name"]: u for u in alice.ok("users")["users"]}
         self.assertFalse(users["bob"]["online"])
         self.assertEqual(users["bob"]["last_seen"], gone["last_seen"])
         self.assertTrue(users["alice"]["online"])
 
+    def test_a_burst_of_logins_is_one_event(self):
+        server = make_server()
+        watcher = user(server, "watcher")
+        server.clock.advance(1)
+        clients = [user(server, f"u{i}") for i in range(30)]
+        first = watcher.events("presence")
+        self.assertEqual(len(first), 1)  # the first arrival is announced at once ...
+        server.clock.advance(0.2)
+        [rest] = watcher.events("presence")  # ... the other 29 together, one interval later
+        self.assertEqual([c["user"] for c in rest["changes"]], [f"u{i}" for i in range(1, 30)])
+        self.assertEqual(rest["count"], 31)
+        clients[5].disconnect()
+        clients[6].disconnect()
+        server.clock.advance(0.2)
+        self.assertEqual([(c["user"], c["online"]) for c in watcher.presence_changes()],
+                         [("u5", False), ("u6", False)])
+
+    def test_in_and_out_within_an_interval_keeps_the_last_state(self):
+        server = make_server()
+        watcher = user(server, "watcher")
+        other = user(server, "other")  # within the interval of watcher's own login
+        other.disconnect()
+        self.assertEqual([(c["user"], c["online"]) for c in watcher.presence_changes()],
+                         [("other", False)])
+
     def test_second_device_is_not_a_new_arrival(self):
         server = make_server()
         alice = user(server, "alice")
         user(server, "bob")
-        alice.events()
+        alice.presence_changes()
         bob2 = user(server, "bob", register=False)
-        self.assertEqual(alice.events("presence"), [])
+        self.assertEqual(alice.presence_changes(), [])
         bob2.disconnect()
-        self.assertEqual(alice.events("presence"), [])  # bob is still online on the first one
+        self.assertEqual(alice.presence_changes(), [])  # bob is still online on the first one
         self.assertEqual(alice.ok("users")["online"], 2)
 
 

@@ -54,7 +54,7 @@ class BadInputTests(unittest.TestCase):
         self.assertEqual(self.mallory.inbox[-1]["code"], TOO_LARGE)
         self.assertTrue(self.mallory.transport.disconnecting)
         self.mallory.disconnect()
-        self.assertEqual(self.alice.events("presence")[0]["online"], False)
+        self.assertEqual(self.alice.presence_changes()[-1]["online"], False)
 
     def test_oversized_control_frame_in_body_sized_frame(self):
         self.mallory.raw(encode_frame(b"{" + b" " * 65_540 + b"}"))

@@ -22,6 +22,7 @@ HISTORY_PAGE_MAX = 200
 LIST_PAGE_MAX = 500
 SYNC_PAGE_MAX = 500
 BURN_TTL_DEFAULT = 5
+PRESENCE_CHANGES_MAX = 250
 BURN_TTL_MAX = 7 * 24 * 3600
 
 
@@ -288,11 +289,10 @@ class MessageEvent(Message):
 
 @server
 class Presence(Message):
+    """Accounts that came online or went offline: ``changes`` of ``{user, online, last_seen?}``."""
     TYPE = "presence"
-    user: str = arg(F.text(1, 64))
-    online: bool = arg(F.boolean)
     count: int = arg(F.integer())
-    last_seen: Optional[str] = arg(F.text(0, 64), None)
+    changes: list = arg(F.list_of(F.mapping, PRESENCE_CHANGES_MAX))
 
 
 @server

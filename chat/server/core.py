@@ -19,7 +19,7 @@ from chat.server.handlers.accounts import AccountHandlers
 from chat.server.handlers.messages import MessageHandlers
 from chat.server.handlers.rooms import RoomHandlers
 from chat.server.heartbeat import PING_AFTER, TIMEOUT
-from chat.server.presence import Presence
+from chat.server.presence import Presence, PresenceNotices
 from chat.server.storage import NameTaken
 from chat.server.writer import MessageWriter
 
@@ -52,6 +52,7 @@ class ChatServer:
         self.presence = Presence()
         self.flusher = TurnFlusher(clock)
         self.fanout = Fanout(self.presence, self.conversations)
+        self.notices = PresenceNotices(clock, self.presence, self.fanout)
         self.connections: set = set()
         self.writer = MessageWriter(storage, clock)
         self.messages = MessageHandlers(clock, storage, self.writer, None, self.directory,
@@ -62,7 +63,7 @@ class ChatServer:
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
                                   self.presence, self.fanout, newest_id, self.burner)
         self.accounts = AccountHandlers(config, clock, storage, hasher, self.directory,
-                                        self.conversations, self.presence, self.fanout,
+                                        self.conversations, self.presence, self.notices,
                                         self.rooms.rooms_of, newest_id)
         self._handlers = {}
         for group in (self.accounts, self.rooms, self.messages):
@@ -95,6 +96,7 @@ class ChatServer:
     def stop(self):
         """Say goodbye to every connection, save their last-seen times, then close storage."""
         self.burner.stop()
+        self.notices.stop()
         saving = []
         for connection in list(self.connections):
             # everybody leaves at once: no presence notices to the ones leaving too

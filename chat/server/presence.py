@@ -1,8 +1,13 @@
-"""Who is online: the logged-in connections of each account.
+"""Who is online: the logged-in connections of each account, and the notices about it.
 
 An account is online while at least one of its connections is logged in; ``add`` and
 ``remove`` say when that changes so that the server can announce it once, not per device.
 """
+
+from chat.protocol import commands as C
+
+PRESENCE_INTERVAL = 0.2
+"""Seconds between two presence events: changes in between are announced together."""
 
 
 class Presence:
@@ -53,3 +58,52 @@ class Session:
         self.key = key
         self.admin = admin
         self.since = since
+
+
+class PresenceNotices:
+    """Tells everyone who came online or went offline, coalescing bursts.
+
+    Announcing every login to every connection costs N x N frames when N users come back at
+    once (a server restart, a classroom starting). A change after a quiet spell goes out at
+    once; changes within ``interval`` of the last event wait and go out together, so a storm
+    costs one frame per connection per interval.
+    """
+
+    def __init__(self, clock, presence, fanout, interval: float = PRESENCE_INTERVAL):
+        self.clock = clock
+        self.presence = presence
+        self.fanout = fanout
+        self.interval = interval
+        self._changes: dict[str, dict] = {}
+        self._last_sent = float("-inf")
+        self._call = None
+
+    def changed(self, name: str, online: bool, last_seen=None) -> None:
+        change = {"user": name, "online": online}
+        if last_seen is not None:
+            change["last_seen"] = last_seen
+        self._changes.pop(name, None)  # the newest state of an account, in order of change
+        self._changes[name] = change
+        if self._call is not None:
+            return
+        wait = self._last_sent + self.interval - self.clock.seconds()
+        if wait <= 0:
+            self.flush()
+        else:
+            self._call = self.clock.callLater(wait, self.flush)
+
+    def flush(self) -> None:
+        self._call = None
+        changes = list(self._changes.values())
+        self._changes.clear()
+        if not changes:
+            return
+        self._last_sent = self.clock.seconds()
+        step = C.PRESENCE_CHANGES_MAX
+        for start in range(0, len(changes), step):
+            self.fanout.to_everyone(C.Presence(self.presence.count, changes[start:start + step]))
+
+    def stop(self) -> None:
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None

@@ -51,7 +51,7 @@ class AccountHandlers:
     log = Logger()
 
     def __init__(self, config, clock, storage, hasher, directory, conversations, presence,
-                 fanout, rooms_view, newest_id):
+                 notices, rooms_view, newest_id):
         self.config = config
         self.clock = clock
         self.storage = storage
@@ -59,7 +59,7 @@ class AccountHandlers:
         self.directory = directory
         self.conversations = conversations
         self.presence = presence
-        self.fanout = fanout
+        self.notices = notices         # PresenceNotices
         self.rooms_view = rooms_view   # (account id) -> list of room dicts the user is in
         self.newest_id = newest_id     # () -> the newest message id on the server
 
@@ -148,7 +148,7 @@ class AccountHandlers:
         self.conversations.connection_online(connection, account.id)
         self.log.info("login {user} from {address}", user=account.name, address=connection.address)
         if came_online:
-            self.fanout.to_everyone(C.Presence(account.name, True, self.presence.count))
+            self.notices.changed(account.name, True)
         unread = yield self.storage.unread_counts(account.id)
         return {
             "user": user_view(account, True),
@@ -180,8 +180,7 @@ class AccountHandlers:
         saved = self.storage.set_last_seen(session.account_id, now)
         saved.addErrback(lambda f: self.log.failure("saving last seen failed", f))
         if announce:
-            self.fanout.to_everyone(
-                C.Presence(session.name, False, self.presence.count, format_ts(now)))
+            self.notices.changed(session.name, False, format_ts(now))
         return saved
 
     @defer.inlineCallbacks
