@@ -30,6 +30,7 @@ MALFORMED_IN_A_ROW = 20
 ABORT_AFTER = 10.0
 """Seconds a closing connection may take to flush its last frames before it is cut."""
 
+
 class State(enum.Enum):
     NEW = "new"
     READY = "ready"
@@ -55,7 +56,7 @@ class ChatConnection(Protocol):
     def __init__(self, server):
         self.server = server
         self.state = State.NEW
-        self.session = None          # chat.server.session.Session once logged in
+        self.session = None          # chat.server.presence.Session once logged in
         self.client_name = None
         self.address = "?"
         self.connected_at = 0.0
@@ -71,8 +72,8 @@ class ChatConnection(Protocol):
         self.address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
         self.connected_at = self.server.clock.seconds()
         # chat frames are small and wanted now: without this, Nagle's algorithm meets the
-        # peer's delayed ACK and a message can wait 40 ms. Twisted still sends everything a
-        # connection got in one reactor turn with one send() call.
+        # peer's delayed ACK and a message can wait 40 ms. Frames still leave in batches: the
+        # flusher sends all a connection got in one reactor turn with one send() call.
         set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
         if set_no_delay is not None:
             set_no_delay(True)

@@ -55,10 +55,9 @@ class ChatServer:
         self.notices = PresenceNotices(clock, self.presence, self.fanout)
         self.connections: set = set()
         self.writer = MessageWriter(storage, clock)
-        self.messages = MessageHandlers(clock, storage, self.writer, None, self.directory,
-                                        self.conversations, self.presence, self.fanout)
-        self.burner = Burner(storage, clock, self.messages.burned)
-        self.messages.burner = self.burner
+        self.burner = Burner(storage, clock, lambda conv, ids: self.messages.burned(conv, ids))
+        self.messages = MessageHandlers(clock, storage, self.writer, self.burner, self.directory,
+                                        self.conversations, self.fanout)
         newest_id = self.writer.newest_id
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
                                   self.presence, self.fanout, newest_id, self.burner)

@@ -13,14 +13,13 @@ from chat.server.storage import BurnDue
 class MessageHandlers:
     """Handlers for sending and reading messages, and the burn-after-reading notices."""
 
-    def __init__(self, clock, storage, writer, burner, directory, conversations, presence, fanout):
+    def __init__(self, clock, storage, writer, burner, directory, conversations, fanout):
         self.clock = clock
         self.storage = storage
         self.writer = writer
         self.burner = burner
         self.directory = directory
         self.conversations = conversations
-        self.presence = presence
         self.fanout = fanout
 
     def commands(self):
