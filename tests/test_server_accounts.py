@@ -288,3 +288,36 @@ class TransportOptionTests(unittest.TestCase):
         transport = Transport()
         ChatConnection(make_server()).makeConnection(transport)
         self.assertIs(transport.no_delay, True)
+
+
+class LoginRaceTests(unittest.TestCase):
+    def test_connection_lost_while_password_is_checked(self):
+        from twisted.internet import defer
+
+        from chat.server.core import ChatServer, ServerConfig
+        from chat.server.passwords import PasswordHasher
+
+        pending = []
+
+        def held(function, *args):  # the "thread" finishes when the test says so
+            d = defer.Deferred()
+            pending.append((d, function, args))
+            return d
+
+        server = make_server()
+        register = Client(server)
+        register.hello()
+        register.register("alice")
+        slow = ChatServer(ServerConfig(), server.storage,
+                          PasswordHasher(time_cost=1, memory_kib=8, run_in_thread=held),
+                          server.clock)
+        slow.start()
+        client = Client(slow)
+        client.hello()
+        client.send({"type": "login", "id": 7, "username": "alice", "password": PASSWORD})
+        client.disconnect()  # gone before the hash is checked
+        d, function, args = pending.pop()
+        d.callback(function(*args))
+        self.assertEqual(slow.presence.count, 0)
+        self.assertEqual(slow.presence.connections, set())
+        self.assertIsNone(client.connection.session)
