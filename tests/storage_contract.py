@@ -6,7 +6,7 @@ implementation; the TestCase's ``setUp`` provides a started, empty ``self.storag
 
 from twisted.internet import defer
 
-from chat.server.storage import (Account, BurnDue, NameTaken, NewMessage, Room, StorageError,
+from chat.server.storage import (UNREAD_MAX, Account, BurnDue, NameTaken, NewMessage, Room, StorageError,
                                  StoredMessage, StoreResult)
 
 ROOM = "r:lobby"
@@ -297,6 +297,15 @@ class StorageContractMixin:
         yield self.storage.set_read(bob, private, 4, 10)
         self.assertEqual((yield self.storage.unread_counts(bob)), {})
         self.assertEqual((yield self.storage.unread_counts(alice)), {private: 1})
+
+    @defer.inlineCallbacks
+    def test_unread_counts_stop_at_the_cap(self):
+        alice, bob = yield self.people("alice", "bob")
+        yield self.storage.store_messages(
+            [msg(i, ROOM, alice, cid=f"u{i}") for i in range(1, UNREAD_MAX + 6)])
+        self.assertEqual((yield self.storage.unread_counts(bob)), {ROOM: UNREAD_MAX})
+        yield self.storage.set_read(bob, ROOM, UNREAD_MAX + 2, 10)
+        self.assertEqual((yield self.storage.unread_counts(bob)), {ROOM: 3})
 
     @defer.inlineCallbacks
     def test_read_marks_never_go_down(self):

@@ -19,6 +19,11 @@ from typing import Optional
 from zope.interface import Interface
 
 
+UNREAD_MAX = 1000
+"""Unread counts stop here ("999+" in a client): counting further would scan a whole history
+on every login of someone who never read a busy room."""
+
+
 class NameTaken(Exception):
     """An account or room with this key exists already."""
 
@@ -175,7 +180,7 @@ class IStorage(Interface):
 
     def unread_counts(account_id):
         """Fires with {conv: n} for the account's conversations where n > 0: messages with
-        id above the account's read mark (0 if none) that others sent."""
+        id above the account's read mark (0 if none) that others sent, at most UNREAD_MAX."""
 
     def read_marks(conv):
         """Fires with {account_id: up_to} for ``conv``."""

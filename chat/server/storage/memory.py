@@ -15,7 +15,7 @@ from typing import Optional
 from twisted.internet import defer
 from zope.interface import implementer
 
-from . import (Account, BurnDue, IStorage, NameTaken, NewMessage, Room, StorageError,
+from . import (UNREAD_MAX, Account, BurnDue, IStorage, NameTaken, NewMessage, Room, StorageError,
                StoredMessage, StoreResult)
 from .common import burn_deadline
 
@@ -260,8 +260,12 @@ class MemoryStorage:
             ids = self._conv_ids.get(conv, [])
             mark = self._read_marks.get(conv, {}).get(account_id, 0)
             start = bisect_right(ids, mark)
-            n = sum(1 for id in islice(ids, start, None)
-                    if self._messages[id].sender_id != account_id)
+            n = 0
+            for id in islice(ids, start, None):
+                if self._messages[id].sender_id != account_id:
+                    n += 1
+                    if n == UNREAD_MAX:
+                        break
             if n:
                 counts[conv] = n
         return counts

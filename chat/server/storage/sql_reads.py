@@ -1,17 +1,24 @@
 """Read marks, unread counts and burn-after-reading queries of the SQL storage."""
 
-from . import BurnDue
+from . import UNREAD_MAX, BurnDue
 from .common import burn_deadline
 from .engine import Tx
 
 
 def unread_counts(tx: Tx, account_id) -> dict[str, int]:
-    rows = tx.all("SELECT mb.conv, COUNT(*) FROM members mb "
-                  "LEFT JOIN read_marks r ON r.conv = mb.conv AND r.account_id = mb.account_id "
-                  "JOIN messages m ON m.conv = mb.conv AND m.id > COALESCE(r.up_to, 0) "
-                  "WHERE mb.account_id = ? AND m.sender_id <> ? GROUP BY mb.conv",
-                  (account_id, account_id))
-    return {conv: n for conv, n in rows if n}
+    marks = tx.all("SELECT mb.conv, COALESCE(r.up_to, 0) FROM members mb "
+                   "LEFT JOIN read_marks r ON r.conv = mb.conv AND r.account_id = mb.account_id "
+                   "WHERE mb.account_id = ?", (account_id,))
+    counts = {}
+    for conv, up_to in marks:
+        # one bounded index range per conversation: the cost of a login does not grow with
+        # the history of the rooms its user never read
+        n = tx.value("SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conv = ? AND id > ? "
+                     "AND sender_id <> ? LIMIT ?) AS unread",
+                     (conv, up_to, account_id, UNREAD_MAX))
+        if n:
+            counts[conv] = n
+    return counts
 
 
 def read_marks(tx: Tx, conv) -> dict[int, int]:
