@@ -15,6 +15,7 @@ Everything connects to 127.0.0.1 only.
 import asyncio
 import itertools
 import json
+import multiprocessing.connection
 import math
 import os
 import platform
@@ -445,3 +446,28 @@ def percentile(sorted_values, p: float):
 
 def write_json(path, obj):
     Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def collect(pipes, kind, timeout):
+    """One message ``(kind, payload)`` from every worker pipe; ``pipes`` maps a worker's name to
+    its pipe, the result maps it to its payload. A worker's ``("error", text)`` is raised."""
+    out = {}
+    waiting = dict(pipes)
+    deadline = time.monotonic() + timeout
+    while waiting:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{sorted(waiting)} sent no {kind!r} in {timeout} s")
+        for conn in multiprocessing.connection.wait(list(waiting.values()), left):
+            name = next(n for n, p in waiting.items() if p is conn)
+            try:
+                what, payload = conn.recv()
+            except EOFError:
+                raise RuntimeError(f"worker {name} died") from None
+            if what == "error":
+                raise RuntimeError(f"worker {name} failed:\n{payload}")
+            if what != kind:
+                raise RuntimeError(f"worker {name} sent {what!r}, expected {kind!r}")
+            out[name] = payload
+            del waiting[name]
+    return out

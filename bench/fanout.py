@@ -41,7 +41,6 @@ import heapq
 import itertools
 import json
 import multiprocessing
-import multiprocessing.connection
 import re
 import select
 import struct
@@ -380,27 +379,9 @@ def assign(clients, senders, procs, separate_senders):
 # -- parent side -------------------------------------------------------------------------------
 
 def collect(pipes, kind, timeout):
-    """Wait for one message of ``kind`` from every worker pipe."""
-    out = [None] * len(pipes)
-    waiting = dict(enumerate(pipes))
-    deadline = time.monotonic() + timeout
-    while waiting:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"{len(waiting)} worker(s) sent no {kind!r} in {timeout} s")
-        for conn in multiprocessing.connection.wait(list(waiting.values()), left):
-            idx = next(i for i, p in waiting.items() if p is conn)
-            try:
-                what, payload = conn.recv()
-            except EOFError:
-                raise RuntimeError(f"worker {idx} died") from None
-            if what == "error":
-                raise RuntimeError(f"worker {idx} failed:\n{payload}")
-            if what != kind:
-                raise RuntimeError(f"worker {idx} sent {what!r}, expected {kind!r}")
-            out[idx] = payload
-            del waiting[idx]
-    return out
+    """Wait for one message of ``kind`` from every worker pipe; payloads in worker order."""
+    out = common.collect(dict(enumerate(pipes)), kind, timeout)
+    return [out[i] for i in range(len(pipes))]
 
 
 def run_scenario(server, name, clients, senders, messages, window, procs, timeout=60.0,

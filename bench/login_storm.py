@@ -49,7 +49,6 @@ import asyncio
 import collections
 import json
 import multiprocessing
-import multiprocessing.connection
 import os
 import re
 import select
@@ -474,29 +473,6 @@ def storm_results(records, failures, bounds, cpu_b, cpu_end, cpu_done, t_done):
 
 # -- parent ------------------------------------------------------------------------------------
 
-def collect(pipes, kind, timeout):
-    """One message of ``kind`` from every worker pipe (dict name -> payload)."""
-    out = {}
-    waiting = dict(pipes)
-    deadline = time.monotonic() + timeout
-    while waiting:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"{sorted(waiting)} sent no {kind!r} in {timeout} s")
-        for conn in multiprocessing.connection.wait(list(waiting.values()), left):
-            name = next(n for n, p in waiting.items() if p is conn)
-            try:
-                what, payload = conn.recv()
-            except EOFError:
-                raise RuntimeError(f"worker {name} died") from None
-            if what == "error":
-                raise RuntimeError(f"worker {name} failed:\n{payload}")
-            if what != kind:
-                raise RuntimeError(f"worker {name} sent {what!r}, expected {kind!r}")
-            out[name] = payload
-            del waiting[name]
-    return out
-
 
 def server_cpu(pid):
     """(total user, total sys, reactor-thread user, reactor-thread sys) of the server."""
@@ -581,7 +557,7 @@ def run(args):
                 pipes[name] = parent_end
                 procs.append(p)
             try:
-                ready = collect(pipes, "ready", 300)
+                ready = common.collect(pipes, "ready", 300)
                 result["chatter_login_s"] = ready["chat"]["login_s"]
                 time.sleep(1.0)  # let the presence events of the chatters' logins drain
                 t_a = time.monotonic() + 0.3
@@ -592,8 +568,8 @@ def run(args):
                 for name, t in zip(("A", "B", "end"), bounds):
                     sleep_until(t)
                     cpu[name] = server_cpu(server.pid)
-                chat = collect({"chat": pipes["chat"]}, "result", args.linger + 60)["chat"]
-                storm = collect({"storm": pipes["storm"]}, "result", args.drain + 60)["storm"]
+                chat = common.collect({"chat": pipes["chat"]}, "result", args.linger + 60)["chat"]
+                storm = common.collect({"storm": pipes["storm"]}, "result", args.drain + 60)["storm"]
                 cpu["drained"] = server_cpu(server.pid)
                 result["server_rss_kib_after"] = common.rss_kib(server.pid)
             finally:
