@@ -471,3 +471,14 @@ def collect(pipes, kind, timeout):
             out[name] = payload
             del waiting[name]
     return out
+
+
+def recv_ready(sock, size: int = 262144):
+    """What a readable non-blocking socket holds: bytes, ``b""`` when the connection is gone
+    (closed or broken), or None if there was nothing after all."""
+    try:
+        return sock.recv(size)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""

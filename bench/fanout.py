@@ -275,12 +275,9 @@ class Worker:
                     timeout = max(0.0, min(timeout, self.timers[0][0] - now))
                 for fd, _ev in poll(timeout):
                     r = by_fd[fd]
-                    try:
-                        data = r.sock.recv(262144)
-                    except BlockingIOError:
+                    data = common.recv_ready(r.sock)
+                    if data is None:
                         continue
-                    except OSError:
-                        data = b""
                     if not data:
                         ep.unregister(fd)
                         r.closed = True

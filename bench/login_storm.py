@@ -247,12 +247,9 @@ def chat_loop(conns, senders, bounds, linger):
             timeout = max(0.0, min(timeout, hard_stop - now))
             for fd, _ev in ep.poll(timeout):
                 c = by_fd[fd]
-                try:
-                    data = c.sock.recv(262144)
-                except BlockingIOError:
+                data = common.recv_ready(c.sock)
+                if data is None:
                     continue
-                except OSError:
-                    data = b""
                 if not data:
                     ep.unregister(fd)
                     c.closed = True

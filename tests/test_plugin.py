@@ -1,7 +1,10 @@
 """The twistd plugin and its options."""
 
+import io
 import os
 import shutil
+import socket
+import sys
 import tempfile
 
 from twisted.application.service import IServiceMaker
@@ -67,3 +70,24 @@ class PluginTests(unittest.TestCase):
         self.assertFalse(os.path.exists(data_dir))
         service = tap.makeService(options)
         self.assertFalse(service.server.config.persistent)
+
+    def test_unusable_database_is_a_one_line_exit_before_listening(self):
+        data_dir = self.temp_dir()
+        with open(os.path.join(data_dir, "chat_server.db"), "wb") as f:
+            f.write(b"garbage" * 1000)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        options = tap.Options()
+        options.parseOptions(["--data-dir", data_dir, "--port", f"tcp:{port}:interface=127.0.0.1"])
+        service = tap.makeService(options)
+        stderr = io.StringIO()
+        self.patch(sys, "__stderr__", stderr)
+        with self.assertRaises(SystemExit) as caught:
+            service.privilegedStartService()
+        self.assertEqual(caught.exception.code, 1)
+        self.assertEqual(stderr.getvalue().count("\n"), 1)
+        self.assertIn("cannot use the database", stderr.getvalue())
+        self.assertIn("not a database", stderr.getvalue())
+        self.assertEqual(service.ports, [])  # nothing was left listening

@@ -276,3 +276,28 @@ class LeaveReleasesBurnTests(unittest.TestCase):
         server.clock.advance(2.01)
         self.assertEqual(alice.events("burned"), [{"type": "burned", "conv": "#ops",
                                                    "ids": [sent["msg_id"]]}])
+
+
+class BurnRetryTests(unittest.TestCase):
+    def test_a_failed_burn_is_retried(self):
+        storage = MemoryStorage()
+        server = make_server(storage=storage)
+        alice, bob = user(server, "alice"), user(server, "bob")
+        sent = alice.ok("send", to="@bob", text="x", cid="b", burn=1)
+        real_burn, failures = storage.burn, []
+
+        def failing_burn(ids):
+            if not failures:
+                failures.append(ids)
+                return defer.fail(StorageError("database is locked"))
+            return real_burn(ids)
+
+        storage.burn = failing_burn
+        bob.ok("read", conv="@alice", up_to=sent["msg_id"])
+        server.clock.advance(1.01)
+        self.assertEqual(failures, [[sent["msg_id"]]])
+        self.assertEqual(bob.events("burned"), [])     # not claimed while the text is still there
+        server.clock.advance(5)                        # RETRY_AFTER
+        self.assertEqual(bob.events("burned")[0]["ids"], [sent["msg_id"]])
+        self.assertEqual(server.burner.pending, 0)
+        self.assertEqual(len(self.flushLoggedErrors(StorageError)), 1)

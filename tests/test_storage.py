@@ -70,6 +70,15 @@ class SQLiteStorageTests(StorageContractMixin, unittest.TestCase):
     def test_bad_synchronous_setting(self):
         self.assertRaises(ValueError, SQLiteStorage, self.path, synchronous="FULL; DROP")
 
+    def test_preflight_accepts_a_database_and_refuses_garbage(self):
+        self.storage.preflight()  # the working database (open in the pool) passes
+        garbage = self.path + ".garbage"
+        with open(garbage, "wb") as f:
+            f.write(b"this is not a database file at all" * 200)
+        with self.assertRaises(StorageError) as caught:
+            SQLiteStorage(garbage).preflight()
+        self.assertIn("not a database", str(caught.exception))
+
     @defer.inlineCallbacks
     def test_data_survives_restart(self):
         s = self.storage

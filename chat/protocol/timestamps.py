@@ -12,6 +12,11 @@ def format_ts(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
 
 
+def now_ms(clock) -> int:
+    """Milliseconds since the epoch by ``clock`` (anything with ``seconds()``, e.g. a reactor)."""
+    return int(clock.seconds() * 1000)
+
+
 def parse_ts(text: str) -> int:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return round(moment.timestamp() * 1000)

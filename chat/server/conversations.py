@@ -120,12 +120,12 @@ class Conversations:
             raise ProtocolError(NOT_FOUND, f"no such room: {name}")
         return room
 
-    def resolve(self, ref: str, viewer: int, must_be_member: bool = True) -> str:
-        """The storage key of ``#room`` / ``@user`` as seen by ``viewer``."""
+    def resolve(self, ref: str, viewer: int) -> str:
+        """The storage key of ``#room`` (members only) / ``@user`` as seen by ``viewer``."""
         if ref.startswith(ROOM_PREFIX):
             room = self.room(ref[1:])
             conv = room_conv(room.key)
-            if must_be_member and not self.is_member(conv, viewer):
+            if not self.is_member(conv, viewer):
                 raise ProtocolError(FORBIDDEN, f"you are not a member of #{room.name}")
             return conv
         assert ref.startswith(USER_PREFIX)

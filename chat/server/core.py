@@ -11,6 +11,7 @@ from twisted.logger import Logger
 
 from chat.protocol.framing import MAX_CONTROL_FRAME, MAX_FRAME
 from chat.protocol.names import name_key
+from chat.protocol.timestamps import now_ms
 from chat.server.burner import Burner
 from chat.server.conversations import LOBBY, Conversations, Directory
 from chat.server.fanout import Fanout
@@ -75,7 +76,7 @@ class ChatServer:
         rooms = yield self.storage.rooms()
         if not any(room.key == LOBBY for room in rooms):
             try:
-                yield self.storage.create_room(LOBBY, LOBBY, "", None, self._now_ms())
+                yield self.storage.create_room(LOBBY, LOBBY, "", None, now_ms(self.clock))
             except NameTaken:
                 pass
             rooms = yield self.storage.rooms()
@@ -115,9 +116,6 @@ class ChatServer:
     def connection_lost(self, connection) -> None:
         self.connections.discard(connection)
         self.accounts.end_session(connection)
-
-    def _now_ms(self) -> int:
-        return int(self.clock.seconds() * 1000)
 
 
 def admin_keys(names) -> frozenset:

@@ -25,9 +25,6 @@ class Fanout:
     def to_everyone(self, event) -> int:
         return self.to_connections(tuple(self.presence.connections), event)
 
-    def to_account(self, account_id: int, event) -> int:
-        return self.to_connections(tuple(self.presence.of(account_id)), event)
-
     def to_room(self, conv: str, event) -> int:
         return self.to_connections(tuple(self.conversations.online_connections(conv)), event)
 

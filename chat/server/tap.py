@@ -17,6 +17,7 @@ from chat.protocol.errors import ProtocolError
 from chat.protocol.names import normalise_name
 from chat.server.core import ChatServer, ServerConfig, admin_keys
 from chat.server.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, PasswordHasher
+from chat.server.storage import StorageError
 
 DEFAULT_PORT = "tcp:5000"
 DB_NAME = "chat_server.db"
@@ -109,6 +110,10 @@ class ChatService(service.MultiService):
         # bind before dropping privileges and before the reactor runs, so that a port in use
         # is one clear line and exit status 1, not a traceback
         from chat.server.connection import ChatFactory
+        try:
+            self.server.storage.preflight()
+        except StorageError as error:
+            self._fail_at_start(f"cannot use the database {error}")
         factory = ChatFactory(self.server)
         for description in self.descriptions:
             endpoint = endpoints.serverFromString(self.reactor, description)
@@ -116,16 +121,21 @@ class ChatService(service.MultiService):
             endpoint.listen(factory).addBoth(result.append)
             if not result or not hasattr(result[0], "getHost"):
                 reason = result[0].getErrorMessage() if result else "did not bind"
-                message = f"chatserver: error: cannot listen on {description}: {reason}"
-                self.log.critical(message)
-                # twistd has pointed sys.stderr at the log by now; the terminal is __stderr__
-                sys.__stderr__.write(message + "\n")
-                raise SystemExit(1)
+                self._fail_at_start(f"cannot listen on {description}: {reason}")
             port = result[0]
             if hasattr(port, "stopReading"):
                 port.stopReading()  # connections wait in the backlog until the state is loaded
             self.ports.append(port)
         super().privilegedStartService()
+
+    def _fail_at_start(self, reason: str):
+        message = f"chatserver: error: {reason}"
+        self.log.critical(message)
+        # twistd has pointed sys.stderr at the log by now; the terminal is __stderr__
+        sys.__stderr__.write(message + "\n")
+        for port in self.ports:
+            port.stopListening()
+        raise SystemExit(1)
 
     def startService(self):
         super().startService()
@@ -139,7 +149,8 @@ class ChatService(service.MultiService):
             self.log.info("listening on {address}", address=port.getHost())
 
     def _failed(self, failure):
-        self.log.failure("the chat server could not start", failure)
+        self.log.failure("the chat server could not start: {reason}", failure,
+                         reason=failure.getErrorMessage())
         self.reactor.stop()
 
     def stopService(self):

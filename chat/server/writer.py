@@ -13,6 +13,7 @@ first copy instead of being written twice; the storage catches resends of stored
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from chat.protocol.timestamps import now_ms
 from chat.server.storage import NewMessage, StorageError, StoreResult
 
 
@@ -30,8 +31,6 @@ class MessageWriter:
         # (sender, cid) -> Deferreds of resends that arrived while the first copy is written
         self._in_flight: dict[tuple[int, str], list[defer.Deferred]] = {}
         self._writing = False
-        self.batches = 0  # counters for tests and benchmarks
-        self.stored = 0
 
     @defer.inlineCallbacks
     def start(self):
@@ -41,9 +40,6 @@ class MessageWriter:
         """The id of the newest message accepted so far (0 if none)."""
         return self.next_id - 1
 
-    def now_ms(self) -> int:
-        return int(self.clock.seconds() * 1000)
-
     def submit(self, conv, sender_id, sender, text, cid, burn_ttl=None, burn_recipients=()):
         """Fires with ``(NewMessage, StoreResult)`` once stored (or found to be a duplicate)."""
         key = (sender_id, cid)
@@ -52,7 +48,7 @@ class MessageWriter:
             copy = defer.Deferred()
             resends.append(copy)
             return copy
-        message = NewMessage(self.next_id, conv, sender_id, sender, text, self.now_ms(), cid,
+        message = NewMessage(self.next_id, conv, sender_id, sender, text, now_ms(self.clock), cid,
                              burn_ttl, tuple(burn_recipients))
         self.next_id += 1
         done = defer.Deferred()
@@ -67,7 +63,6 @@ class MessageWriter:
             return
         batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
         self._writing = True
-        self.batches += 1
         d = defer.maybeDeferred(self.storage.store_messages, [message for message, _ in batch])
         d.addBoth(self._batch_done, batch)
 
@@ -76,7 +71,6 @@ class MessageWriter:
         resends = [self._in_flight.pop((message.sender_id, message.cid), [])
                    for message, _ in batch]
         if isinstance(results, list):
-            self.stored += sum(1 for r in results if not r.duplicate)
             for (message, done), result, copies in zip(batch, results, resends):
                 done.callback((message, result))
                 for copy in copies:

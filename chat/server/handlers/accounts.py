@@ -1,5 +1,7 @@
 """Accounts and sessions: hello, register, login, logout, passwords, avatars, user list."""
 
+from dataclasses import replace
+
 from twisted.internet import defer
 from twisted.logger import Logger
 
@@ -10,7 +12,7 @@ from chat.protocol.errors import (
     ALREADY_LOGGED_IN, BAD_CREDENTIALS, BAD_REQUEST, NAME_TAKEN, NOT_FOUND,
     UNSUPPORTED_VERSION, ProtocolError)
 from chat.protocol.names import name_key
-from chat.protocol.timestamps import format_ts
+from chat.protocol.timestamps import format_ts, now_ms
 from chat.server.connection import Reply, State
 from chat.server.handlers.paging import page_by_name
 from chat.server.conversations import LOBBY, room_conv
@@ -70,9 +72,6 @@ class AccountHandlers:
             C.SetAvatar: self.set_avatar, C.GetAvatar: self.get_avatar, C.Users: self.users,
         }
 
-    def now_ms(self) -> int:
-        return int(self.clock.seconds() * 1000)
-
     # -- connection set-up
     def hello(self, connection, request, body):
         if request.version != PROTOCOL_VERSION:
@@ -95,7 +94,7 @@ class AccountHandlers:
         }
 
     def ping(self, connection, request, body):
-        return {"ts": format_ts(self.now_ms())}
+        return {"ts": format_ts(now_ms(self.clock))}
 
     # -- accounts
     @defer.inlineCallbacks
@@ -113,13 +112,13 @@ class AccountHandlers:
         admin = key in self.config.admins or len(self.directory) == 0
         try:
             account = yield self.storage.create_account(
-                request.username, key, password_hash, self.now_ms(), admin,
+                request.username, key, password_hash, now_ms(self.clock), admin,
                 join=(room_conv(LOBBY),))
         except NameTaken:
             raise ProtocolError(NAME_TAKEN, f"the name {request.username} is taken") from None
         if body is not None:
             yield self.storage.set_avatar(account.id, request.avatar_type, body)
-            account = yield self.storage.account_by_id(account.id)
+            account = replace(account, avatar_type=request.avatar_type)
         self.directory.add(account.id, account.name, account.key)
         self.conversations.add_member(room_conv(LOBBY), account.id)
         self.log.info("registered {user} from {address}{admin}", user=account.name,
@@ -176,7 +175,7 @@ class AccountHandlers:
         self.conversations.connection_offline(connection, session.account_id)
         if not self.presence.remove(connection, session.account_id):
             return None
-        now = self.now_ms()
+        now = now_ms(self.clock)
         saved = self.storage.set_last_seen(session.account_id, now)
         saved.addErrback(lambda f: self.log.failure("saving last seen failed", f))
         if announce:

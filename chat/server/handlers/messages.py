@@ -4,7 +4,7 @@ from twisted.internet import defer
 
 from chat.protocol import commands as C
 from chat.protocol.names import USER_PREFIX
-from chat.protocol.timestamps import format_ts
+from chat.protocol.timestamps import format_ts, now_ms
 from chat.server.conversations import dm_members, dm_peer, is_room
 from chat.server.handlers.paging import fit
 from chat.server.storage import BurnDue
@@ -71,7 +71,7 @@ class MessageHandlers:
 
     @defer.inlineCallbacks
     def _open_private_chat(self, conv):
-        now = int(self.clock.seconds() * 1000)
+        now = now_ms(self.clock)
         for account_id in set(dm_members(conv)):
             yield self.storage.add_member(conv, account_id, now)
             self.conversations.add_member(conv, account_id)
@@ -124,7 +124,7 @@ class MessageHandlers:
         session = connection.session
         reader = session.account_id
         conv = self.conversations.resolve(request.conv, reader)
-        now = int(self.clock.seconds() * 1000)
+        now = now_ms(self.clock)
         due = yield self.storage.set_read(reader, conv, request.up_to, now)
         for item in due:
             self.burner.schedule(item)

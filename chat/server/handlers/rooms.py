@@ -8,6 +8,7 @@ from twisted.logger import Logger
 from chat.protocol import commands as C
 from chat.protocol.errors import FORBIDDEN, NAME_TAKEN, ProtocolError
 from chat.protocol.names import name_key
+from chat.protocol.timestamps import now_ms
 from chat.server.conversations import LOBBY, room_conv
 from chat.server.handlers.paging import REPLY_BUDGET, fit, page_by_name
 
@@ -69,7 +70,7 @@ class RoomHandlers:
             raise ProtocolError(NAME_TAKEN, f"the room #{request.room} exists already")
         try:
             room = yield self.storage.create_room(
-                request.room, key, request.topic, session.account_id, self._now_ms())
+                request.room, key, request.topic, session.account_id, now_ms(self.clock))
         except NameTaken:
             raise ProtocolError(NAME_TAKEN, f"the room #{request.room} exists already") from None
         self.conversations.rooms[room.key] = room
@@ -90,7 +91,7 @@ class RoomHandlers:
     @defer.inlineCallbacks
     def _add_member(self, room, session):
         conv = room_conv(room.key)
-        yield self.storage.add_member(conv, session.account_id, self._now_ms())
+        yield self.storage.add_member(conv, session.account_id, now_ms(self.clock))
         self.conversations.add_member(conv, session.account_id,
                                       self.presence.of(session.account_id))
 
@@ -105,7 +106,7 @@ class RoomHandlers:
             # whoever leaves has read what they leave behind: burn messages waiting for this
             # member would otherwise wait for ever
             due = yield self.storage.set_read(session.account_id, conv, self.newest_id(),
-                                              self._now_ms())
+                                              now_ms(self.clock))
             for item in due:
                 self.burner.schedule(item)
             yield self.storage.remove_member(conv, session.account_id)
@@ -136,6 +137,3 @@ class RoomHandlers:
                                              "online": self.presence.is_online(i)}) for i in ids]
         members, more = page_by_name(entries, request.after, request.limit)
         return {"room": room.name, "members": members, "more": more}
-
-    def _now_ms(self) -> int:
-        return int(self.clock.seconds() * 1000)

@@ -100,6 +100,11 @@ class BurnDue:
 class IStorage(Interface):
     """Durable state of the server. All methods return Deferreds."""
 
+    def preflight():
+        """SYNCHRONOUS, called once before the reactor runs: raise StorageError with the reason
+        if the store cannot be used at all (not a database, not writable, locked), so that the
+        server stops at once with one clear line instead of failing later."""
+
     def start():
         """Open the store (create or migrate the schema). Fires with None."""
 

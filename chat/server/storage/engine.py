@@ -34,6 +34,9 @@ class Engine:
     def is_unique_violation(self, exc: Exception) -> bool:
         raise NotImplementedError
 
+    def preflight(self) -> None:
+        """Synchronously check that the database can be opened and written (at start-up)."""
+
     def scrub(self, connection) -> None:
         """Make deleted content unrecoverable from the database's files (after a burn)."""
 
@@ -74,6 +77,15 @@ class SQLiteEngine(Engine):
         # Python 3.11's sqlite3 only opens a transaction implicitly before INSERT/UPDATE/
         # DELETE, so DDL and the reads before a write would otherwise run outside it.
         cursor.execute("BEGIN")
+
+    def preflight(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()  # reads the header: a database?
+            conn.execute("BEGIN IMMEDIATE")  # takes the write lock: writable, not locked?
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
 
     def scrub(self, connection) -> None:
         # secure_delete zeroes the main file's pages, but the write-ahead log still holds the

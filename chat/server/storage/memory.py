@@ -53,6 +53,9 @@ class MemoryStorage:
         self._awaited_by: dict[int, set[int]] = {}         # account -> burn messages to read
         self._deadlines: dict[int, int] = {}               # burn message -> deadline
 
+    def preflight(self):
+        pass  # nothing outside the process to check
+
     @_deferred
     def start(self):
         return None

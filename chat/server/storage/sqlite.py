@@ -25,6 +25,12 @@ class SQLiteStorage:
         self._pool = None
         self._pending: set[defer.Deferred] = set()
 
+    def preflight(self):
+        try:
+            self._engine.preflight()
+        except self._engine.error as error:
+            raise StorageError(f"{self._engine.path}: {error}") from None
+
     def start(self):
         self._pool = self._engine.connection_pool()
         files = migrate.schema_files(self._engine.schema_dir)
