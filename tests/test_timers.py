@@ -3,7 +3,7 @@
 from twisted.internet import task
 from twisted.trial import unittest
 
-from chat.server.heartbeat import Heartbeat
+from chat.protocol.heartbeat import Heartbeat
 from tests.harness import Client, make_server, user
 
 

@@ -21,7 +21,7 @@ from chat.protocol.errors import (
 from chat.protocol.framing import (
     BODY_KIND, CONTROL_KIND, FrameDecoder, FrameTooLarge, iter_body_frames,
     split_body_frame)
-from chat.server.heartbeat import Heartbeat
+from chat.protocol.heartbeat import Heartbeat
 from chat.server.storage import StorageError
 
 MALFORMED_IN_A_ROW = 20

@@ -19,7 +19,7 @@ from chat.server.flusher import TurnFlusher
 from chat.server.handlers.accounts import AccountHandlers
 from chat.server.handlers.messages import MessageHandlers
 from chat.server.handlers.rooms import RoomHandlers
-from chat.server.heartbeat import PING_AFTER, TIMEOUT
+from chat.protocol.heartbeat import PING_AFTER, TIMEOUT
 from chat.server.presence import Presence, PresenceNotices
 from chat.server.storage import NameTaken
 from chat.server.writer import MessageWriter

@@ -1,4 +1,4 @@
-"""Per-connection heartbeat: ping a silent peer, drop a dead one.
+"""Per-connection heartbeat: ping a silent peer, drop a dead one (server and client alike).
 
 Sans-IO apart from the injected clock (``IReactorTime``: the reactor, or ``task.Clock`` in
 tests). Receiving data only stores a float (this runs for every read on every connection);

@@ -1,0 +1,176 @@
+"""The client side of one connection: frames in and out, requests matched to replies.
+
+``request()`` returns a Deferred that fires with the ``ok`` data (or a :class:`Reply` when
+the reply carries a body) and fails with :class:`RequestFailed` on an ``error`` reply, or
+with ``ConnectionLost`` when the link goes first. Everything else the server sends is an
+event, handed to ``on_event(type, obj)`` after it has been checked against the protocol.
+"""
+
+from twisted.internet import defer
+from twisted.internet.error import ConnectionLost
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+
+from chat.protocol import commands as C
+from chat.protocol.codec import control_frame, decode_object
+from chat.protocol.errors import ProtocolError
+from chat.protocol.framing import (
+    BODY_KIND, CONTROL_KIND, MAX_FRAME, FrameDecoder, FrameTooLarge, iter_body_frames,
+    split_body_frame)
+
+
+class RequestFailed(Exception):
+    """The server answered a request with an ``error``."""
+
+    def __init__(self, code: str, message: str, retry_after=None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Reply:
+    """An ``ok`` whose data is followed by body bytes (an avatar)."""
+
+    __slots__ = ("data", "body")
+
+    def __init__(self, data: dict, body: bytes):
+        self.data = data
+        self.body = body
+
+
+class ClientConnection(Protocol):
+    """Speaks the wire protocol for :class:`chat.client.core.ChatClient`."""
+
+    log = Logger()
+
+    def __init__(self, on_event, on_lost, on_activity=None):
+        self.on_event = on_event          # (type, obj) for every event
+        self.on_lost = on_lost            # (reason) once the connection is gone
+        self.on_activity = on_activity    # () on every read: the heartbeat's input
+        self.connected = False
+        self._decoder = FrameDecoder(MAX_FRAME)
+        self._next_id = 0
+        self._waiting: dict[int, defer.Deferred] = {}
+        self._bodies: dict[int, tuple[dict, int, bytearray]] = {}
+
+    # -- life cycle
+    def connectionMade(self):
+        self.connected = True
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)  # small frames wanted now (see the server's connection)
+
+    def connectionLost(self, reason=None):
+        self.connected = False
+        waiting, self._waiting = self._waiting, {}
+        self._bodies.clear()
+        for d in waiting.values():
+            d.errback(ConnectionLost("the connection was lost before the reply"))
+        self.on_lost(reason)
+
+    def close(self) -> None:
+        if self.connected:
+            self.transport.loseConnection()
+
+    def abort(self) -> None:
+        if self.connected:
+            self.transport.abortConnection()
+
+    # -- output
+    def request(self, kind: str, body: bytes = None, **fields) -> defer.Deferred:
+        """Send one request; ``body`` bytes go after it in body frames."""
+        if not self.connected:
+            return defer.fail(ConnectionLost("not connected"))
+        self._next_id += 1
+        request_id = self._next_id
+        obj = {"type": kind, "id": request_id, **fields}
+        if body is not None:
+            obj["body"] = len(body)
+        d = defer.Deferred()
+        self._waiting[request_id] = d
+        self.transport.write(control_frame(obj))
+        if body is not None:
+            self.transport.writeSequence(list(iter_body_frames(request_id, body)))
+        return d
+
+    def notify(self, kind: str, **fields) -> None:
+        """Send a message that gets no reply (``pong``)."""
+        if self.connected:
+            self.transport.write(control_frame({"type": kind, **fields}))
+
+    # -- input
+    def dataReceived(self, data: bytes):
+        if self.on_activity is not None:
+            self.on_activity()
+        try:
+            frames = self._decoder.feed(data)
+        except FrameTooLarge as exc:
+            self.log.warn("server sent a frame that is too large: {error}", error=exc)
+            self.abort()
+            return
+        for payload in frames:
+            if not self.connected:
+                return
+            kind = payload[0] if payload else None
+            if kind == CONTROL_KIND:
+                self._control_received(payload)
+            elif kind == BODY_KIND:
+                self._body_received(payload)
+            else:
+                self.log.warn("ignoring a frame of unknown kind {kind!r}", kind=kind)
+
+    def _control_received(self, payload: bytes) -> None:
+        try:
+            obj = decode_object(payload)
+            kind = obj.get("type")
+            if kind in C.SERVER_MESSAGES:
+                C.SERVER_MESSAGES[kind].parse(obj)   # checks the fields; we keep the dict
+        except ProtocolError as exc:
+            self.log.warn("ignoring a bad frame from the server: {error}", error=exc.message)
+            return
+        if kind == "ok":
+            self._ok(obj)
+        elif kind == "error":
+            self._error(obj)
+        elif kind in C.SERVER_MESSAGES:
+            self.on_event(kind, obj)
+        else:
+            # a newer server may send events this client does not know: not an error
+            self.log.debug("ignoring unknown event {kind!r}", kind=kind)
+
+    def _ok(self, obj: dict) -> None:
+        request_id = obj.get("id")
+        data = obj.get("data") or {}
+        if obj.get("body"):
+            if request_id in self._waiting:
+                self._bodies[request_id] = (data, obj["body"], bytearray())
+            return
+        d = self._waiting.pop(request_id, None)
+        if d is not None:
+            d.callback(data)
+
+    def _error(self, obj: dict) -> None:
+        failure = RequestFailed(obj["code"], obj.get("message", ""), obj.get("retry_after"))
+        d = self._waiting.pop(obj.get("id"), None)
+        if d is not None:
+            d.errback(failure)
+        else:
+            self.log.info("server error: {code}: {message}", code=failure.code,
+                          message=failure.message)
+
+    def _body_received(self, payload: bytes) -> None:
+        try:
+            request_id, chunk = split_body_frame(payload)
+        except ValueError:
+            return
+        pending = self._bodies.get(request_id)
+        if pending is None:
+            return
+        data, size, buffer = pending
+        buffer += chunk
+        if len(buffer) >= size:
+            del self._bodies[request_id]
+            d = self._waiting.pop(request_id, None)
+            if d is not None:
+                d.callback(Reply(data, bytes(buffer[:size])))

@@ -1,0 +1,476 @@
+"""ChatClient: log in, stay connected, send without losing anything, report events.
+
+The link is a small state machine::
+
+    OFFLINE -> CONNECTING -> LOGGING_IN -> ONLINE
+                   ^                         |  link lost (not kicked, not closed)
+                   +------ RECONNECTING <----+
+
+After the first successful login a lost link is retried with :class:`Backoff` (1 s doubling
+to 30 s, jittered); a reconnect logs in again, fetches what was missed with ``sync`` (live
+messages that arrive meanwhile wait so that the order stays right), and only then resends
+every message the server had not acknowledged. The server keeps one copy per client id, so a
+resend never duplicates.
+
+The heartbeat sends a ``ping`` after 30 s without a byte from the server and gives the link
+up after 60 s, so a dead link (a pulled cable, a suspended laptop) is noticed within a minute.
+All timers run on the injected clock.
+"""
+
+import collections
+import enum
+import random as _random
+
+from twisted.internet import defer
+from twisted.internet.error import ConnectionLost
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from chat.client.backoff import Backoff
+from chat.client.connection import ClientConnection, RequestFailed
+from chat.client.listener import ClientListener
+from chat.client.model import ClientModel, RoomInfo
+from chat.client.outbox import Outbox, OutState
+from chat.protocol import PROTOCOL_VERSION
+from chat.protocol.heartbeat import Heartbeat
+
+PING_AFTER = 30.0
+DEAD_AFTER = 60.0
+READ_DELAY = 0.5
+"""Seconds read marks wait so that reading a burst of messages costs one request."""
+SEEN_MAX = 10_000
+"""Message ids remembered to drop the copies a catch-up ``sync`` sends of live messages."""
+
+NO_RECONNECT = frozenset({"kicked", "banned", "abuse"})
+"""``bye`` codes after which reconnecting would only be refused again."""
+FATAL_LOGIN = frozenset({"bad_credentials", "banned", "unsupported_version", "name_taken",
+                         "bad_request"})
+"""Login errors that a retry cannot cure."""
+
+
+class LinkState(enum.Enum):
+    OFFLINE = "offline"
+    CONNECTING = "connecting"
+    LOGGING_IN = "logging_in"
+    ONLINE = "online"
+    RECONNECTING = "reconnecting"
+
+
+class NotConnected(Exception):
+    """A request was made while the client is not logged in."""
+
+
+class CannotConnect(Exception):
+    """The server could not be reached; ``reason`` is short and human."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def describe_connect_error(exc: BaseException) -> str:
+    """A short reason for a failed connection attempt ("connection refused", ...)."""
+    from twisted.internet import error
+    if isinstance(exc, error.ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, error.DNSLookupError):
+        return "unknown host"
+    if isinstance(exc, (error.TimeoutError, defer.TimeoutError)):
+        return "timed out"
+    if isinstance(exc, error.NoRouteError):
+        return "no route to host"
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class _ConnectionFactory(Factory):
+    """Builds a ClientConnection whose callbacks say which connection they come from, so
+    that a late event of an old connection can never be taken for the current one's."""
+
+    noisy = False
+
+    def __init__(self, client):
+        self.client = client
+
+    def buildProtocol(self, addr):
+        client = self.client
+        conn = ClientConnection(None, None, client._activity)
+        conn.on_event = lambda kind, obj: client._event(conn, kind, obj)
+        conn.on_lost = lambda reason: client._lost(conn, reason)
+        conn.factory = self
+        return conn
+
+
+class ChatClient:
+    """One user's chat session over one link at a time; see the module docstring."""
+
+    log = Logger()
+
+    def __init__(self, connect, clock, listener: ClientListener = None,
+                 client_name: str = "chat-client", random=_random.random,
+                 ping_after: float = PING_AFTER, dead_after: float = DEAD_AFTER):
+        self.connect = connect            # (protocol factory) -> Deferred[ClientConnection]
+        self.clock = clock
+        self.listener = listener or ClientListener()
+        self.client_name = client_name
+        self.ping_after = ping_after
+        self.dead_after = dead_after
+        self.model = ClientModel()
+        self.outbox = Outbox()
+        self.backoff = Backoff(random=random)
+        self.state = LinkState.OFFLINE
+        self.hello: dict = {}
+        self._conn = None
+        self._credentials = None
+        self._logged_in_once = False
+        self._give_up = None              # why not to reconnect: closed, kicked, ...
+        self._bye = None
+        self._retry_call = None
+        self._heartbeat = None
+        self._held = None                 # live messages held back while catching up
+        self._seen = collections.OrderedDict()
+        self._reads: dict[str, int] = {}
+        self._read_call = None
+        self._idle_waiters: list = []
+        self._dead_reason = None
+
+    # ------------------------------------------------------------------ session
+    def login(self, username: str, password: str, register: bool = False) -> defer.Deferred:
+        """Connect and log in (registering first if asked). Fires with the login reply, or
+        fails with CannotConnect, RequestFailed or ConnectionLost; no retries until then."""
+        self._credentials = (username, password)
+        self._give_up = None
+        return self._attempt(first=True, register=register)
+
+    def close(self) -> None:
+        """Stop for good: no reconnect; what is still in the outbox stays unsent."""
+        self._give_up = "closed"
+        self._cancel_retry()
+        self._stop_timers()
+        if self._conn is not None:
+            self._conn.close()
+        else:
+            self._set_state(LinkState.OFFLINE, "closed")
+
+    def logout(self) -> defer.Deferred:
+        """Log out politely, then close."""
+        self._give_up = "logged out"
+        d = self.request("logout") if self.state is LinkState.ONLINE else defer.succeed({})
+        d.addBoth(lambda _: self.close())
+        return d
+
+    @defer.inlineCallbacks
+    def _attempt(self, first: bool, register: bool = False):
+        self._set_state(LinkState.CONNECTING)
+        try:
+            conn = yield self.connect(_ConnectionFactory(self))
+        except Exception as exc:
+            reason = describe_connect_error(exc)
+            if first:
+                self._set_state(LinkState.OFFLINE, reason)
+            else:
+                self.log.info("reconnect failed: {reason}", reason=reason)
+            raise CannotConnect(reason) from None
+        if self._give_up is not None:        # closed while connecting
+            conn.close()
+            return None
+        self._conn = conn
+        self._bye = None
+        self._heartbeat = Heartbeat(self.clock, self._ping, self._link_dead,
+                                    self.ping_after, self.dead_after)
+        self._heartbeat.start()
+        self._set_state(LinkState.LOGGING_IN)
+        username, password = self._credentials
+        try:
+            self.hello = yield conn.request("hello", version=PROTOCOL_VERSION,
+                                            client=self.client_name)
+            self.model.server_name = self.hello.get("name", "")
+            self.model.policy = self.hello.get("policy", {})
+            self.model.limits = self.hello.get("limits", {})
+            if register:
+                yield conn.request("register", username=username, password=password)
+            data = yield conn.request("login", username=username, password=password)
+            self.model.logged_in(data)
+            if first:
+                self.model.last_id = data.get("last_id", 0)
+            else:
+                yield self._catch_up(conn)
+        except RequestFailed as exc:
+            if exc.code in FATAL_LOGIN:
+                self._give_up = exc.message
+            conn.close()
+            raise
+        if conn is not self._conn:
+            raise ConnectionLost("the connection was lost while logging in")
+        self._logged_in_once = True
+        self.backoff.reset()
+        self._set_state(LinkState.ONLINE)
+        self.listener.on_logged_in(data, first)
+        self._resend()
+        self._flush_reads()
+        return data
+
+    @defer.inlineCallbacks
+    def _catch_up(self, conn):
+        """Fetch every message since the newest one seen, oldest first, then the held ones."""
+        self._held = []
+        since = self.model.last_id
+        try:
+            while True:
+                page = yield conn.request("sync", since=since, limit=500)
+                for msg in page["messages"]:
+                    since = max(since, msg["id"])
+                    self._deliver(msg, live=False)
+                if not page.get("more") or not page["messages"]:
+                    break
+        finally:
+            held, self._held = self._held, None
+        for msg in held:
+            self._deliver(msg, live=True)
+
+    # ------------------------------------------------------------------ link events
+    def _set_state(self, state: LinkState, reason=None, retry_in=None) -> None:
+        if state is self.state and retry_in is None and reason is None:
+            return
+        self.state = state
+        self.listener.on_state(state, reason, retry_in)
+
+    def _activity(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.activity()
+
+    def _ping(self) -> None:
+        if self._conn is not None:
+            self._conn.request("ping").addErrback(lambda _: None)
+
+    def _link_dead(self) -> None:
+        self.log.info("no answer from the server for {s:.0f} s", s=self.dead_after)
+        if self._conn is not None:
+            self._dead_reason = f"no answer from the server for {self.dead_after:.0f} s"
+            self._conn.abort()
+
+    def _lost(self, conn, reason) -> None:
+        if conn is not self._conn:
+            return
+        self._conn = None
+        self._held = None
+        self._stop_timers()
+        for out in self.outbox.unacked():
+            self.outbox.requeue(out)
+        why = self._dead_reason or "connection lost"
+        self._dead_reason = None
+        if self._bye is not None:
+            code, message = self._bye
+            why = message or code
+            if code in NO_RECONNECT:
+                self._give_up = why
+        if self._give_up is not None or not self._logged_in_once:
+            self._set_state(LinkState.OFFLINE, self._give_up or why)
+            self._wake_idle()
+            return
+        self._schedule_retry(why)
+
+    def _schedule_retry(self, why: str) -> None:
+        delay = self.backoff.next()
+        self._set_state(LinkState.RECONNECTING, why, delay)
+        self._retry_call = self.clock.callLater(delay, self._retry)
+
+    def _retry(self) -> None:
+        self._retry_call = None
+        self._attempt(first=False).addErrback(self._retry_failed)
+
+    def _retry_failed(self, failure) -> None:
+        if self._give_up is not None:
+            self._set_state(LinkState.OFFLINE, self._give_up)
+            self._wake_idle()
+        elif failure.check(CannotConnect):
+            self._schedule_retry(failure.value.reason)
+        elif failure.check(RequestFailed):
+            # a refusal a retry may cure (server_error): the closing link schedules it
+            self.log.info("login after reconnect failed: {error}", error=failure.value)
+        elif not failure.check(ConnectionLost):
+            self.log.failure("reconnect failed", failure)
+
+    def _cancel_retry(self) -> None:
+        if self._retry_call is not None and self._retry_call.active():
+            self._retry_call.cancel()
+        self._retry_call = None
+
+    def _stop_timers(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        if self._read_call is not None and self._read_call.active():
+            self._read_call.cancel()
+        self._read_call = None
+
+    # ------------------------------------------------------------------ events
+    def _event(self, conn, kind: str, obj: dict) -> None:
+        if conn is not self._conn:
+            return
+        if kind == "message":
+            msg = obj["msg"]
+            if self._held is not None:
+                self._held.append(msg)
+            else:
+                self._deliver(msg, live=True)
+        elif kind == "ping":
+            conn.notify("pong")
+        elif kind == "bye":
+            self._bye = (obj["code"], obj.get("message", ""))
+            self.listener.on_bye(obj["code"], obj.get("message", ""))
+        else:
+            self.model.apply(kind, obj)
+            handler = getattr(self.listener, f"on_{kind}", None)
+            if handler is not None:
+                handler(obj)
+
+    def _deliver(self, msg: dict, live: bool) -> None:
+        msg_id = msg["id"]
+        if msg_id in self._seen:
+            return
+        self._seen[msg_id] = None
+        if len(self._seen) > SEEN_MAX:
+            self._seen.popitem(last=False)
+        self.model.saw(msg)
+        if msg.get("from") != self.model.me:
+            conv = msg["conv"]
+            self.model.unread[conv] = self.model.unread.get(conv, 0) + 1
+        self.listener.on_message(msg, live)
+
+    # ------------------------------------------------------------------ sending
+    def send(self, to: str, text: str, burn: float = None):
+        """Send ``text`` to ``#room`` or ``@user``; returns the Outgoing that tracks it.
+
+        Offline, the message waits in the outbox and goes out after the next login."""
+        out = self.outbox.add(to, text, burn)
+        if self.state is LinkState.ONLINE:
+            self._transmit(out)
+        return out
+
+    def retry(self, out) -> None:
+        """Send a failed message again, with the same client id."""
+        if out.state is OutState.FAILED:
+            self.outbox.restore(out)
+            if self.state is LinkState.ONLINE:
+                self._transmit(out)
+
+    def _resend(self) -> None:
+        for out in self.outbox.unacked():
+            if out.state is OutState.QUEUED:
+                self._transmit(out)
+
+    def _transmit(self, out) -> None:
+        out.state = OutState.SENT
+        out.attempts += 1
+        d = self._conn.request("send", **out.request_fields())
+        d.addCallbacks(self._send_ok, self._send_failed, callbackArgs=(out,),
+                       errbackArgs=(out,))
+
+    def _send_ok(self, data: dict, out) -> None:
+        self.outbox.acked(out, data["msg_id"], data.get("ts"), bool(data.get("duplicate")))
+        self.listener.on_acked(out)
+        self._wake_idle()
+
+    def _send_failed(self, failure, out) -> None:
+        if failure.check(RequestFailed):
+            error = failure.value
+            if error.code == "rate_limited" and self.state is LinkState.ONLINE:
+                out.state = OutState.QUEUED
+                self.clock.callLater(error.retry_after or 1.0, self._retry_one, out)
+                return
+            self.outbox.failed(out, error.code, error.message)
+            self.listener.on_failed(out)
+            self._wake_idle()
+        else:
+            # the link went: the message stays queued and goes again after the reconnect
+            self.outbox.requeue(out)
+
+    def _retry_one(self, out) -> None:
+        if out.state is OutState.QUEUED and self.state is LinkState.ONLINE:
+            self._transmit(out)
+
+    def when_idle(self) -> defer.Deferred:
+        """Fires when nothing is waiting for an acknowledgement, or the client gave up."""
+        d = defer.Deferred()
+        self._idle_waiters.append(d)
+        self._wake_idle()
+        return d
+
+    def _wake_idle(self) -> None:
+        if len(self.outbox) and self._give_up is None:
+            return
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for d in waiters:
+            d.callback(None)
+
+    # ------------------------------------------------------------------ requests
+    def request(self, kind: str, **fields) -> defer.Deferred:
+        """Any request while logged in; fails with NotConnected otherwise."""
+        if self.state is not LinkState.ONLINE or self._conn is None:
+            return defer.fail(NotConnected("not connected to the server"))
+        return self._conn.request(kind, **fields)
+
+    def history(self, conv: str, before: int = None, limit: int = 50) -> defer.Deferred:
+        fields = {"conv": conv, "limit": limit}
+        if before is not None:
+            fields["before"] = before
+        return self.request("history", **fields)
+
+    def users(self, online: bool = False, after: str = None) -> defer.Deferred:
+        fields = {"online": online}
+        if after is not None:
+            fields["after"] = after
+        return self.request("users", **fields)
+
+    def rooms(self) -> defer.Deferred:
+        return self.request("rooms")
+
+    def members(self, room: str) -> defer.Deferred:
+        return self.request("members", room=room)
+
+    def join(self, room: str) -> defer.Deferred:
+        return self.request("join", room=room).addCallback(self._room_joined)
+
+    def create_room(self, room: str, topic: str = "") -> defer.Deferred:
+        return self.request("create_room", room=room, topic=topic).addCallback(
+            self._room_joined)
+
+    def _room_joined(self, data: dict) -> dict:
+        room = data["room"]
+        self.model.rooms[room["name"].casefold()] = RoomInfo(
+            room["name"], room.get("topic", ""), room.get("members", 0))
+        return data
+
+    def leave(self, room: str) -> defer.Deferred:
+        def left(data):
+            self.model.rooms.pop(room.casefold(), None)
+            return data
+        return self.request("leave", room=room).addCallback(left)
+
+    def set_topic(self, room: str, topic: str) -> defer.Deferred:
+        return self.request("set_topic", room=room, topic=topic)
+
+    def unread(self) -> defer.Deferred:
+        def got(data):
+            self.model.unread = dict(data["unread"])
+            return data
+        return self.request("unread").addCallback(got)
+
+    def mark_read(self, conv: str, up_to: int) -> None:
+        """Mark ``conv`` read up to message ``up_to``; marks within READ_DELAY go together."""
+        if up_to <= self._reads.get(conv, 0):
+            return
+        self._reads[conv] = up_to
+        self.model.unread[conv] = 0
+        if self._read_call is None and self.state is LinkState.ONLINE:
+            self._read_call = self.clock.callLater(READ_DELAY, self._flush_reads)
+
+    def _flush_reads(self) -> None:
+        self._read_call = None
+        if self.state is not LinkState.ONLINE:
+            return
+        reads, self._reads = self._reads, {}
+        for conv, up_to in reads.items():
+            self.request("read", conv=conv, up_to=up_to).addErrback(
+                lambda f: self.log.info("read mark not sent: {error}", error=f.value))

@@ -1,0 +1,375 @@
+"""The client core against a real ChatServer, in memory (iosim links, a task.Clock)."""
+
+from twisted.trial import unittest
+
+from chat.client.backoff import Backoff
+from chat.client.connection import RequestFailed
+from chat.client.core import CannotConnect, ChatClient, LinkState, NotConnected
+from chat.client.listener import ClientListener
+from chat.client.outbox import Outbox, OutState
+from tests.harness import PASSWORD, make_server, user
+from tests.support.loopback import Network
+
+
+class Recorder(ClientListener):
+    """Keeps every callback as (name, argument) for the assertions."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattribute__(self, name):
+        if name.startswith("on_"):
+            calls = object.__getattribute__(self, "calls")
+            return lambda *args: calls.append((name[3:], args[0] if len(args) == 1 else args))
+        return object.__getattribute__(self, name)
+
+    def take(self, kind):
+        found = [arg for name, arg in self.calls if name == kind]
+        self.calls = [c for c in self.calls if c[0] != kind]
+        return found
+
+    def states(self):
+        return [args[0] for args in self.take("state")]
+
+    def texts(self):
+        return [(msg["from"], msg["text"], live) for msg, live in self.take("message")]
+
+
+class ClientTestCase(unittest.TestCase):
+
+    def setUp(self):
+        self.server = make_server()
+        self.clock = self.server.clock
+        self.net = Network(self.server)
+        self.clients = []
+
+    def client(self, name, register=True, password=PASSWORD, **options):
+        listener = Recorder()
+        client = ChatClient(self.net.connect, self.clock, listener, client_name="test-cli/1",
+                            random=lambda: 0.5, **options)  # 0.5: no jitter, exact delays
+        client.recorder = listener
+        result = []
+        client.login(name, password, register=register).addBoth(result.append)
+        self.net.pump()
+        self.assertEqual(len(result), 1, "login did not finish")
+        client.login_result = result[0]
+        self.clients.append(client)
+        return client
+
+    def advance(self, seconds, step=1.0):
+        """Let time pass in steps, moving bytes after each."""
+        while seconds > 0:
+            self.clock.advance(min(step, seconds))
+            seconds -= step
+            self.net.pump()
+
+    def cut(self, client):
+        """Lose one client's link without a goodbye."""
+        for pump in list(self.net.pumps):
+            if pump.client is client._conn:
+                for io in (pump.clientIO, pump.serverIO):
+                    io.disconnected = True
+                    io.reportDisconnect()
+                self.net.pumps.remove(pump)
+
+    def history(self, conv, viewer):
+        probe = user(self.server, viewer, register=False)
+        return [(m["from"], m["text"]) for m in probe.ok("history", conv=conv)["messages"]]
+
+
+class LoginTests(ClientTestCase):
+
+    def test_register_and_login(self):
+        alice = self.client("alice")
+        self.assertEqual(alice.state, LinkState.ONLINE)
+        self.assertEqual(alice.recorder.states(),
+                         [LinkState.CONNECTING, LinkState.LOGGING_IN, LinkState.ONLINE])
+        self.assertEqual(alice.model.me, "alice")
+        self.assertTrue(alice.model.admin)          # the first account of a new server
+        self.assertEqual(list(alice.model.rooms), ["lobby"])
+        self.assertEqual(alice.model.online_count, 1)
+        [(data, first)] = alice.recorder.take("logged_in")
+        self.assertTrue(first)
+        self.assertEqual(data["user"]["name"], "alice")
+        [conn] = [c for c in self.server.connections if c.session]
+        self.assertEqual(conn.client_name, "test-cli/1")
+
+    def test_wrong_password_does_not_retry(self):
+        self.client("alice")
+        bob = self.client("alice", register=False, password="wrong password")
+        self.assertIsInstance(bob.login_result.value, RequestFailed)
+        self.assertEqual(bob.login_result.value.code, "bad_credentials")
+        self.assertEqual(bob.state, LinkState.OFFLINE)
+        attempts = self.net.attempts
+        self.advance(120, step=10)
+        self.assertEqual(self.net.attempts, attempts)
+
+    def test_name_taken(self):
+        self.client("alice")
+        again = self.client("ALICE")
+        self.assertEqual(again.login_result.value.code, "name_taken")
+
+    def test_server_down(self):
+        self.net.refuse = True
+        alice = self.client("alice")
+        self.assertIsInstance(alice.login_result.value, CannotConnect)
+        self.assertEqual(alice.login_result.value.reason, "connection refused")
+        self.assertEqual(alice.state, LinkState.OFFLINE)
+
+    def test_requests_need_a_login(self):
+        alice = self.client("alice")
+        alice.close()
+        self.net.pump()
+        self.assertEqual(alice.state, LinkState.OFFLINE)
+        self.failureResultOf(alice.rooms(), NotConnected)
+
+    def test_presence_updates_the_model(self):
+        alice = self.client("alice")
+        self.client("bob")
+        self.advance(0.5, step=0.25)
+        self.assertEqual(alice.model.online, {"alice", "bob"})
+        self.assertEqual(alice.model.online_count, 2)
+        events = alice.recorder.take("presence")
+        self.assertEqual(events[-1]["changes"], [{"user": "bob", "online": True}])
+
+
+class SendTests(ClientTestCase):
+
+    def test_room_message_reaches_others_and_is_acked(self):
+        alice, bob = self.client("alice"), self.client("bob")
+        out = alice.send("#lobby", "hello")
+        self.assertEqual(out.state, OutState.SENT)
+        self.net.pump()
+        self.assertEqual(out.state, OutState.ACKED)
+        self.assertEqual(alice.recorder.take("acked"), [out])
+        self.assertEqual(bob.recorder.texts(), [("alice", "hello", True)])
+        self.assertEqual(alice.recorder.texts(), [("alice", "hello", True)])  # the echo
+        self.assertEqual(len(alice.outbox), 0)
+        self.assertEqual(bob.model.unread["#lobby"], 1)
+        self.assertEqual(bob.model.last_id, out.msg_id)
+
+    def test_private_message_is_private(self):
+        alice, bob, carol = self.client("alice"), self.client("bob"), self.client("carol")
+        alice.send("@bob", "secret")
+        self.net.pump()
+        [(msg, live)] = bob.recorder.take("message")
+        self.assertEqual((msg["conv"], msg["from"], msg["text"]), ("@alice", "alice", "secret"))
+        self.assertEqual(carol.recorder.take("message"), [])
+
+    def test_refused_message_is_failed_not_lost(self):
+        alice = self.client("alice")
+        out = alice.send("@nobody", "hello?")
+        idle = alice.when_idle()
+        self.net.pump()
+        self.assertEqual(out.state, OutState.FAILED)
+        self.assertEqual(out.error[0], "not_found")
+        self.assertEqual(alice.recorder.take("failed"), [out])
+        self.successResultOf(idle)
+        # a retry sends the same message again, with the same client id
+        cid = out.cid
+        alice.retry(out)
+        self.net.pump()
+        self.assertEqual((out.state, out.cid), (OutState.FAILED, cid))
+
+    def test_when_idle_waits_for_acks(self):
+        alice = self.client("alice")
+        alice.send("#lobby", "one")
+        alice.send("#lobby", "two")
+        idle = alice.when_idle()
+        self.assertNoResult(idle)
+        self.net.pump()
+        self.successResultOf(idle)
+
+    def test_read_marks_are_coalesced(self):
+        alice, bob = self.client("alice"), self.client("bob")
+        first = alice.send("@bob", "one")
+        second = alice.send("@bob", "two")
+        self.net.pump()
+        bob.mark_read("@alice", first.msg_id)
+        bob.mark_read("@alice", second.msg_id)
+        self.assertEqual(bob.model.unread["@alice"], 0)
+        self.net.pump()
+        self.assertEqual(alice.recorder.take("read"), [])   # not yet: waiting 0.5 s
+        self.advance(0.5, step=0.5)
+        [receipt] = alice.recorder.take("read")
+        self.assertEqual((receipt["conv"], receipt["user"], receipt["up_to"]),
+                         ("@bob", "bob", second.msg_id))
+
+    def test_rooms_join_and_leave_update_the_model(self):
+        alice = self.client("alice")
+        d = alice.create_room("dev", "builds")
+        self.net.pump()
+        self.assertEqual(self.successResultOf(d)["room"]["name"], "dev")
+        self.assertEqual(alice.model.room("DEV").topic, "builds")
+        d = alice.leave("dev")
+        self.net.pump()
+        self.successResultOf(d)
+        self.assertIsNone(alice.model.room("dev"))
+
+    def test_history_pages(self):
+        alice = self.client("alice")
+        for n in range(5):
+            alice.send("#lobby", f"m{n}")
+        self.net.pump()
+        d = alice.history("#lobby", limit=2)
+        self.net.pump()
+        page = self.successResultOf(d)
+        self.assertEqual([m["text"] for m in page["messages"]], ["m3", "m4"])
+        self.assertTrue(page["more"])
+        d = alice.history("#lobby", before=page["messages"][0]["id"], limit=10)
+        self.net.pump()
+        self.assertEqual([m["text"] for m in self.successResultOf(d)["messages"]],
+                         ["m0", "m1", "m2"])
+
+
+class ReconnectTests(ClientTestCase):
+
+    def test_backoff_doubles_to_thirty_seconds(self):
+        alice = self.client("alice")
+        alice.recorder.take("state")
+        self.net.refuse = True
+        self.cut(alice)
+        self.advance(200, step=0.5)
+        delays = [args[2] for name, args in alice.recorder.calls
+                  if name == "state" and args[0] is LinkState.RECONNECTING]
+        self.assertEqual(delays[:7], [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0])
+        self.net.refuse = False
+        self.advance(31, step=0.5)
+        self.assertEqual(alice.state, LinkState.ONLINE)
+        self.assertEqual(alice.backoff.attempts, 0)
+
+    def test_missed_messages_are_fetched_in_order(self):
+        alice, bob = self.client("alice"), self.client("bob")
+        self.cut(alice)
+        self.net.pump()
+        self.assertEqual(alice.state, LinkState.RECONNECTING)
+        for n in range(3):
+            bob.send("#lobby", f"while away {n}")
+        bob.send("@alice", "private while away")
+        self.net.pump()
+        alice.recorder.take("message")
+        self.advance(1.5, step=0.5)
+        self.assertEqual(alice.state, LinkState.ONLINE)
+        self.assertEqual(alice.recorder.texts(), [
+            ("bob", "while away 0", False), ("bob", "while away 1", False),
+            ("bob", "while away 2", False), ("bob", "private while away", False)])
+        [(data, first)] = alice.recorder.take("logged_in")[-1:]
+        self.assertFalse(first)
+
+    def test_messages_sent_offline_go_after_the_reconnect(self):
+        alice, bob = self.client("alice"), self.client("bob")
+        self.net.refuse = True
+        self.cut(alice)
+        self.net.pump()
+        out = alice.send("#lobby", "typed while offline")
+        self.assertEqual(out.state, OutState.QUEUED)
+        self.advance(5, step=0.5)
+        self.assertEqual(out.state, OutState.QUEUED)
+        self.net.refuse = False
+        self.advance(10, step=0.5)
+        self.assertEqual(out.state, OutState.ACKED)
+        self.assertEqual([t for t in bob.recorder.texts() if t[1] == "typed while offline"],
+                         [("alice", "typed while offline", True)])
+        self.assertEqual(self.history("#lobby", "bob"), [("alice", "typed while offline")])
+
+    def test_message_stored_but_ack_lost_is_not_duplicated(self):
+        alice, bob = self.client("alice"), self.client("bob")
+        out = alice.send("#lobby", "only once")
+        [pump] = [p for p in self.net.pumps if p.client is alice._conn]
+        # the request reaches the server and is stored, but the reply never comes back
+        pump.serverIO.bufferReceived(pump.clientIO.getOutBuffer())
+        self.clock.advance(0)
+        pump.serverIO.getOutBuffer()
+        self.cut(alice)
+        self.assertEqual(out.state, OutState.QUEUED)
+        self.advance(2, step=0.5)
+        self.assertEqual(out.state, OutState.ACKED)
+        self.assertTrue(out.duplicate)
+        self.assertEqual(self.history("#lobby", "bob"), [("alice", "only once")])
+        self.assertEqual(bob.recorder.texts(), [("alice", "only once", True)])
+
+    def test_dead_link_is_noticed_within_sixty_seconds(self):
+        alice = self.client("alice")
+        alice.recorder.take("state")
+        [pump] = [p for p in self.net.pumps if p.client is alice._conn]
+        self.net.pumps.remove(pump)      # the cable is pulled: nothing moves, nothing closes
+        self.clock.advance(30)
+        self.assertIn(b'"type":"ping"', pump.clientIO.getOutBuffer().replace(b" ", b""))
+        self.clock.advance(29)
+        self.assertEqual(alice.state, LinkState.ONLINE)
+        self.clock.advance(1)
+        pump.flush()                     # the abort takes effect
+        states = alice.recorder.take("state")
+        self.assertEqual(states[0][0], LinkState.RECONNECTING)
+        self.assertIn("no answer from the server for 60 s", states[0][1])
+
+    def test_server_ping_is_answered(self):
+        # the client's own pings are off: only the server's ping (after 30 s) and our pong
+        # keep the link; the server would drop a silent client after 90 s
+        alice = self.client("alice", ping_after=1000, dead_after=2000)
+        alice.recorder.take("state")
+        self.advance(200, step=5)
+        self.assertEqual(alice.state, LinkState.ONLINE)
+        self.assertEqual(alice.recorder.states(), [])
+
+    def test_kicked_does_not_reconnect(self):
+        alice = self.client("alice")
+        alice.recorder.take("state")
+        [conn] = [c for c in self.server.connections if c.session]
+        conn.close("kicked", "kicked by root: spam")
+        self.net.pump()
+        self.assertEqual(alice.recorder.take("bye"), [("kicked", "kicked by root: spam")])
+        self.assertEqual(alice.recorder.states(), [LinkState.OFFLINE])
+        attempts = self.net.attempts
+        self.advance(60, step=5)
+        self.assertEqual(self.net.attempts, attempts)
+
+    def test_server_shutdown_reconnects(self):
+        alice = self.client("alice")
+        alice.recorder.take("state")
+        [conn] = [c for c in self.server.connections if c.session]
+        conn.close("shutdown", "the server is shutting down")
+        self.net.pump()
+        self.assertEqual(alice.state, LinkState.RECONNECTING)
+        self.advance(2, step=0.5)
+        self.assertEqual(alice.state, LinkState.ONLINE)
+
+    def test_password_changed_while_away_stops_retrying(self):
+        alice = self.client("alice")
+        d = alice.request("change_password", old=PASSWORD, new="another password")
+        self.net.pump()
+        self.successResultOf(d)
+        self.cut(alice)
+        self.advance(2, step=0.5)
+        self.assertEqual(alice.state, LinkState.OFFLINE)
+        attempts = self.net.attempts
+        self.advance(60, step=5)
+        self.assertEqual(self.net.attempts, attempts)
+
+    def test_close_stops_everything(self):
+        alice = self.client("alice")
+        alice.close()
+        self.net.pump()
+        self.assertEqual(alice.state, LinkState.OFFLINE)
+        attempts = self.net.attempts
+        self.advance(60, step=5)
+        self.assertEqual(self.net.attempts, attempts)
+
+
+class PartsTests(unittest.TestCase):
+
+    def test_backoff_jitter_stays_within_twenty_percent(self):
+        low = Backoff(random=lambda: 0.0)
+        high = Backoff(random=lambda: 1.0)
+        self.assertEqual([round(low.next(), 3) for _ in range(7)],
+                         [0.8, 1.6, 3.2, 6.4, 12.8, 24.0, 24.0])
+        self.assertEqual([round(high.next(), 3) for _ in range(7)],
+                         [1.2, 2.4, 4.8, 9.6, 19.2, 30.0, 30.0])
+        high.reset()
+        self.assertEqual(high.next(), 1.2)
+
+    def test_client_ids_are_unique_across_runs(self):
+        one, two = Outbox(), Outbox()
+        ids = {one.add("#lobby", "a").cid, one.add("#lobby", "b").cid,
+               two.add("#lobby", "a").cid}
+        self.assertEqual(len(ids), 3)
