@@ -1,0 +1,461 @@
+"""The terminal client: lines from stdin become commands, client events become lines on stdout.
+
+:class:`CliApp` is the glue between :class:`chat.client.core.ChatClient` and a terminal or a
+pipe. What the user typed is parsed by :mod:`chat.cli.parse`; every line shown is made by
+:class:`chat.cli.format.Formatter`, in the user's language. Input that arrives before the
+login has finished waits for it. At the end of piped input the app waits until the server
+has acknowledged every message (at most ``--wait`` seconds) and exits 0, or 1 naming what was
+not sent.
+"""
+
+import collections
+import sys
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from chat.cli.format import Formatter
+from chat.cli.parse import ParseError, parse_line
+from chat.client.connection import RequestFailed
+from chat.client.core import CannotConnect, LinkState, NotConnected
+from chat.client.listener import ClientListener
+
+LOBBY = "#lobby"
+
+
+@implementer(IHalfCloseableProtocol)
+class LineInput(Protocol):
+    """Splits stdin into lines (UTF-8, any line ending) for the app; the end of stdin is
+    half a close: output goes on until the app has finished."""
+
+    def __init__(self, app, on_closed=None):
+        self.app = app
+        self.on_closed = on_closed or (lambda: None)
+        self._buffer = b""
+
+    def dataReceived(self, data: bytes):
+        self._buffer += data
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            self.app.line(line.rstrip(b"\r").decode("utf-8", errors="replace"))
+
+    def readConnectionLost(self):
+        if self._buffer:
+            self.app.line(self._buffer.decode("utf-8", errors="replace"))
+            self._buffer = b""
+        self.app.input_ended()
+
+    def writeConnectionLost(self):
+        pass  # stdout closed by the reader (| head): nothing more to show, go on anyway
+
+    def connectionLost(self, reason=None):
+        self.on_closed()
+
+
+class CliApp(ClientListener):
+    """One chat-cli session: see the module docstring."""
+
+    log = Logger()
+
+    def __init__(self, settings, client, clock, out=None, err=None, on_exit=None):
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+        self.out = out or _writer(sys.stdout)
+        self.err = err or _writer(sys.stderr)
+        self.on_exit = on_exit or (lambda code: None)
+        self.fmt = Formatter(settings.lang, settings.user)
+        self.current = LOBBY
+        self.exit_code = None
+        self._ready = False          # first login done: typed lines are carried out
+        self._lines = collections.deque()
+        self._current_command = None
+        self._input_ended = False
+        self._closing = False
+        self._left = False
+        self._busy: set = set()      # commands waiting for a reply
+        self._unsent_failures = []
+        client.listener = self
+
+    # ------------------------------------------------------------------ start and stop
+    def start(self) -> defer.Deferred:
+        s = self.settings
+        d = self.client.login(s.user, s.password, register=s.register)
+        d.addCallbacks(self._logged_in, self._login_failed)
+        return d
+
+    def _login_failed(self, failure) -> None:
+        error = failure.value
+        if failure.check(CannotConnect):
+            line = self.fmt.tr("cannot_connect", host=self.settings.host,
+                               port=self.settings.port, reason=error.reason)
+        elif failure.check(RequestFailed):
+            line = self._refusal(error.code, error.message)
+        else:
+            line = self.fmt.tr("connection_lost")
+        self.err(line)
+        self.finish(1)
+
+    def _refusal(self, code: str, message: str) -> str:
+        if code == "bad_credentials":
+            return self.fmt.tr("bad_credentials")
+        if code == "name_taken":
+            return self.fmt.tr("name_taken", user=self.settings.user)
+        if code == "banned":
+            return self.fmt.tr("banned", reason=message)
+        return self.fmt.error(code, message)
+
+    def _logged_in(self, data) -> None:
+        me = data["user"]["name"]
+        self.fmt.me = me
+        if self.settings.register:
+            self.out(self.fmt.system("registered", user=me))
+        if self.settings.admin_console and not self.client.model.admin:
+            self.err(self.fmt.tr("forbidden"))
+            self.client.close()
+            self.finish(1)
+            return
+        self.out(self.fmt.system("welcome", user=me, online=data.get("online", 1),
+                                 room=LOBBY[1:]))
+        if self.client.model.policy.get("monitoring"):
+            self.out(self.fmt.system("monitoring_allowed"))
+        self._ready = True
+        self._current_command = self._show_unread(data.get("unread", {}))
+        self._current_command.addBoth(self._command_done)
+
+    @defer.inlineCallbacks
+    def _show_unread(self, unread: dict):
+        """What came while the user was away: the newest unread messages of each chat."""
+        for conv, count in sorted(unread.items()):
+            if count <= 0:
+                continue
+            try:
+                data = yield self.client.history(conv, limit=min(count, 20))
+            except Exception:
+                continue   # the link went; the reconnect's catch-up shows the messages
+            self._print_history(data, conv, "away_header", count)
+
+    def input_ended(self) -> None:
+        """End of stdin (a pipe closed, ^D, /quit): finish once everything typed is done
+        and every message acknowledged, or after ``--wait`` seconds."""
+        self._input_ended = True
+        self._next()
+
+    def _finish_input(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        idle = defer.DeferredList([self.client.when_idle()] + list(self._busy))
+        timer = self.clock.callLater(self.settings.wait, idle.cancel)
+        idle.addBoth(lambda _: timer.cancel() if timer.active() else None)
+        idle.addBoth(lambda _: self._leave())
+
+    def _leave(self) -> None:
+        if self._left:
+            return
+        self._left = True
+        unsent = self.client.outbox.unacked()
+        if unsent:
+            listed = "\n".join(f"  {out.to} {out.text!r}" for out in unsent)
+            self.err(self.fmt.tr("unsent_at_exit", n=len(unsent), list=listed))
+        code = 1 if unsent or self._unsent_failures else 0
+        d = self.client.logout()
+        d.addBoth(lambda _: self.finish(code))
+
+    def finish(self, code: int) -> None:
+        if self.exit_code is None:
+            self.exit_code = code
+            self.on_exit(code)
+
+    # ------------------------------------------------------------------ input
+    def line(self, text: str) -> None:
+        """A line the user typed; lines are carried out one after the other, so that the
+        line after ``/join dev`` goes to #dev."""
+        self._lines.append(text)
+        self._next()
+
+    def _next(self, _=None) -> None:
+        while self._ready and self._current_command is None and self.exit_code is None:
+            if not self._lines:
+                if self._input_ended:
+                    self._finish_input()
+                return
+            result = self._run(self._lines.popleft())
+            if isinstance(result, defer.Deferred):
+                self._current_command = self._track(result)
+                self._current_command.addErrback(self._command_failed)
+                self._current_command.addBoth(self._command_done)
+
+    def _command_done(self, _) -> None:
+        self._current_command = None
+        self._next()
+
+    def _run(self, text: str):
+        try:
+            command = parse_line(text)
+        except ParseError as error:
+            self.out(self.fmt.system(error.key, **error.params))
+            return None
+        if command is None:
+            return None
+        handler = getattr(self, f"do_{command.name}", None)
+        if handler is None:
+            self.out(self.fmt.system("unknown_command", command="/" + command.name))
+            return None
+        return handler(command)
+
+    def _track(self, d: defer.Deferred) -> defer.Deferred:
+        """Remember a request until it is answered (the end of input waits for it)."""
+        self._busy.add(d)
+
+        def done(result):
+            self._busy.discard(d)
+            return result
+        return d.addBoth(done)
+
+    def _command_failed(self, failure) -> None:
+        if failure.check(RequestFailed):
+            error = failure.value
+            self.out(self.fmt.error(error.code, error.message))
+        elif failure.check(NotConnected):
+            self.out(self.fmt.system("not_connected"))
+        elif failure.check(defer.CancelledError):
+            pass
+        else:
+            self.out(self.fmt.system("connection_lost"))
+
+    # ------------------------------------------------------------------ commands
+    def do_say(self, command):
+        self.client.send(self.current, command.text)
+
+    def do_burn(self, command):
+        ttl = self.client.model.limits.get("burn_ttl_default", 5)
+        self.client.send(self.current, command.text, burn=ttl)
+        self.out(self.fmt.system("burn_sent", seconds=ttl))
+
+    def do_msg(self, command):
+        conv = "@" + command.target
+        if command.text:
+            self.client.send(conv, command.text)
+        else:
+            self.current = conv
+            self.out(self.fmt.system("now_in", conv=conv))
+
+    @defer.inlineCallbacks
+    def do_join(self, command):
+        try:
+            data = yield self.client.join(command.target)
+        except RequestFailed as error:
+            if error.code != "not_found":
+                raise
+            data = yield self.client.create_room(command.target)
+            self.out(self.fmt.system("room_created", room=data["room"]["name"]))
+        room = data["room"]
+        self.current = "#" + room["name"]
+        self.out(self.fmt.system("you_joined", room=room["name"], topic=room.get("topic", "")))
+
+    @defer.inlineCallbacks
+    def do_leave(self, command):
+        room = command.target or self._current_room()
+        if room is None:
+            self.out(self.fmt.system("usage", usage="/leave room"))
+            return
+        yield self.client.leave(room)
+        self.out(self.fmt.system("you_left", room=room))
+        if self.current.casefold() == ("#" + room).casefold():
+            self.current = LOBBY
+            self.out(self.fmt.system("now_in", conv=LOBBY))
+
+    def _current_room(self):
+        return self.current[1:] if self.current.startswith("#") else None
+
+    @defer.inlineCallbacks
+    def do_rooms(self, command):
+        data = yield self.client.rooms()
+        rooms = data["rooms"]
+        if self.client.model.admin:
+            for room in rooms:
+                members = yield self.client.members(room["name"])
+                room["member_names"] = [m["name"] for m in members["members"]]
+        self._print(self.fmt.rooms(rooms))
+
+    @defer.inlineCallbacks
+    def do_users(self, command):
+        data = yield self.client.users(online=True)
+        self._print(self.fmt.users(data))
+
+    @defer.inlineCallbacks
+    def do_topic(self, command):
+        room = self._current_room()
+        if room is None:
+            self.out(self.fmt.system("usage", usage="/join room"))
+            return
+        if not command.text:
+            info = self.client.model.room(room)
+            self.out(self.fmt.system("topic_show", room=room, topic=info.topic if info else ""))
+            return
+        yield self.client.set_topic(room, command.text)
+
+    @defer.inlineCallbacks
+    def do_history(self, command):
+        data = yield self.client.history(self.current, limit=command.number)
+        self._print_history(data, self.current, "history_header", len(data["messages"]))
+
+    def _print_history(self, data, conv, header, count) -> None:
+        messages = data["messages"]
+        if not messages:
+            self.out(self.fmt.system("no_history", conv=conv))
+            return
+        lines = self.fmt.history(conv, messages)
+        if header != "history_header":
+            lines[0] = self.fmt.system(header, conv=conv, n=count)
+        self._print(lines)
+        self.client.mark_read(conv, messages[-1]["id"])
+
+    def do_help(self, command):
+        self.out(self.fmt.tr("help_user"))
+        if self.client.model.admin:
+            self.out(self.fmt.tr("help_admin"))
+
+    def do_quit(self, command):
+        self._lines.clear()
+        self.input_ended()
+
+    def do_send(self, command):
+        self.out(self.fmt.system("files_later"))
+
+    do_files = do_get = do_send
+
+    # -- admin commands: the server decides who may; a refusal prints as `forbidden`
+    @defer.inlineCallbacks
+    def do_notice(self, command):
+        fields = {"text": command.text}
+        if command.target:
+            fields["to"] = command.target
+        data = yield self.client.request("notice", **fields)
+        self.out(self.fmt.system("notice_sent", n=data.get("delivered", 0)))
+
+    @defer.inlineCallbacks
+    def do_list(self, command):
+        data = yield self.client.request("sessions")
+        self._print(self.fmt.sessions(data))
+
+    @defer.inlineCallbacks
+    def do_user(self, command):
+        data = yield self.client.request("user_info", user=command.target)
+        self._print(self.fmt.user_info(data["user"]))
+
+    @defer.inlineCallbacks
+    def do_kick(self, command):
+        data = yield self.client.request("kick", **self._target_and_reason(command))
+        self.out(self.fmt.system("kick_done", user=command.target, n=data.get("closed", 0)))
+
+    @defer.inlineCallbacks
+    def do_ban(self, command):
+        data = yield self.client.request("ban", **self._target_and_reason(command))
+        self.out(self.fmt.system("ban_done", user=command.target, n=data.get("closed", 0)))
+
+    @defer.inlineCallbacks
+    def do_unban(self, command):
+        yield self.client.request("unban", user=command.target)
+        self.out(self.fmt.system("unban_done", user=command.target))
+
+    @staticmethod
+    def _target_and_reason(command) -> dict:
+        fields = {"user": command.target}
+        if command.text:
+            fields["reason"] = command.text
+        return fields
+
+    @defer.inlineCallbacks
+    def do_monitor(self, command):
+        yield self.client.request("monitor", on=command.flag)
+        self.out(self.fmt.system("monitor_on" if command.flag else "monitor_off"))
+
+    @defer.inlineCallbacks
+    def do_shutdown(self, command):
+        fields = {"seconds": command.number}
+        if command.text:
+            fields["message"] = command.text
+        yield self.client.request("shutdown", **fields)
+
+    def _print(self, lines) -> None:
+        for line in lines:
+            self.out(line)
+
+    # ------------------------------------------------------------------ client events
+    def on_state(self, state, reason=None, retry_in=None) -> None:
+        if not self._ready:
+            return  # the login's own outcome is reported by start()
+        if state is LinkState.RECONNECTING:
+            self.out(self.fmt.system("reconnecting", reason=reason or "",
+                                     seconds=f"{retry_in:.0f}"))
+        elif state is LinkState.OFFLINE and self.exit_code is None and not self._leaving():
+            self.out(self.fmt.system("server_closed", message=reason or ""))
+            self._leave()
+
+    def _leaving(self) -> bool:
+        return self.client._give_up in ("closed", "logged out")
+
+    def on_logged_in(self, data, first) -> None:
+        if not first:
+            self.out(self.fmt.system("reconnected"))
+
+    def on_message(self, msg, live) -> None:
+        self.out(self.fmt.message(msg, self.current))
+        if msg.get("from") != self.fmt.me:
+            self.client.mark_read(msg["conv"], msg["id"])
+
+    def on_failed(self, out) -> None:
+        self._unsent_failures.append(out)
+        code, message = out.error
+        self.out(self.fmt.system("send_failed", text=out.text))
+        self.out(self.fmt.error(code, message))
+
+    def on_presence(self, event) -> None:
+        for change in event["changes"]:
+            if change["user"] != self.fmt.me:
+                key = "online" if change["online"] else "offline"
+                self.out(self.fmt.system(key, user=change["user"]))
+
+    def on_joined(self, event) -> None:
+        if event["user"] != self.fmt.me:
+            self.out(self.fmt.system("joined", user=event["user"], room=event["room"]))
+
+    def on_left(self, event) -> None:
+        if event["user"] != self.fmt.me:
+            self.out(self.fmt.system("left", user=event["user"], room=event["room"]))
+
+    def on_topic(self, event) -> None:
+        self.out(self.fmt.system("topic", room=event["room"], topic=event["topic"],
+                                 by=event["by"]))
+
+    def on_read(self, event) -> None:
+        if event["conv"].startswith("@") and event["user"] != self.fmt.me:
+            self.out(self.fmt.system("read", user=event["user"]))
+
+    def on_burned(self, event) -> None:
+        self.out(self.fmt.system("burned", n=len(event["ids"])))
+
+    def on_notice(self, event) -> None:
+        self.out(self.fmt.notice(event))
+
+    def on_monitor(self, event) -> None:
+        self.out(self.fmt.monitor(event["msg"]))
+
+    def on_bye(self, code, message) -> None:
+        if code in ("kicked", "banned"):
+            self.out(self.fmt.system("kicked", by_message=message))
+        elif code != "shutdown":
+            self.out(self.fmt.system("server_closed", message=message))
+
+
+def _writer(stream):
+    """print() to ``stream`` at once (a pipe must see each line as it happens)."""
+    def write(line: str) -> None:
+        stream.write(line + "\n")
+        stream.flush()
+    return write

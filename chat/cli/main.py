@@ -1,0 +1,69 @@
+"""Entry points: ``chat-cli`` (also ``python -m chat.cli``) and ``chat-admin``.
+
+Options are read and missing ones asked for before the reactor starts (a prompt may block
+then); after that everything runs on the reactor: stdin and stdout through
+``twisted.internet.stdio``, the server through the client core.
+"""
+
+import sys
+
+from chat import __version__
+from chat.cli.options import UsageError, settings_from
+
+STOP_GRACE = 5.0
+"""Seconds the last output may take to drain before the process stops anyway."""
+
+
+def main(argv=None, admin_console: bool = False, prog: str = "chat-cli") -> int:
+    interactive = sys.stdin.isatty()
+    try:
+        settings = settings_from(argv, prog, interactive, admin_console=admin_console)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, EOFError):
+        print(file=sys.stderr)
+        return 130
+    for stream in (sys.stdout, sys.stderr):
+        if (stream.encoding or "").lower().replace("-", "") != "utf8":
+            stream.reconfigure(encoding="utf-8", errors="replace")
+    return run(settings, prog)
+
+
+def run(settings, prog: str) -> int:
+    from twisted.internet import endpoints, reactor, stdio
+
+    from chat.cli.app import CliApp, LineInput
+    from chat.client.core import ChatClient
+
+    endpoint = endpoints.HostnameEndpoint(reactor, settings.host, settings.port, timeout=10)
+    client = ChatClient(endpoint.connect, reactor, client_name=f"{prog}/{__version__}")
+    codes = []
+
+    def stop():
+        if reactor.running:
+            reactor.stop()
+
+    def finished(code):
+        codes.append(code)
+        terminal.loseConnection()          # stdout drains first, then connectionLost
+        reactor.callLater(STOP_GRACE, stop)
+
+    def write_err(line):
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    app = CliApp(settings, client, reactor, err=write_err, on_exit=finished)
+    terminal = stdio.StandardIO(LineInput(app, on_closed=stop))
+    app.out = lambda line: terminal.write((line + "\n").encode("utf-8"))
+    reactor.callWhenRunning(app.start)
+    reactor.run()
+    return codes[0] if codes else 130
+
+
+def cli() -> None:
+    sys.exit(main())
+
+
+def admin() -> None:
+    sys.exit(main(admin_console=True, prog="chat-admin"))

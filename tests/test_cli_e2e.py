@@ -1,0 +1,188 @@
+"""End-to-end: the real server process and ``chat-cli`` / ``chat-admin`` processes through pipes.
+
+Each test starts ``twistd chatserver`` on a free loopback port (see tests/test_e2e.py) and
+drives terminal clients as a script would: lines into stdin, lines out of stdout.
+"""
+
+import re
+import sqlite3
+
+from twisted.internet import defer
+
+from tests.support.cli_process import PASSWORD, CliProcess
+from tests.support.wire import sleep
+from tests.test_e2e import E2ECase
+
+CLOCK = r"\[\d\d:\d\d:\d\d\] "
+
+
+class CliCase(E2ECase):
+    timeout = 90
+
+    async def setUp(self):
+        await super().setUp()
+        self.clis = []
+        self.addCleanup(self._stop_clis)
+
+    async def _stop_clis(self):
+        for cli in self.clis:
+            cli.kill()
+        for cli in self.clis:
+            try:
+                await cli.wait_exit(10)
+            except Exception:
+                pass
+
+    def cli(self, user, *args, **kw):
+        cli = CliProcess.spawn(self.server.port, user, *args, **kw)
+        self.clis.append(cli)
+        return cli
+
+    async def online(self, user, *args, **kw):
+        """A chat-cli that registered ``user`` and shows its welcome line."""
+        cli = self.cli(user, "--register", *args, **kw)
+        await cli.wait_for(r"Welcome|欢迎")
+        return cli
+
+    def history(self, conv_key):
+        with self.db() as db:
+            return [tuple(r) for r in db.execute(
+                "SELECT sender, text FROM messages WHERE conv = ? ORDER BY id", (conv_key,))]
+
+
+class TalkTests(CliCase):
+
+    async def test_two_users_talk_and_a_private_message_stays_private(self):
+        alice = await self.online("alice")
+        bob = await self.online("bob")
+        carol = await self.online("carol")
+        alice.type("hello everybody")
+        await bob.wait_for(CLOCK + r"alice: hello everybody$")
+        await carol.wait_for(CLOCK + r"alice: hello everybody$")
+        bob.type("hi alice")
+        await alice.wait_for(CLOCK + r"bob: hi alice$")
+        alice.type("/msg @bob just for you")
+        await bob.wait_for(CLOCK + r"\[private\] alice -> you: just for you$")
+        await alice.wait_for(CLOCK + r"\[private\] you -> bob: just for you$")
+        alice.type("after the secret")
+        await carol.wait_for(r"alice: after the secret$")
+        self.assertFalse([line for line in carol.lines if "just for you" in line], carol.lines)
+        carol.type("/users")
+        await carol.wait_for(r"^Users: 3 online")
+        for name in ("alice", "bob", "carol"):
+            await carol.wait_for(rf"^  {name}\b.*online")
+
+    async def test_piped_input_exits_zero_when_everything_is_acknowledged(self):
+        await self.online("alice")
+        bob = self.cli("bob", "--register")
+        bob.type("one", "two", "/join dev", "in dev", "/msg @alice three")
+        bob.close_stdin()
+        self.assertEqual(await bob.wait_exit(), 0, bob.describe())
+        self.assertEqual(self.history("r:lobby"), [("bob", "one"), ("bob", "two")])
+        self.assertEqual(self.history("r:dev"), [("bob", "in dev")])
+
+    async def test_chinese_interface(self):
+        alice = await self.online("alice", lang="zh")
+        self.assertTrue(any(line.startswith("【系统】欢迎，alice") for line in alice.lines),
+                        alice.lines)
+        alice.type("/bogus")
+        await alice.wait_for(r"^【系统】未知命令 /bogus")
+        bob = await self.online("bob")
+        bob.type("你好")
+        await alice.wait_for(CLOCK + r"bob: 你好$")
+        alice.type("/msg @bob 悄悄话")
+        await bob.wait_for(CLOCK + r"\[private\] alice -> you: 悄悄话$")
+        await alice.wait_for(CLOCK + r"\[私聊\] 你 -> bob: 悄悄话$")
+
+    async def test_offline_messages_are_shown_at_login(self):
+        alice = await self.online("alice")
+        bob = self.cli("bob", "--register")
+        bob.close_stdin()
+        await bob.wait_exit()
+        alice.type("/msg @bob while you were out")
+        await alice.wait_for(r"you -> bob: while you were out")
+        bob = await self.online_again("bob")
+        await bob.wait_for(r"While you were away, 1 new in @alice")
+        await bob.wait_for(CLOCK + r"\[private\] alice -> you: while you were out$")
+
+    async def online_again(self, user):
+        cli = self.cli(user)
+        await cli.wait_for(r"Welcome")
+        return cli
+
+
+class ErrorTests(CliCase):
+
+    async def _one_line_error(self, cli, pattern):
+        code = await cli.wait_exit()
+        self.assertEqual(code, 1, cli.describe())
+        self.assertEqual(len(cli.errors), 1, cli.describe())
+        self.assertRegex(cli.errors[0], pattern)
+        self.assertNotIn("Traceback", "\n".join(cli.lines + cli.errors))
+
+    async def test_server_not_reachable(self):
+        port = self.server.port
+        await self.server.stop()
+        cli = CliProcess.spawn(port, "alice")
+        self.clis.append(cli)
+        await self._one_line_error(
+            cli, rf"^cannot connect to 127\.0\.0\.1:{port}: connection refused; "
+                 r"is the server running\?$")
+
+    async def test_wrong_password(self):
+        alice = self.cli("alice", "--register")
+        alice.close_stdin()
+        await alice.wait_exit()
+        again = self.cli("alice", password="not the password")
+        await self._one_line_error(again, r"^Wrong user name or password\.$")
+
+    async def test_name_taken(self):
+        alice = self.cli("alice", "--register")
+        alice.close_stdin()
+        await alice.wait_exit()
+        again = self.cli("ALICE", "--register")
+        await self._one_line_error(again, r"^The name ALICE is taken")
+
+    async def test_unknown_command_and_bad_input_keep_going(self):
+        alice = await self.online("alice")
+        alice.type("/frobnicate", "/history abc", "/msg", "/join", "still here")
+        await alice.wait_for(r"^\[system\] Unknown command /frobnicate; type /help")
+        await alice.wait_for(r"^\[system\] Please give a whole number from 1 to 200")
+        await alice.wait_for(r"^\[system\] Usage: /msg @user text")
+        await alice.wait_for(CLOCK + r"alice: still here$")
+
+    async def test_message_to_nobody_is_reported_and_exit_is_one(self):
+        alice = self.cli("alice", "--register")
+        alice.type("/msg @nobody are you there?", "fine")
+        alice.close_stdin()
+        self.assertEqual(await alice.wait_exit(), 1)
+        await alice.wait_for(r"^\[system\] Could not send: are you there\?")
+
+
+class ReconnectTests(CliCase):
+
+    async def test_reconnects_and_resends_after_a_server_restart(self):
+        alice = await self.online("alice")
+        bob = await self.online("bob")
+        await self.server.stop()
+        await alice.wait_for(r"^\[system\] Connection lost .*reconnecting in \d+ s")
+        alice.type("typed while the server was down")
+        await sleep(0.5)
+        await self.server.start()
+        await alice.wait_for(r"^\[system\] Reconnected\.$", timeout=40)
+        await bob.wait_for(r"^\[system\] Reconnected\.$", timeout=40)
+        await bob.wait_for(CLOCK + r"alice: typed while the server was down$", timeout=20)
+        alice.close_stdin()
+        self.assertEqual(await alice.wait_exit(), 0, alice.describe())
+        self.assertEqual(self.history("r:lobby"), [("alice", "typed while the server was down")])
+
+    async def test_exit_status_one_names_what_was_not_sent(self):
+        alice = await self.online("alice", "--wait", "3")
+        await self.server.stop()
+        await alice.wait_for(r"reconnecting in")
+        alice.type("this cannot be delivered")
+        alice.close_stdin()
+        self.assertEqual(await alice.wait_exit(), 1, alice.describe())
+        err = "\n".join(alice.errors)
+        self.assertIn("Not confirmed by the server", err)
+        self.assertIn("#lobby 'this cannot be delivered'", err)
