@@ -113,6 +113,28 @@ class StorageContractMixin:
                          ("hash", False, None))
 
     @defer.inlineCallbacks
+    def test_ban_and_unban(self):
+        alice, bob = yield self.people("alice", "bob")
+        account = yield self.storage.account_by_id(alice)
+        self.assertEqual((account.banned, account.ban_reason), (False, None))
+        yield self.storage.set_banned(alice, True, "spam")
+        account = yield self.storage.account_by_key("alice")
+        self.assertEqual((account.banned, account.ban_reason), (True, "spam"))
+        self.assertEqual([(a.key, a.banned) for a in (yield self.storage.accounts())],
+                         [("alice", True), ("bob", False)])
+        yield self.storage.set_banned(alice, True, None)   # banned again, no reason now
+        account = yield self.storage.account_by_id(alice)
+        self.assertEqual((account.banned, account.ban_reason), (True, None))
+        yield self.storage.set_banned(alice, True, "again")
+        yield self.storage.set_banned(alice, False, "ignored")  # unbanning clears the reason
+        account = yield self.storage.account_by_id(alice)
+        self.assertEqual((account.banned, account.ban_reason), (False, None))
+        untouched = yield self.storage.account_by_id(bob)
+        self.assertEqual((untouched.banned, untouched.ban_reason), (False, None))
+        yield self.storage.set_banned(404, True, "nobody")  # an unknown id is harmless
+        self.assertIsNone((yield self.storage.account_by_id(404)))
+
+    @defer.inlineCallbacks
     def test_avatar_round_trip(self):
         alice, bob = yield self.people("alice", "bob")
         self.assertIsNone((yield self.storage.avatar(alice)))

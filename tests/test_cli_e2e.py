@@ -10,6 +10,7 @@ import sqlite3
 from twisted.internet import defer
 
 from tests.support.cli_process import PASSWORD, CliProcess
+from tests.support.server_process import wait_for_exit
 from tests.support.wire import sleep
 from tests.test_e2e import E2ECase
 
@@ -186,3 +187,75 @@ class ReconnectTests(CliCase):
         err = "\n".join(alice.errors)
         self.assertIn("Not confirmed by the server", err)
         self.assertIn("#lobby 'this cannot be delivered'", err)
+
+
+class AdminTests(CliCase):
+    server_args = ("--allow-monitoring",)
+
+    async def test_notice_reaches_everybody_and_a_user_is_refused(self):
+        root = await self.online("root")          # the first account: admin
+        bob = await self.online("bob")
+        carol = await self.online("carol", lang="zh")
+        root.type("/notice the coffee is ready")
+        await root.wait_for(r"^\[system\] Notice delivered to 3 user\(s\)\.$")
+        await bob.wait_for(CLOCK + r"\[notice\] root: the coffee is ready$")
+        await carol.wait_for(CLOCK + r"【公告】root：the coffee is ready$")
+        root.type("/notice @bob only you")
+        await bob.wait_for(r"\[notice\] root -> you: only you$")
+        bob.type("/notice I am not an admin", "/kick root", "/list")
+        await bob.wait_for(r"^\[system\] Error \(not allowed\): notice is for admins only")
+        await bob.wait_for(r"^\[system\] Error \(not allowed\): kick is for admins only")
+        await bob.wait_for(r"^\[system\] Error \(not allowed\): sessions is for admins only")
+        root.type("after")
+        await carol.wait_for(r"root: after$")
+        self.assertFalse([line for line in carol.lines if "I am not an admin" in line])
+        self.assertRegex(self.server.output(), r"admin root sent a notice to .*: the coffee")
+
+    async def test_admin_console_lists_kicks_bans_and_monitors(self):
+        await self.online("root")
+        bob = await self.online("bob")
+        carol = await self.online("carol")
+        admin = self.cli("root", module="chat.cli.admin")
+        self.clis.append(admin)
+        await admin.wait_for(r"Welcome, root")
+        await admin.wait_for(r"admins can watch every conversation")
+        admin.type("/list")
+        await admin.wait_for(r"^Connections \(3 users online\):")
+        await admin.wait_for(r"^  bob\s+127\.0\.0\.1:\d+\s+chat-cli/")
+        admin.type("/user bob")
+        await admin.wait_for(r"bob")
+        admin.type("/monitor on")
+        await admin.wait_for(r"^\[system\] Monitoring on")
+        bob.type("/msg @carol between us")
+        await admin.wait_for(r"^\[monitor\] " + CLOCK + r"bob -> @carol: between us$")
+        admin.type("/kick bob too noisy")
+        await bob.wait_for(r"An admin disconnected you\. kicked by root: too noisy")
+        self.assertEqual(await bob.wait_exit(), 1, bob.describe())
+        await admin.wait_for(r"^\[system\] bob disconnected \(1 connection")
+        admin.type("/ban carol spam")
+        await carol.wait_for(r"banned by root: spam")
+        self.assertEqual(await carol.wait_exit(), 1)
+        again = self.cli("carol")
+        self.assertEqual(await again.wait_exit(), 1)
+        self.assertRegex(again.errors[0], r"^This account is banned\. .*spam")
+        admin.type("/unban carol")
+        await admin.wait_for(r"carol may log in again")
+        back = self.cli("carol")
+        await back.wait_for(r"Welcome, carol")
+        log = self.server.output()
+        self.assertIn("admin root kicked bob: too noisy", log)
+        self.assertIn("admin root banned carol: spam", log)
+
+    async def test_a_user_cannot_open_the_admin_console(self):
+        await self.online("root")
+        bob = self.cli("bob", "--register", module="chat.cli.admin")
+        self.assertEqual(await bob.wait_exit(), 1)
+        self.assertEqual(bob.errors, ["Only admins can do that."])
+
+    async def test_shutdown_warns_everybody_and_stops_the_server(self):
+        root = await self.online("root")
+        bob = await self.online("bob")
+        root.type("/shutdown 1 maintenance")
+        await bob.wait_for(r"\[notice\] root: The server will shut down in 1 s\. maintenance$")
+        await bob.wait_for(r"reconnecting in", timeout=15)
+        self.assertEqual(await wait_for_exit(self.server.proc, 15), 0)

@@ -24,7 +24,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from tests.support.server_process import (
-    TWISTD, ServerProcess, free_port, port_accepts, port_spec, run_command,
+    TWISTD, ServerProcess, free_port, port_accepts, port_spec, run_command, wait_for_exit,
 )
 from tests.support.wire import (
     ConnectionClosed, RequestError, connect, login_client, sleep,
@@ -519,6 +519,48 @@ class ChatTests(E2ECase):
             self.assertNotIn(password, output)
 
 
+class AdminTests(E2ECase):
+    server_args = ("--allow-monitoring",)
+
+    @with_server_output
+    async def test_monitor_ban_and_shutdown_through_twistd(self):
+        alice = await self.login("alice")   # the first account: an admin
+        bob = await self.login("bob")
+        carol = await self.login("carol")
+        self.assertTrue(alice.hello_data["policy"]["monitoring"])
+        self.assertEqual(await alice.request("monitor", on=True), {"on": True})
+        await bob.send_message("@carol", "psst", cid="p-1")
+        watched = await alice.next_event("monitor")
+        self.assertMessage(watched["msg"], conv="@carol", text="psst")
+        self.assertMessage(watched["msg"], **{"from": "bob"})
+
+        self.assertEqual(await alice.request("ban", user="carol", reason="spam"), {"closed": 1})
+        bye = await carol.next_event("bye")
+        self.assertEqual((bye["code"], bye["message"]), ("banned", "banned by alice: spam"))
+        await carol.when_closed()
+        with self.assertRaises(RequestError) as caught:
+            await self.login("carol", register=False)
+        self.assertEqual(caught.exception.code, "banned")
+
+        data = await alice.request("shutdown", seconds=1, message="maintenance")
+        self.assertRegex(data["at"], TS_FORMAT)
+        notice = await bob.next_event("notice")
+        self.assertEqual((notice["kind"], notice["seconds"], notice["text"]),
+                         ("shutdown", 1, "maintenance"))
+        for client in (alice, bob):
+            self.assertEqual((await client.next_event("bye", timeout=10))["code"], "shutdown")
+        code = await wait_for_exit(self.server.proc, 10)
+        self.assertEqual(code, 0, "the server stops by itself, cleanly")
+        self.clients.clear()
+
+        await self.server.start()   # the ban and the last-seen times were stored
+        alice = await self.login("alice", register=False)
+        info = (await alice.request("user_info", user="carol"))["user"]
+        self.assertEqual((info["banned"], info["ban_reason"]), (True, "spam"))
+        users = {u["name"]: u for u in (await alice.request("users"))["users"]}
+        self.assertIsNotNone(users["bob"]["last_seen"])
+
+
 class CommandLineTests(E2ECase):
     start_server = False
 
@@ -526,7 +568,7 @@ class CommandLineTests(E2ECase):
     async def test_help_lists_the_options(self):
         code, out, err = await run_command(TWISTD + ["chatserver", "--help"], cwd=self.tmp)
         self.assertEqual(code, 0, err)
-        for option in ("--port", "--data-dir", "--db", "--lite", "--admin"):
+        for option in ("--port", "--data-dir", "--db", "--lite", "--admin", "--allow-monitoring"):
             self.assertIn(option, out)
 
     @with_server_output

@@ -8,10 +8,12 @@ import sys
 import tempfile
 
 from twisted.application.service import IServiceMaker
+from twisted.internet.error import ReactorNotRunning
 from twisted.plugin import getPlugins
 from twisted.trial import unittest
 
 from chat.server import tap
+from chat.server.core import RecordedStop
 
 
 class PluginTests(unittest.TestCase):
@@ -70,6 +72,36 @@ class PluginTests(unittest.TestCase):
         self.assertFalse(os.path.exists(data_dir))
         service = tap.makeService(options)
         self.assertFalse(service.server.config.persistent)
+
+    def test_allow_monitoring(self):
+        data_dir = os.path.join(self.temp_dir(), "unused")
+        options = tap.Options()
+        options.parseOptions(["--lite", "--data-dir", data_dir])
+        self.assertFalse(options["allow-monitoring"])
+        self.assertFalse(tap.makeService(options).server.config.monitoring)
+        options = tap.Options()
+        options.parseOptions(["--lite", "--allow-monitoring", "--data-dir", data_dir])
+        self.assertTrue(options["allow-monitoring"])
+        server = tap.makeService(options).server
+        self.assertTrue(server.config.monitoring)
+        self.assertNotIsInstance(server.request_stop, RecordedStop)  # wired to the reactor
+
+    def test_reactor_stopper(self):
+        class FakeReactor:
+            running = True
+            stops = 0
+
+            def stop(self):
+                if not self.running:
+                    raise ReactorNotRunning()
+                self.stops += 1
+                self.running = False
+        reactor = FakeReactor()
+        stop = tap.reactor_stopper(reactor)
+        stop()
+        self.assertEqual(reactor.stops, 1)
+        stop()  # stopping already: harmless
+        self.assertEqual(reactor.stops, 1)
 
     def test_unusable_database_is_a_one_line_exit_before_listening(self):
         data_dir = self.temp_dir()

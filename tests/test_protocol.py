@@ -112,6 +112,9 @@ class CommandTests(unittest.TestCase):
             "members": {"room": "r"}, "send": {"to": "#r", "text": "t", "cid": "c"},
             "history": {"conv": "@a"}, "sync": {"since": 0}, "unread": {},
             "read": {"conv": "#r", "up_to": 3}, "ping": {},
+            "notice": {"text": "hi", "to": "bob"}, "sessions": {}, "user_info": {"user": "b"},
+            "kick": {"user": "b", "reason": "r"}, "ban": {"user": "b"}, "unban": {"user": "b"},
+            "monitor": {"on": True}, "shutdown": {"seconds": 30, "message": "m"},
         }
         self.assertEqual(set(samples) | {"pong"}, set(C.CLIENT_COMMANDS))
         for kind, fields in samples.items():
@@ -127,12 +130,38 @@ class CommandTests(unittest.TestCase):
             C.Joined("r", "bob"),
             C.Left("r", "bob"), C.Topic("r", "t", "bob"), C.ReadEvent("@a", "a", 4),
             C.Burned("@a", [1, 2]), C.ServerPing(), C.Bye("timeout", "silent"),
+            C.NoticeEvent("alice", "hi", "2026-11-24T23:59:01.123Z", to="bob"),
+            C.MonitorEvent({"id": 1}),
         ]
         self.assertEqual({m.TYPE for m in samples}, set(C.SERVER_MESSAGES))
         for message in samples:
             payload = encode_object(message.to_dict())
             self.assertEqual(C.parse_server_message(payload), message)
         self.assertIsNone(C.Error("bad_request", "x").to_dict()["id"])
+
+    def test_keyword_fields_keep_their_wire_name(self):
+        notice = C.NoticeEvent("alice", "down soon", "2026-11-24T23:59:01.123Z",
+                               kind="shutdown", seconds=30)
+        self.assertEqual(notice.to_dict(), {
+            "type": "notice", "from": "alice", "text": "down soon",
+            "ts": "2026-11-24T23:59:01.123Z", "kind": "shutdown", "seconds": 30})
+        with self.assertRaises(ProtocolError) as caught:
+            C.parse_server_message(b'{"type":"notice","text":"x","ts":"t"}')
+        self.assertIn("'from'", caught.exception.message)
+
+    def test_admin_request_fields(self):
+        self.assertEqual(self.parse({"type": "shutdown", "id": 1}).seconds, 0)
+        self.assertEqual(self.parse({"type": "kick", "id": 1, "user": "b"}).reason, "")
+        self.assertIsNone(self.parse({"type": "notice", "id": 1, "text": "x"}).to)
+        for bad in ({"type": "shutdown", "id": 1, "seconds": 3601},
+                    {"type": "shutdown", "id": 1, "seconds": -1},
+                    {"type": "kick", "id": 1, "user": "b", "reason": "r" * 501},
+                    {"type": "notice", "id": 1, "text": ""},
+                    {"type": "notice", "id": 1, "text": "x", "to": "@bob"},
+                    {"type": "monitor", "id": 1, "on": "yes"}):
+            self.assertEqual(self.code_of(bad), BAD_REQUEST, bad)
+        self.assertEqual(self.code_of({"type": "notice", "id": 1, "text": "x" * 16001}),
+                         TOO_LARGE)
 
     def test_directions_are_separate(self):
         self.assertEqual(self.code_of({"type": "presence", "id": 1}), UNKNOWN_TYPE)

@@ -136,6 +136,47 @@ class SQLiteStorageTests(StorageContractMixin, unittest.TestCase):
         self.assertEqual(self.query("SELECT key, extra FROM rooms"), [("r", None)])
 
     @defer.inlineCallbacks
+    def test_ban_survives_restart(self):
+        alice, bob = yield self.people("alice", "bob")
+        yield self.storage.set_banned(bob, True, "spam")
+        yield self.restart()
+        account = yield self.storage.account_by_id(bob)
+        self.assertEqual((account.banned, account.ban_reason), (True, "spam"))
+        self.assertFalse((yield self.storage.account_by_id(alice)).banned)
+        yield self.storage.set_banned(bob, False)
+        yield self.restart()
+        self.assertFalse((yield self.storage.account_by_id(bob)).banned)
+
+    @defer.inlineCallbacks
+    def test_schema_1_database_is_migrated(self):
+        # a database written by the first release: only 001 applied, no ban columns
+        yield self.storage.stop()
+        os.remove(self.path)
+        files = migrate.schema_files()
+        self.assertEqual([f.name for f in files[:2]], ["001_initial.sql", "002_bans.sql"])
+        self.patch(migrate, "schema_files", lambda directory="schema": files[:1])
+        self.storage = SQLiteStorage(self.path)
+        yield self.storage.start()
+        yield self.storage._run(lambda tx: tx.execute(
+            "INSERT INTO accounts (name, key, password_hash, admin, created) "
+            "VALUES ('Old', 'old', 'h', 1, 5)"))
+        yield self.storage.stop()
+        self.assertNotIn("banned", [row[1] for row in self.query("PRAGMA table_info(accounts)")])
+
+        self.patch(migrate, "schema_files", lambda directory="schema": files)
+        self.storage = SQLiteStorage(self.path)
+        yield self.storage.start()
+        old = yield self.storage.account_by_key("old")
+        self.assertEqual((old.name, old.admin, old.created, old.banned, old.ban_reason),
+                         ("Old", True, 5, False, None))
+        yield self.storage.set_banned(old.id, True, "moved on")
+        yield self.restart()
+        self.assertTrue((yield self.storage.account_by_key("old")).banned)
+        yield self.storage.stop()
+        self.assertEqual([v for v, in self.query("SELECT version FROM schema_version")],
+                         [f.version for f in files])
+
+    @defer.inlineCallbacks
     def test_wal_mode(self):
         yield self.storage.store_messages([msg(1)])
         self.assertTrue(os.path.exists(self.path + "-wal"))
@@ -202,6 +243,7 @@ class SQLiteStorageTests(StorageContractMixin, unittest.TestCase):
             s.account_by_key("a"), s.account_by_id(alice.id), s.accounts(), s.count_accounts(),
             s.set_password_hash(alice.id, "x"), s.set_admin(alice.id, True),
             s.set_last_seen(alice.id, 2), s.set_avatar(alice.id, "image/png", b"x"),
+            s.set_banned(alice.id, True, "r"), s.set_banned(alice.id, False),
             s.avatar(alice.id), s.rooms(), s.set_topic("r", "t"), s.add_member(OTHER_ROOM,
                                                                               alice.id, 1),
             s.remove_member(OTHER_ROOM, alice.id), s.memberships(), s.max_message_id(),

@@ -76,6 +76,7 @@ class CliApp(ClientListener):
         self._input_ended = False
         self._closing = False
         self._left = False
+        self._bye_shown = False
         self._busy: set = set()      # commands waiting for a reply
         self._unsent_failures = []
         client.listener = self
@@ -148,12 +149,15 @@ class CliApp(ClientListener):
         if self._closing:
             return
         self._closing = True
-        idle = defer.DeferredList([self.client.when_idle()] + list(self._busy))
-        timer = self.clock.callLater(self.settings.wait, idle.cancel)
-        idle.addBoth(lambda _: timer.cancel() if timer.active() else None)
-        idle.addBoth(lambda _: self._leave())
+        def leave(_=None):
+            if timer.active():
+                timer.cancel()
+            self._leave()
+        timer = self.clock.callLater(self.settings.wait, leave)
+        defer.DeferredList([self.client.when_idle()] + list(self._busy),
+                           consumeErrors=True).addBoth(leave)
 
-    def _leave(self) -> None:
+    def _leave(self, ended_by_server: bool = False) -> None:
         if self._left:
             return
         self._left = True
@@ -161,7 +165,7 @@ class CliApp(ClientListener):
         if unsent:
             listed = "\n".join(f"  {out.to} {out.text!r}" for out in unsent)
             self.err(self.fmt.tr("unsent_at_exit", n=len(unsent), list=listed))
-        code = 1 if unsent or self._unsent_failures else 0
+        code = 1 if unsent or self._unsent_failures or ended_by_server else 0
         d = self.client.logout()
         d.addBoth(lambda _: self.finish(code))
 
@@ -393,14 +397,14 @@ class CliApp(ClientListener):
         if state is LinkState.RECONNECTING:
             self.out(self.fmt.system("reconnecting", reason=reason or "",
                                      seconds=f"{retry_in:.0f}"))
-        elif state is LinkState.OFFLINE and self.exit_code is None and not self._leaving():
-            self.out(self.fmt.system("server_closed", message=reason or ""))
-            self._leave()
-
-    def _leaving(self) -> bool:
-        return self.client._give_up in ("closed", "logged out")
+        elif state is LinkState.OFFLINE and not self._left:
+            # the server ended the session for good (kicked, banned, password changed)
+            if not self._bye_shown:
+                self.out(self.fmt.system("server_closed", message=reason or ""))
+            self._leave(ended_by_server=True)
 
     def on_logged_in(self, data, first) -> None:
+        self._bye_shown = False
         if not first:
             self.out(self.fmt.system("reconnected"))
 
@@ -447,6 +451,7 @@ class CliApp(ClientListener):
         self.out(self.fmt.monitor(event["msg"]))
 
     def on_bye(self, code, message) -> None:
+        self._bye_shown = True
         if code in ("kicked", "banned"):
             self.out(self.fmt.system("kicked", by_message=message))
         elif code != "shutdown":

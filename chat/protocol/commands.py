@@ -24,6 +24,8 @@ SYNC_PAGE_MAX = 500
 BURN_TTL_DEFAULT = 5
 PRESENCE_CHANGES_MAX = 250
 BURN_TTL_MAX = 7 * 24 * 3600
+REASON_MAX = 500          # kick and ban reasons, the shutdown message
+SHUTDOWN_DELAY_MAX = 3600
 
 
 def arg(check, default=MISSING):
@@ -40,10 +42,11 @@ class Message:
     def parse(cls, obj: dict) -> "Message":
         values = {}
         for spec in fields(cls):
-            if spec.name in obj and obj[spec.name] is not None:
-                values[spec.name] = spec.metadata["check"](spec.name, obj[spec.name])
+            wire = _wire_name(spec.name)
+            if wire in obj and obj[wire] is not None:
+                values[spec.name] = spec.metadata["check"](wire, obj[wire])
             elif spec.default is MISSING:
-                raise ProtocolError(BAD_REQUEST, f"{cls.TYPE}: missing field {spec.name!r}")
+                raise ProtocolError(BAD_REQUEST, f"{cls.TYPE}: missing field {wire!r}")
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -51,8 +54,13 @@ class Message:
         for spec in fields(self):
             value = getattr(self, spec.name)
             if value is not None:
-                out[spec.name] = value
+                out[_wire_name(spec.name)] = value
         return out
+
+
+def _wire_name(attribute: str) -> str:
+    """The JSON key of a field: a trailing ``_`` only dodges a Python keyword (``from_``)."""
+    return attribute.removesuffix("_")
 
 
 class Request(Message):
@@ -257,6 +265,69 @@ class Pong(Message):
     TYPE = "pong"
 
 
+# Admin requests: an account without the admin role gets ``forbidden`` for each of them.
+
+@client
+class SendNotice(Request):
+    """A notice from an admin to everyone logged in, or to every connection of ``to``."""
+    TYPE = "notice"
+    id: Any = arg(F.request_id)
+    text: str = arg(F.text(1, TEXT_MAX, too_large=True))
+    to: Optional[str] = arg(F.user_name, None)
+
+
+@client
+class Sessions(Request):
+    TYPE = "sessions"
+    id: Any = arg(F.request_id)
+
+
+@client
+class UserInfo(Request):
+    TYPE = "user_info"
+    id: Any = arg(F.request_id)
+    user: str = arg(F.user_name)
+
+
+@client
+class Kick(Request):
+    TYPE = "kick"
+    id: Any = arg(F.request_id)
+    user: str = arg(F.user_name)
+    reason: str = arg(F.text(0, REASON_MAX), "")
+
+
+@client
+class Ban(Request):
+    TYPE = "ban"
+    id: Any = arg(F.request_id)
+    user: str = arg(F.user_name)
+    reason: str = arg(F.text(0, REASON_MAX), "")
+
+
+@client
+class Unban(Request):
+    TYPE = "unban"
+    id: Any = arg(F.request_id)
+    user: str = arg(F.user_name)
+
+
+@client
+class Monitor(Request):
+    """Turn the live copy of every new message on or off for this connection."""
+    TYPE = "monitor"
+    id: Any = arg(F.request_id)
+    on: bool = arg(F.boolean)
+
+
+@client
+class Shutdown(Request):
+    TYPE = "shutdown"
+    id: Any = arg(F.request_id)
+    seconds: int = arg(F.integer(0, SHUTDOWN_DELAY_MAX), 0)
+    message: str = arg(F.text(0, REASON_MAX), "")
+
+
 # ---------------------------------------------------------------- server -> client
 
 @server
@@ -342,6 +413,25 @@ class Bye(Message):
     TYPE = "bye"
     code: str = arg(F.text(1, 64))
     message: str = arg(F.text(0, 4096))
+
+
+@server
+class NoticeEvent(Message):
+    """An admin's notice; ``kind`` "shutdown" announces a stop in ``seconds``."""
+    TYPE = "notice"
+    from_: str = arg(F.text(1, 64))
+    text: str = arg(F.text(0, TEXT_MAX))   # empty: a shutdown without a reason
+    ts: str = arg(F.text(1, 64))
+    kind: str = arg(F.text(1, 32), "notice")   # not one_of: a newer server may add kinds
+    to: Optional[str] = arg(F.text(1, 64), None)
+    seconds: Optional[int] = arg(F.integer(0, SHUTDOWN_DELAY_MAX), None)
+
+
+@server
+class MonitorEvent(Message):
+    """A copy of a new message for a monitoring admin, as its sender sees it."""
+    TYPE = "monitor"
+    msg: dict = arg(F.mapping)
 
 
 def parse_message(obj: dict, registry: dict[str, type[Message]]) -> Message:

@@ -15,11 +15,12 @@ BAD_CREDENTIALS = "bad_credentials"
 RATE_LIMITED = "rate_limited"
 NOT_FOUND = "not_found"
 SERVER_ERROR = "server_error"        # storage failed: the request was not carried out
+BANNED = "banned"                    # the right password, but an admin banned the account
 
 ALL_CODES = frozenset({
     BAD_REQUEST, UNKNOWN_TYPE, TOO_LARGE, UNSUPPORTED_VERSION, NOT_LOGGED_IN,
     ALREADY_LOGGED_IN, FORBIDDEN, NAME_TAKEN, BAD_CREDENTIALS, RATE_LIMITED, NOT_FOUND,
-    SERVER_ERROR,
+    SERVER_ERROR, BANNED,
 })
 
 

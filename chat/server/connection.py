@@ -58,7 +58,9 @@ class ChatConnection(Protocol):
         self.state = State.NEW
         self.session = None          # chat.server.presence.Session once logged in
         self.client_name = None
-        self.address = "?"
+        self.host = "?"              # the peer's address and port, apart (admin "sessions")
+        self.port = None
+        self.address = "?"           # "host:port", for the log
         self.connected_at = 0.0
         self._decoder = FrameDecoder(server.config.max_frame)
         self._heartbeat = None
@@ -69,7 +71,9 @@ class ChatConnection(Protocol):
     # -- life cycle
     def connectionMade(self):
         peer = self.transport.getPeer()
-        self.address = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
+        self.host = getattr(peer, "host", "?")
+        self.port = getattr(peer, "port", None)
+        self.address = f"{self.host}:{self.port if self.port is not None else '?'}"
         self.connected_at = self.server.clock.seconds()
         # chat frames are small and wanted now: without this, Nagle's algorithm meets the
         # peer's delayed ACK and a message can wait 40 ms. Frames still leave in batches: the

@@ -9,6 +9,8 @@ adds which *connections* of members are online per conversation, so that fanning
 out costs one set iteration, not a scan of all members.
 """
 
+from typing import Optional
+
 from chat.protocol.errors import FORBIDDEN, NOT_FOUND, ProtocolError
 from chat.protocol.names import ROOM_PREFIX, USER_PREFIX, name_key
 
@@ -40,11 +42,15 @@ def dm_members(conv: str) -> tuple[int, int]:
 
 
 class Directory:
-    """Account ids, names and keys, held in memory for naming senders and peers."""
+    """Account ids, names and keys, held in memory for naming senders and peers; and which
+    accounts are banned (with the reason), mirroring the stored flag."""
 
     def __init__(self):
         self._names: dict[int, str] = {}
         self._ids: dict[str, int] = {}
+        # in memory so that login checks it after the password hash, which runs in a thread:
+        # a ban made meanwhile is seen, as a flag read from storage before the hash would not
+        self.banned: dict[int, Optional[str]] = {}   # account id -> reason
 
     def add(self, account_id: int, name: str, key: str) -> None:
         self._names[account_id] = name
@@ -55,6 +61,12 @@ class Directory:
 
     def id_for(self, key: str):
         return self._ids.get(key)
+
+    def set_banned(self, account_id: int, banned: bool, reason: Optional[str] = None) -> None:
+        if banned:
+            self.banned[account_id] = reason
+        else:
+            self.banned.pop(account_id, None)
 
     def __len__(self) -> int:
         return len(self._names)

@@ -1,4 +1,5 @@
-"""The chat server: composes storage, presence, conversations, writer, burner and handlers.
+"""The chat server: composes storage, presence, conversations, writer, burner, monitor and
+handlers.
 
 It owns no protocol logic itself: connections hand it requests, it looks up the handler for
 the request's class, and it is told when connections come and go.
@@ -17,9 +18,11 @@ from chat.server.conversations import LOBBY, Conversations, Directory
 from chat.server.fanout import Fanout
 from chat.server.flusher import TurnFlusher
 from chat.server.handlers.accounts import AccountHandlers
+from chat.server.handlers.admin import AdminHandlers
 from chat.server.handlers.messages import MessageHandlers
 from chat.server.handlers.rooms import RoomHandlers
 from chat.protocol.heartbeat import PING_AFTER, TIMEOUT
+from chat.server.monitor import Monitor
 from chat.server.presence import Presence, PresenceNotices
 from chat.server.storage import NameTaken
 from chat.server.writer import MessageWriter
@@ -32,22 +35,39 @@ class ServerConfig:
     admins: frozenset = field(default_factory=frozenset)   # name keys granted the admin role
     message_log: bool = True       # messages are kept in the database (told to clients)
     persistent: bool = True        # False with --lite
-    monitoring: bool = False
+    monitoring: bool = False       # admins may watch every message live (--allow-monitoring)
     max_frame: int = MAX_FRAME
     max_control_frame: int = MAX_CONTROL_FRAME
     ping_after: float = PING_AFTER
     timeout: float = TIMEOUT
 
 
+class RecordedStop:
+    """The default ``request_stop``: stops nothing, counts the requests (tests read ``calls``).
+
+    Production passes a function that stops the reactor (see chat.server.tap)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self) -> None:
+        self.calls += 1
+
+
 class ChatServer:
-    """Shared state of all connections and the table from request class to handler."""
+    """Shared state of all connections and the table from request class to handler.
+
+    ``request_stop`` is called when an admin's ``shutdown`` is due; it must make the program
+    stop, which in turn calls :meth:`stop`.
+    """
 
     log = Logger()
 
-    def __init__(self, config: ServerConfig, storage, hasher, clock):
+    def __init__(self, config: ServerConfig, storage, hasher, clock, request_stop=None):
         self.config = config
         self.storage = storage
         self.clock = clock
+        self.request_stop = request_stop if request_stop is not None else RecordedStop()
         self.directory = Directory()
         self.conversations = Conversations(self.directory)
         self.presence = Presence()
@@ -57,16 +77,22 @@ class ChatServer:
         self.connections: set = set()
         self.writer = MessageWriter(storage, clock)
         self.burner = Burner(storage, clock, lambda conv, ids: self.messages.burned(conv, ids))
+        self.monitor = Monitor(lambda message: self.messages.view(message, message.sender_id))
         self.messages = MessageHandlers(clock, storage, self.writer, self.burner, self.directory,
-                                        self.conversations, self.fanout)
+                                        self.conversations, self.fanout, self.monitor)
         newest_id = self.writer.newest_id
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
                                   self.presence, self.fanout, newest_id, self.burner)
         self.accounts = AccountHandlers(config, clock, storage, hasher, self.directory,
                                         self.conversations, self.presence, self.notices,
-                                        self.rooms.rooms_of, newest_id)
+                                        self.rooms.rooms_of, newest_id,
+                                        lambda c, s: self.admin.session_ended(c, s))
+        # request_stop is looked up when due, so that it may be replaced after construction
+        self.admin = AdminHandlers(config, clock, storage, self.directory, self.conversations,
+                                   self.presence, self.fanout, self.monitor,
+                                   self.accounts.sign_out, lambda: self.request_stop())
         self._handlers = {}
-        for group in (self.accounts, self.rooms, self.messages):
+        for group in (self.accounts, self.rooms, self.messages, self.admin):
             self._handlers.update(group.commands())
 
     @defer.inlineCallbacks
@@ -83,6 +109,7 @@ class ChatServer:
         accounts = yield self.storage.accounts()
         for account in accounts:
             self.directory.add(account.id, account.name, account.key)
+            self.directory.set_banned(account.id, account.banned, account.ban_reason)
             if account.key in self.config.admins and not account.admin:
                 yield self.storage.set_admin(account.id, True)
                 self.log.info("granted the admin role to {user}", user=account.name)
@@ -97,6 +124,7 @@ class ChatServer:
         """Say goodbye to every connection, save their last-seen times, then close storage."""
         self.burner.stop()
         self.notices.stop()
+        self.admin.stop()
         saving = []
         for connection in list(self.connections):
             # everybody leaves at once: no presence notices to the ones leaving too

@@ -9,7 +9,7 @@ import socket
 import sys
 
 from twisted.application import service
-from twisted.internet import endpoints
+from twisted.internet import endpoints, error
 from twisted.logger import Logger
 from twisted.python import usage
 
@@ -33,6 +33,7 @@ class Options(usage.Options):
 
     optFlags = [
         ["lite", None, "A pure relay: no database, no message log, everything in memory."],
+        ["allow-monitoring", None, "Let admins watch every message live (clients are told)."],
     ]
     optParameters = [
         ["data-dir", "d", "chat-data", "Directory for the database (created if missing)."],
@@ -174,7 +175,19 @@ def makeService(options):
         admins=admin_keys(options["admin"]),
         message_log=not options["lite"],
         persistent=not options["lite"],
+        monitoring=options["allow-monitoring"],
     )
     hasher = PasswordHasher(options["hash-time"], options["hash-memory"])
-    server = ChatServer(config, storage, hasher, reactor)
+    server = ChatServer(config, storage, hasher, reactor, request_stop=reactor_stopper(reactor))
     return ChatService(server, options["port"], reactor)
+
+
+def reactor_stopper(reactor):
+    """``request_stop`` for an admin's shutdown: stop the reactor, and twistd then stops the
+    service, which says bye to every connection and saves their last-seen times."""
+    def stop():
+        try:
+            reactor.stop()
+        except error.ReactorNotRunning:
+            pass  # stopping already (Ctrl-C, SIGTERM): nothing more to do
+    return stop

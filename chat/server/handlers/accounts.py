@@ -9,7 +9,7 @@ from chat import __version__
 from chat.protocol import PROTOCOL_VERSION
 from chat.protocol import commands as C
 from chat.protocol.errors import (
-    ALREADY_LOGGED_IN, BAD_CREDENTIALS, BAD_REQUEST, NAME_TAKEN, NOT_FOUND,
+    ALREADY_LOGGED_IN, BAD_CREDENTIALS, BAD_REQUEST, BANNED, NAME_TAKEN, NOT_FOUND,
     UNSUPPORTED_VERSION, ProtocolError)
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts, now_ms
@@ -53,7 +53,7 @@ class AccountHandlers:
     log = Logger()
 
     def __init__(self, config, clock, storage, hasher, directory, conversations, presence,
-                 notices, rooms_view, newest_id):
+                 notices, rooms_view, newest_id, session_ended=None):
         self.config = config
         self.clock = clock
         self.storage = storage
@@ -64,6 +64,8 @@ class AccountHandlers:
         self.notices = notices         # PresenceNotices
         self.rooms_view = rooms_view   # (account id) -> list of room dicts the user is in
         self.newest_id = newest_id     # () -> the newest message id on the server
+        # (connection, session) -> None once a login ends: per-session state elsewhere goes
+        self.session_ended = session_ended or (lambda connection, session: None)
 
     def commands(self):
         return {
@@ -136,6 +138,13 @@ class AccountHandlers:
             self.log.info("failed login as {user} from {address}", user=request.username,
                           address=connection.address)
             raise ProtocolError(BAD_CREDENTIALS, "wrong user name or password")
+        # only after the password: a ban must not tell a stranger that the name exists
+        if account.id in self.directory.banned:
+            self.log.info("refused login of banned {user} from {address}", user=account.name,
+                          address=connection.address)
+            reason = self.directory.banned[account.id]
+            why = f": {reason}" if reason else ""
+            raise ProtocolError(BANNED, f"this account is banned{why}")
         if connection.state is State.CLOSED:
             return {}
         if connection.state is State.AUTHENTICATED:  # two logins raced on one connection
@@ -159,9 +168,14 @@ class AccountHandlers:
         }
 
     def logout(self, connection, request, body):
-        self.end_session(connection)
-        connection.state = State.READY
+        self.sign_out(connection)
         return {}
+
+    def sign_out(self, connection) -> None:
+        """End a connection's login and keep the connection (logout, or an admin's kick)."""
+        self.end_session(connection)
+        if connection.state is State.AUTHENTICATED:
+            connection.state = State.READY
 
     def end_session(self, connection, announce: bool = True):
         """Forget a connection's login (logout or lost connection); announce going offline.
@@ -172,6 +186,7 @@ class AccountHandlers:
         if session is None:
             return None
         self.log.info("logout {user} from {address}", user=session.name, address=connection.address)
+        self.session_ended(connection, session)
         self.conversations.connection_offline(connection, session.account_id)
         if not self.presence.remove(connection, session.account_id):
             return None

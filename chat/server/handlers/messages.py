@@ -13,7 +13,8 @@ from chat.server.storage import BurnDue
 class MessageHandlers:
     """Handlers for sending and reading messages, and the burn-after-reading notices."""
 
-    def __init__(self, clock, storage, writer, burner, directory, conversations, fanout):
+    def __init__(self, clock, storage, writer, burner, directory, conversations, fanout,
+                 monitor=None):
         self.clock = clock
         self.storage = storage
         self.writer = writer
@@ -21,6 +22,7 @@ class MessageHandlers:
         self.directory = directory
         self.conversations = conversations
         self.fanout = fanout
+        self.monitor = monitor       # chat.server.monitor.Monitor: admins watching live
 
     def commands(self):
         return {
@@ -84,6 +86,8 @@ class MessageHandlers:
         else:
             self.fanout.per_viewer(dm_members(message.conv),
                                    lambda viewer: C.MessageEvent(self.view(message, viewer)))
+        if self.monitor is not None:
+            self.monitor.message(message)
 
     # -- reading
     @defer.inlineCallbacks

@@ -42,6 +42,8 @@ class Account:
     created: int         # ms
     last_seen: Optional[int]   # ms, None if never logged out
     avatar_type: Optional[str]  # MIME type, None if no avatar
+    banned: bool = False        # set by an admin: the account may not log in
+    ban_reason: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,10 @@ class IStorage(Interface):
 
     def set_last_seen(account_id, now):
         """Fires with None."""
+
+    def set_banned(account_id, banned, reason=None):
+        """Ban (``banned`` true, with an optional ``reason``) or unban an account; unbanning
+        clears the reason. Fires with None."""
 
     def set_avatar(account_id, avatar_type, data):
         """Store the avatar image bytes. Fires with None."""

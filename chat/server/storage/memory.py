@@ -111,6 +111,11 @@ class MemoryStorage:
         self._update_account(account_id, last_seen=now)
 
     @_deferred
+    def set_banned(self, account_id, banned, reason=None):
+        self._update_account(account_id, banned=bool(banned),
+                             ban_reason=reason if banned else None)
+
+    @_deferred
     def set_avatar(self, account_id, avatar_type, data):
         if account_id not in self._accounts:
             return

@@ -5,14 +5,17 @@ from typing import Optional
 from . import Account, NameTaken
 from .engine import Tx
 
-_COLUMNS = "id, name, key, password_hash, admin, created, last_seen, avatar_type"
+_COLUMNS = ("id, name, key, password_hash, admin, created, last_seen, avatar_type, banned, "
+            "ban_reason")
 
 
 def _account(row) -> Optional[Account]:
     if row is None:
         return None
-    id, name, key, password_hash, admin, created, last_seen, avatar_type = row
-    return Account(id, name, key, password_hash, bool(admin), created, last_seen, avatar_type)
+    (id, name, key, password_hash, admin, created, last_seen, avatar_type, banned,
+     ban_reason) = row
+    return Account(id, name, key, password_hash, bool(admin), created, last_seen, avatar_type,
+                   bool(banned), ban_reason)
 
 
 def create(tx: Tx, name, key, password_hash, now, admin, join) -> Account:
@@ -56,6 +59,11 @@ def set_admin(tx: Tx, account_id, admin) -> None:
 
 def set_last_seen(tx: Tx, account_id, now) -> None:
     tx.execute("UPDATE accounts SET last_seen = ? WHERE id = ?", (now, account_id))
+
+
+def set_banned(tx: Tx, account_id, banned, reason) -> None:
+    tx.execute("UPDATE accounts SET banned = ?, ban_reason = ? WHERE id = ?",
+               (int(bool(banned)), reason if banned else None, account_id))
 
 
 def set_avatar(tx: Tx, account_id, avatar_type, data) -> None:

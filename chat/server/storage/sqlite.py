@@ -95,6 +95,9 @@ class SQLiteStorage:
     def set_last_seen(self, account_id, now):
         return self._run(sql_accounts.set_last_seen, account_id, now)
 
+    def set_banned(self, account_id, banned, reason=None):
+        return self._run(sql_accounts.set_banned, account_id, banned, reason)
+
     def set_avatar(self, account_id, avatar_type, data):
         return self._run(sql_accounts.set_avatar, account_id, avatar_type, data)
 
