@@ -149,6 +149,7 @@ class AppTests(unittest.TestCase):
         self.net.pumps.clear()
         alice.take()
         alice.type("lost in space")
+        self.assertEqual(alice.take(), ["[system] Waiting to be sent: 1."])
         alice.end_input()
         self.assertEqual(alice.exits, [])
         self.clock.advance(3)

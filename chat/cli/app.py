@@ -233,17 +233,23 @@ class CliApp(ClientListener):
 
     # ------------------------------------------------------------------ commands
     def do_say(self, command):
-        self.client.send(self.current, command.text)
+        self._send(self.current, command.text)
 
     def do_burn(self, command):
         ttl = self.client.model.limits.get("burn_ttl_default", 5)
-        self.client.send(self.current, command.text, burn=ttl)
+        self._send(self.current, command.text, burn=ttl)
         self.out(self.fmt.system("burn_sent", seconds=ttl))
+
+    def _send(self, conv, text, burn=None) -> None:
+        self.client.send(conv, text, burn)
+        if self.client.state is not LinkState.ONLINE:
+            # offline: the message waits in the outbox; say so, or it looks lost
+            self.out(self.fmt.system("pending", n=len(self.client.outbox)))
 
     def do_msg(self, command):
         conv = "@" + command.target
         if command.text:
-            self.client.send(conv, command.text)
+            self._send(conv, command.text)
         else:
             self.current = conv
             self.out(self.fmt.system("now_in", conv=conv))

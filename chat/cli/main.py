@@ -27,7 +27,26 @@ def main(argv=None, admin_console: bool = False, prog: str = "chat-cli") -> int:
     for stream in (sys.stdout, sys.stderr):
         if (stream.encoding or "").lower().replace("-", "") != "utf8":
             stream.reconfigure(encoding="utf-8", errors="replace")
+    start_logging(settings.log, prog)
     return run(settings, prog)
+
+
+def start_logging(path, prog: str) -> None:
+    """The log goes to ``path`` if given; an unexpected error is also one line on stderr
+    (a user should never see a traceback, but should know something went wrong)."""
+    from twisted.logger import globalLogBeginner, textFileLogObserver
+
+    def failures_to_stderr(event):
+        failure = event.get("log_failure")
+        if failure is not None:
+            sys.stderr.write(f"{prog}: internal error: {failure.getErrorMessage()}"
+                             f"{' (see ' + path + ')' if path else ''}\n")
+            sys.stderr.flush()
+
+    observers = [failures_to_stderr]
+    if path:
+        observers.append(textFileLogObserver(open(path, "a", encoding="utf-8")))
+    globalLogBeginner.beginLoggingTo(observers, redirectStandardIO=False)
 
 
 def run(settings, prog: str) -> int:

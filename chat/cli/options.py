@@ -34,6 +34,7 @@ class Settings:
     lang: str
     wait: float
     admin_console: bool
+    log: Optional[str] = None
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
@@ -50,6 +51,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS",
                    help="at the end of piped input, how long to wait for the server to "
                         f"acknowledge what was sent [default: {DEFAULT_WAIT:.0f}]")
+    p.add_argument("--log", metavar="FILE", help="write the client's log to FILE (for "
+                   "bug reports); without it only internal errors are shown, in one line")
     return p
 
 
@@ -88,7 +91,8 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
         raise UsageError(f"{prog}: error: no password (use --password-file or {PASSWORD_ENV})")
     if args.wait < 0:
         raise UsageError(f"{prog}: error: --wait must not be negative")
-    return Settings(host, port, user, password, args.register, lang, args.wait, admin_console)
+    return Settings(host, port, user, password, args.register, lang, args.wait, admin_console,
+                    args.log)
 
 
 def _password(args, environ) -> Optional[str]:
