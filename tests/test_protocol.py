@@ -115,6 +115,10 @@ class CommandTests(unittest.TestCase):
             "notice": {"text": "hi", "to": "bob"}, "sessions": {}, "user_info": {"user": "b"},
             "kick": {"user": "b", "reason": "r"}, "ban": {"user": "b"}, "unban": {"user": "b"},
             "monitor": {"on": True}, "shutdown": {"seconds": 30, "message": "m"},
+            "file_offer": {"to": "#dev", "name": "a.pdf", "size": 10, "sha256": "ab" * 32,
+                           "mime": "application/pdf"},
+            "upload": {"file": 3, "offset": 0, "body": 10},
+            "download": {"file": 3, "offset": 4}, "files": {"conv": "#dev", "limit": 5},
         }
         self.assertEqual(set(samples) | {"pong"}, set(C.CLIENT_COMMANDS))
         for kind, fields in samples.items():

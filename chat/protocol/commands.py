@@ -26,6 +26,9 @@ PRESENCE_CHANGES_MAX = 250
 BURN_TTL_MAX = 7 * 24 * 3600
 REASON_MAX = 500          # kick and ban reasons, the shutdown message
 SHUTDOWN_DELAY_MAX = 3600
+FILE_SIZE_MAX = 2 ** 53 - 1
+"""What the wire can carry; a server's own ``max_file_size`` is far lower (in hello's limits)."""
+FILES_PAGE_MAX = 200
 
 
 def arg(check, default=MISSING):
@@ -72,6 +75,8 @@ class Request(Message):
 
     BODY_MAX: ClassVar[int] = 0
     NEEDS_LOGIN: ClassVar[bool] = True
+    STREAM_BODY: ClassVar[bool] = False
+    """The body goes to the handler chunk by chunk as it arrives (files), not in one piece."""
 
 
 CLIENT_COMMANDS: dict[str, type[Message]] = {}
@@ -326,6 +331,47 @@ class Shutdown(Request):
     id: Any = arg(F.request_id)
     seconds: int = arg(F.integer(0, SHUTDOWN_DELAY_MAX), 0)
     message: str = arg(F.text(0, REASON_MAX), "")
+
+
+@client
+class FileOffer(Request):
+    """Announce a file; the reply says from which offset to upload (see docs/PROTOCOL.md)."""
+    TYPE = "file_offer"
+    id: Any = arg(F.request_id)
+    to: str = arg(F.file_target)
+    name: str = arg(F.file_name)
+    size: int = arg(F.integer(0, FILE_SIZE_MAX))
+    sha256: str = arg(F.sha256_hex)
+    mime: str = arg(F.text(1, 255), "application/octet-stream")
+
+
+@client
+class Upload(Request):
+    """The bytes of an offered file from ``offset`` to the end, in streamed body frames."""
+    TYPE = "upload"
+    BODY_MAX = FILE_SIZE_MAX
+    STREAM_BODY = True
+    id: Any = arg(F.request_id)
+    file: int = arg(F.integer(1))
+    offset: int = arg(F.integer(0, FILE_SIZE_MAX))
+    body: Optional[int] = arg(F.integer(1, FILE_SIZE_MAX), None)
+
+
+@client
+class Download(Request):
+    TYPE = "download"
+    id: Any = arg(F.request_id)
+    file: int = arg(F.integer(1))
+    offset: int = arg(F.integer(0, FILE_SIZE_MAX), 0)
+
+
+@client
+class Files(Request):
+    TYPE = "files"
+    id: Any = arg(F.request_id)
+    conv: str = arg(F.conv_ref)
+    before: Optional[int] = arg(F.integer(), None)
+    limit: int = arg(F.integer(1, FILES_PAGE_MAX), 50)
 
 
 # ---------------------------------------------------------------- server -> client

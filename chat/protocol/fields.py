@@ -113,3 +113,23 @@ def list_of(item_check, high: int):
             raise _bad(field, f"must be a list of at most {high} items")
         return [item_check(field, item) for item in value]
     return check
+
+
+def sha256_hex(field, value):
+    """64 lowercase hexadecimal digits."""
+    if type(value) is not str or len(value) != 64 or value.strip("0123456789abcdef"):
+        raise _bad(field, "must be 64 lowercase hexadecimal digits (a SHA-256)")
+    return value
+
+
+def file_name(field, value):
+    """A file name by the rules of chat.protocol.filenames (returned made safe)."""
+    from chat.protocol.filenames import safe_name
+    return safe_name(text(1, 4096)(field, value))
+
+
+def file_target(field, value):
+    """``#room``, ``@user`` or ``@all`` (everybody; admins only)."""
+    if value == "@all":
+        return value
+    return conv_ref(field, value)
