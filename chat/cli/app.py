@@ -9,6 +9,7 @@ not sent.
 """
 
 import collections
+import os
 import sys
 
 from twisted.internet import defer
@@ -24,6 +25,9 @@ from chat.client.core import CannotConnect, LinkState, NotConnected
 from chat.client.listener import ClientListener
 
 LOBBY = "#lobby"
+DOWNLOADS = "./downloads"
+PROGRESS_STEP = 25
+"""Without a terminal, progress is printed at every 25 %, not four times a second."""
 
 
 @implementer(IHalfCloseableProtocol)
@@ -60,13 +64,18 @@ class CliApp(ClientListener):
 
     log = Logger()
 
-    def __init__(self, settings, client, clock, out=None, err=None, on_exit=None):
+    def __init__(self, settings, client, clock, out=None, err=None, on_exit=None,
+                 progress=None):
         self.settings = settings
         self.client = client
         self.clock = clock
         self.out = out or _writer(sys.stdout)
         self.err = err or _writer(sys.stderr)
         self.on_exit = on_exit or (lambda code: None)
+        # a terminal redraws one progress line in place; a pipe gets a line per 25 %
+        self.progress = progress
+        self.inline_progress = progress is not None
+        self._failed_transfers = []
         self.fmt = Formatter(settings.lang, settings.user)
         self.current = LOBBY
         self.exit_code = None
@@ -165,7 +174,8 @@ class CliApp(ClientListener):
         if unsent:
             listed = "\n".join(f"  {out.to} {out.text!r}" for out in unsent)
             self.err(self.fmt.tr("unsent_at_exit", n=len(unsent), list=listed))
-        code = 1 if unsent or self._unsent_failures or ended_by_server else 0
+        code = 1 if (unsent or self._unsent_failures or self._failed_transfers
+                     or ended_by_server) else 0
         d = self.client.logout()
         d.addBoth(lambda _: self.finish(code))
 
@@ -334,10 +344,32 @@ class CliApp(ClientListener):
         self._lines.clear()
         self.input_ended()
 
+    # -- files: they move in the background; the end of input waits for them
     def do_send(self, command):
-        self.out(self.fmt.system("files_later"))
+        if command.target == "all":
+            target = "@all"
+        elif command.target:
+            target = "@" + command.target
+        else:
+            target = self.current
+        path = os.path.expanduser(command.text)
+        if not os.path.isfile(path):
+            self.out(self.fmt.system("no_such_file", path=command.text))
+            return
+        self._start_transfer(self.client.send_file(target, path))
 
-    do_files = do_get = do_send
+    def do_get(self, command):
+        folder = os.path.expanduser(command.text or DOWNLOADS)
+        self._start_transfer(self.client.download(command.number, folder))
+
+    def _start_transfer(self, transfer) -> None:
+        self._track(transfer.finished).addErrback(
+            lambda f: self.log.failure("transfer of {name} broke", f, name=transfer.name))
+
+    @defer.inlineCallbacks
+    def do_files(self, command):
+        data = yield self.client.request("files", conv=self.current)
+        self._print(self.fmt.files(self.current, data["files"], data.get("more", False)))
 
     # -- admin commands: the server decides who may; a refusal prints as `forbidden`
     @defer.inlineCallbacks
@@ -424,6 +456,22 @@ class CliApp(ClientListener):
         code, message = out.error
         self.out(self.fmt.system("send_failed", text=out.text))
         self.out(self.fmt.error(code, message))
+
+    def on_transfer(self, transfer) -> None:
+        state = transfer.state.value
+        if state in ("sending", "receiving"):
+            if self.inline_progress:
+                self.progress(self.fmt.transfer(transfer))
+                return
+            step = int(transfer.percent // PROGRESS_STEP)
+            if step == getattr(transfer, "_cli_step", None):
+                return
+            transfer._cli_step = step
+        elif state == "failed":
+            self._failed_transfers.append(transfer)
+        elif state == "offering":
+            return      # "waiting" says it already, and an offer is quick
+        self.out(self.fmt.transfer(transfer))
 
     def on_presence(self, event) -> None:
         for change in event["changes"]:

@@ -144,6 +144,35 @@ class Formatter:
         lines = [f"{title}  {self._state(user)}"] + ["  " + line for line in details]
         return [_safe(line) for line in lines]
 
+    def files(self, conv: str, files: list[dict], more: bool = False) -> list[str]:
+        """The ``files`` reply: id, name, size, type, who sent it and when."""
+        if not files:
+            return [self.system("no_files", conv=conv)]
+        rows = [[f"/get {f['id']}", f["name"], human_size(f["size"]), f.get("mime", ""),
+                 f.get("from", ""), self.date(f["ts"])] for f in files]
+        return self._list(self.tr("files_header", conv=conv), _table(rows), more)
+
+    def transfer(self, transfer) -> str:
+        """One line about a file transfer in progress, or its outcome."""
+        state = transfer.state.value
+        name = transfer.name
+        if state == "failed":
+            return self.system("transfer_failed", name=name, message=transfer.error[1])
+        if state == "hashing":
+            return self.system("transfer_hashing", name=name)
+        if state == "done":
+            if transfer.direction == "up":
+                return self.system("transfer_sent", name=name, total=human_size(transfer.size),
+                                   target=transfer.target)
+            return self.system("transfer_saved", name=name, total=human_size(transfer.size),
+                               path=transfer.path)
+        if state in ("waiting", "offering"):
+            return self.system("transfer_waiting", name=name)
+        key = "transfer_up" if transfer.direction == "up" else "transfer_down"
+        return self.system(key, name=name, percent=f"{transfer.percent:.0f}",
+                           done=human_size(transfer.done), total=human_size(transfer.size or 0),
+                           speed=human_size(transfer.speed))
+
     def history(self, conv: str, messages: list[dict]) -> list[str]:
         """A page of history: a header, then the messages as ``message`` shows them."""
         if not messages:
@@ -166,6 +195,11 @@ class Formatter:
     def _body(self, msg: dict) -> str:
         if msg.get("burned"):
             return self.tr("burned_text")
+        if msg.get("file"):
+            f = msg["file"]
+            key = "file_to_all" if f.get("to") == "@all" else "file_body"
+            return self.tr(key, name=f["name"], size=human_size(f["size"]),
+                           mime=f.get("mime", ""), id=f["id"])
         text = msg.get("text", "")
         if msg.get("burn"):
             text += "  " + self.tr("burn_marker", seconds=f"{msg['burn']:g}")
@@ -199,3 +233,13 @@ def _safe(line: str) -> str:
                       for c in line)
     first, *rest = cleaned.split("\n")
     return "\n".join([first.rstrip()] + [(CONTINUATION + part).rstrip() for part in rest])
+
+
+def human_size(n) -> str:
+    """``1536`` -> ``1.5 KiB``: binary units, three significant digits."""
+    n = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} TiB"

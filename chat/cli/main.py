@@ -72,9 +72,23 @@ def run(settings, prog: str) -> int:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
-    app = CliApp(settings, client, reactor, err=write_err, on_exit=finished)
+    inline = {"open": False}     # a progress line is on screen without its newline
+
+    def out(line):
+        if inline["open"]:
+            terminal.write(b"\n")
+            inline["open"] = False
+        terminal.write((line + "\n").encode("utf-8"))
+
+    def progress(line):
+        # \r back to the start, \x1b[K clears what a longer line left
+        terminal.write(("\r" + line + "\x1b[K").encode("utf-8"))
+        inline["open"] = True
+
+    app = CliApp(settings, client, reactor, err=write_err, on_exit=finished,
+                 progress=progress if sys.stdout.isatty() else None)
     terminal = stdio.StandardIO(LineInput(app, on_closed=stop))
-    app.out = lambda line: terminal.write((line + "\n").encode("utf-8"))
+    app.out = out
     reactor.callWhenRunning(app.start)
     reactor.run()
     return codes[0] if codes else 130

@@ -15,8 +15,8 @@ from chat.protocol import commands as C
 from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import ProtocolError
 from chat.protocol.framing import (
-    BODY_KIND, CONTROL_KIND, MAX_FRAME, FrameDecoder, FrameTooLarge, iter_body_frames,
-    split_body_frame)
+    BODY_KIND, CONTROL_KIND, MAX_FRAME, FrameDecoder, FrameTooLarge, encode_body_frame,
+    iter_body_frames, split_body_frame)
 
 
 class RequestFailed(Exception):
@@ -27,6 +27,10 @@ class RequestFailed(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+
+
+class NotConnected(Exception):
+    """A request was made while the client is not logged in."""
 
 
 class Reply:
@@ -45,6 +49,8 @@ class ClientConnection(Protocol):
     log = Logger()
 
     def __init__(self, on_event, on_lost, on_activity=None):
+        self._sinks: dict = {}           # request id -> a body sink (streamed replies)
+        self._streams: dict = {}         # request id -> [ok data, size, bytes received]
         self.on_event = on_event          # (type, obj) for every event
         self.on_lost = on_lost            # (reason) once the connection is gone
         self.on_activity = on_activity    # () on every read: the heartbeat's input
@@ -65,6 +71,10 @@ class ClientConnection(Protocol):
         self.connected = False
         waiting, self._waiting = self._waiting, {}
         self._bodies.clear()
+        sinks, self._sinks = self._sinks, {}
+        self._streams.clear()
+        for sink in sinks.values():
+            sink.abort()
         for d in waiting.values():
             d.errback(ConnectionLost("the connection was lost before the reply"))
         self.on_lost(reason)
@@ -78,8 +88,17 @@ class ClientConnection(Protocol):
             self.transport.abortConnection()
 
     # -- output
-    def request(self, kind: str, body: bytes = None, **fields) -> defer.Deferred:
-        """Send one request; ``body`` bytes go after it in body frames."""
+    def request(self, kind: str, body: bytes = None, sink=None, stream=None,
+                **fields) -> defer.Deferred:
+        """Send one request.
+
+        ``body`` bytes go after it in body frames. ``stream`` (an upload) announces
+        ``stream.size`` bytes and is started with ``stream.start(self, request_id)`` to write
+        them with :meth:`write_body` as fast as the transport takes them. ``sink`` receives a
+        reply's body as it arrives instead of it being collected in memory (see
+        :class:`chat.client.transfers.DownloadSink`); the Deferred then fires with the ``ok``
+        data once ``sink.finish()`` has.
+        """
         if not self.connected:
             return defer.fail(ConnectionLost("not connected"))
         self._next_id += 1
@@ -87,12 +106,23 @@ class ClientConnection(Protocol):
         obj = {"type": kind, "id": request_id, **fields}
         if body is not None:
             obj["body"] = len(body)
+        elif stream is not None:
+            obj["body"] = stream.size
         d = defer.Deferred()
         self._waiting[request_id] = d
+        if sink is not None:
+            self._sinks[request_id] = sink
         self.transport.write(control_frame(obj))
         if body is not None:
             self.transport.writeSequence(list(iter_body_frames(request_id, body)))
+        elif stream is not None:
+            stream.start(self, request_id)
         return d
+
+    def write_body(self, request_id: int, data: bytes) -> None:
+        """One body frame of a streamed request."""
+        if self.connected:
+            self.transport.write(encode_body_frame(request_id, data))
 
     def notify(self, kind: str, **fields) -> None:
         """Send a message that gets no reply (``pong``)."""
@@ -142,6 +172,14 @@ class ClientConnection(Protocol):
     def _ok(self, obj: dict) -> None:
         request_id = obj.get("id")
         data = obj.get("data") or {}
+        sink = self._sinks.get(request_id)
+        if sink is not None:
+            size = obj.get("body") or 0
+            self._streams[request_id] = [data, size, 0]
+            sink.begin(data, size)
+            if not size:
+                self._finish_sink(request_id)
+            return
         if obj.get("body"):
             if request_id in self._waiting:
                 self._bodies[request_id] = (data, obj["body"], bytearray())
@@ -152,6 +190,10 @@ class ClientConnection(Protocol):
 
     def _error(self, obj: dict) -> None:
         failure = RequestFailed(obj["code"], obj.get("message", ""), obj.get("retry_after"))
+        sink = self._sinks.pop(obj.get("id"), None)
+        if sink is not None:
+            self._streams.pop(obj.get("id"), None)
+            sink.abort()
         d = self._waiting.pop(obj.get("id"), None)
         if d is not None:
             d.errback(failure)
@@ -164,6 +206,13 @@ class ClientConnection(Protocol):
             request_id, chunk = split_body_frame(payload)
         except ValueError:
             return
+        stream = self._streams.get(request_id)
+        if stream is not None:                   # goes to a sink as it comes
+            self._sinks[request_id].write(chunk)
+            stream[2] += len(chunk)
+            if stream[2] >= stream[1]:
+                self._finish_sink(request_id)
+            return
         pending = self._bodies.get(request_id)
         if pending is None:
             return
@@ -174,3 +223,12 @@ class ClientConnection(Protocol):
             d = self._waiting.pop(request_id, None)
             if d is not None:
                 d.callback(Reply(data, bytes(buffer[:size])))
+
+    def _finish_sink(self, request_id: int) -> None:
+        data = self._streams.pop(request_id)[0]
+        sink = self._sinks.pop(request_id)
+        d = self._waiting.pop(request_id, None)
+        done = defer.maybeDeferred(sink.finish)
+        done.addCallback(lambda _: data)
+        if d is not None:
+            done.chainDeferred(d)

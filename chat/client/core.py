@@ -21,13 +21,15 @@ import collections
 import enum
 import random as _random
 
+from twisted.internet.threads import deferToThread
 from twisted.internet import defer
 from twisted.internet.error import ConnectionLost
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from chat.client.backoff import Backoff
-from chat.client.connection import ClientConnection, RequestFailed
+from chat.client.connection import ClientConnection, NotConnected, RequestFailed
+from chat.client.files import FileTransfers
 from chat.client.listener import ClientListener
 from chat.client.model import ClientModel, RoomInfo
 from chat.client.outbox import Outbox, OutState
@@ -54,10 +56,6 @@ class LinkState(enum.Enum):
     LOGGING_IN = "logging_in"
     ONLINE = "online"
     RECONNECTING = "reconnecting"
-
-
-class NotConnected(Exception):
-    """A request was made while the client is not logged in."""
 
 
 class CannotConnect(Exception):
@@ -108,7 +106,8 @@ class ChatClient:
 
     def __init__(self, connect, clock, listener: ClientListener = None,
                  client_name: str = "chat-client", random=_random.random,
-                 ping_after: float = PING_AFTER, dead_after: float = DEAD_AFTER):
+                 ping_after: float = PING_AFTER, dead_after: float = DEAD_AFTER,
+                 run_in_thread=deferToThread):
         self.connect = connect            # (protocol factory) -> Deferred[ClientConnection]
         self.clock = clock
         self.listener = listener or ClientListener()
@@ -133,6 +132,21 @@ class ChatClient:
         self._read_call = None
         self._idle_waiters: list = []
         self._dead_reason = None
+        self.files = FileTransfers(self, run_in_thread)
+
+    @property
+    def is_online(self) -> bool:
+        return self.state is LinkState.ONLINE
+
+    @property
+    def gave_up(self) -> bool:
+        """True once the client will not reconnect (closed, kicked, login refused)."""
+        return self._give_up is not None
+
+    @property
+    def connection(self):
+        """The current ClientConnection, or None."""
+        return self._conn
 
     # ------------------------------------------------------------------ session
     def login(self, username: str, password: str, register: bool = False) -> defer.Deferred:
@@ -208,6 +222,7 @@ class ChatClient:
         self.listener.on_logged_in(data, first)
         self._resend()
         self._flush_reads()
+        self.files.link_up()
         return data
 
     @defer.inlineCallbacks
@@ -267,6 +282,7 @@ class ChatClient:
         if self._give_up is not None or not self._logged_in_once:
             self._set_state(LinkState.OFFLINE, self._give_up or why)
             self._wake_idle()
+            self.files.link_gone_for_good(self._give_up or why)
             return
         self._schedule_retry(why)
 
@@ -283,6 +299,7 @@ class ChatClient:
         if self._give_up is not None:
             self._set_state(LinkState.OFFLINE, self._give_up)
             self._wake_idle()
+            self.files.link_gone_for_good(self._give_up)
         elif failure.check(CannotConnect):
             self._schedule_retry(failure.value.reason)
         elif failure.check(RequestFailed):
@@ -403,6 +420,16 @@ class ChatClient:
         waiters, self._idle_waiters = self._idle_waiters, []
         for d in waiters:
             d.callback(None)
+
+    # ------------------------------------------------------------------ files
+    def send_file(self, to: str, path: str, mime: str = None):
+        """Offer and upload a file to ``#room``, ``@user`` or ``@all``; returns its Transfer
+        (``transfer.finished`` fires when it is done or failed). Survives reconnects."""
+        return self.files.send(to, path, mime)
+
+    def download(self, file_id: int, folder: str):
+        """Fetch file ``file_id`` into ``folder``; returns its Transfer (see send_file)."""
+        return self.files.fetch(file_id, folder)
 
     # ------------------------------------------------------------------ requests
     def request(self, kind: str, **fields) -> defer.Deferred:

@@ -49,5 +49,8 @@ class ClientListener:
     def on_monitor(self, event: dict) -> None:
         """An admin's monitor feed: a message anywhere on the server."""
 
+    def on_transfer(self, transfer) -> None:
+        """A file transfer moved on: progress (at most 4 times a second) or a new state."""
+
     def on_bye(self, code: str, message: str) -> None:
         """The server is closing the connection and says why (kicked, shutdown, ...)."""

@@ -62,8 +62,9 @@ def unique_path(folder: str, name: str) -> str:
     while True:
         candidate = name if n == 0 else f"{stem} ({n}){ext}"
         path = os.path.join(root, candidate)
+        n += 1
+        if os.path.lexists(path):     # a file, a directory, or a symlink: never written over
+            continue
         if os.path.dirname(os.path.realpath(path)) != root:
             raise ProtocolError(BAD_REQUEST, f"{name!r} would leave the download folder")
-        if not os.path.lexists(path):
-            return path
-        n += 1
+        return path

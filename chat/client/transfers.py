@@ -1,0 +1,318 @@
+"""File transfers of the client core: what one transfer is, and the pieces that move its bytes.
+
+* :func:`hash_file` computes a file's SHA-256 before it is offered;
+* :class:`UploadStream` is an ``IPushProducer`` on the connection's transport: it reads the
+  file a chunk at a time in a thread and writes body frames only while the transport wants
+  more, so memory stays at a chunk or two whatever the file's size;
+* :class:`DownloadSink` takes a reply's body frames as they arrive, writes and hashes them in
+  a thread, in order, and pauses the transport while the disk is behind; at the end it checks
+  the SHA-256 and only then moves the file into the download folder, under a name that
+  overwrites nothing. A partial download stays as ``.chat-<id>.part`` for a later resume.
+
+Disk work runs through an injected ``run(f, *args) -> Deferred`` (``deferToThread`` for real,
+a synchronous call in tests).
+"""
+
+import enum
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+from twisted.internet import defer, interfaces
+from zope.interface import implementer
+
+from chat.protocol.filenames import unique_path
+from chat.protocol.framing import FILE_CHUNK
+
+HIGH_WATER = 4 * FILE_CHUNK
+"""Bytes of a download waiting for the disk above which the transport stops reading."""
+LOW_WATER = FILE_CHUNK
+"""... and below which it reads again."""
+PROGRESS_EVERY = 0.25
+"""Seconds between two progress reports of one transfer (state changes are reported at once)."""
+SPEED_WINDOW = 2.0
+"""Seconds of history the speed is averaged over."""
+
+
+class TransferState(enum.Enum):
+    HASHING = "hashing"        # computing the SHA-256 before the offer
+    WAITING = "waiting"        # for a connection (offline) or the server's turn
+    OFFERING = "offering"
+    SENDING = "sending"
+    RECEIVING = "receiving"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ChecksumMismatch(Exception):
+    """A downloaded file did not match its SHA-256: it is deleted, never shown as received."""
+
+
+@dataclass(eq=False)
+class Transfer:
+    """One upload (``direction`` "up") or download ("down"), as the interface shows it."""
+    direction: str
+    name: str
+    size: Optional[int]
+    path: Optional[str] = None        # up: the source; down: the saved file once DONE
+    target: Optional[str] = None      # up: "#room", "@user" or "@all"
+    file_id: Optional[int] = None
+    file: Optional[dict] = None       # the server's view of the file
+    sha256: Optional[str] = None
+    state: TransferState = TransferState.WAITING
+    done: int = 0                     # bytes the other side has, resumed ones included
+    resumed_from: int = 0
+    speed: float = 0.0                # bytes per second over the last seconds
+    error: Optional[tuple] = None     # (code, message) once FAILED
+    _samples: list = field(default_factory=list, repr=False)
+    _reported: float = field(default=float("-inf"), repr=False)
+
+    @property
+    def percent(self) -> float:
+        if not self.size:
+            return 100.0 if self.state is TransferState.DONE else 0.0
+        return 100.0 * self.done / self.size
+
+    def moved(self, now: float, done: int) -> None:
+        """Record progress at clock time ``now`` and update the speed."""
+        self.done = done
+        samples = self._samples
+        samples.append((now, done))
+        while len(samples) > 2 and samples[1][0] <= now - SPEED_WINDOW:
+            samples.pop(0)
+        span = now - samples[0][0]
+        self.speed = (done - samples[0][1]) / span if span > 0 else 0.0
+
+    def due(self, now: float) -> bool:
+        """Whether a progress report is due (at most one per PROGRESS_EVERY)."""
+        if now - self._reported >= PROGRESS_EVERY:
+            self._reported = now
+            return True
+        return False
+
+
+def _hash_sync(path: str):
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def hash_file(path: str, run) -> defer.Deferred:
+    """Fires with ``(sha256 hex, size)`` of the file at ``path``."""
+    return run(_hash_sync, path)
+
+
+def partial_path(folder: str, file_id: int) -> str:
+    """Where the bytes of a download in progress wait (hidden, named by the file's id)."""
+    return os.path.join(folder, f".chat-{file_id}.part")
+
+
+@implementer(interfaces.IPushProducer)
+class UploadStream:
+    """Writes ``path`` from ``offset`` to the end as body frames, paced by the transport."""
+
+    def __init__(self, path: str, offset: int, total: int, run, on_progress,
+                 chunk: int = FILE_CHUNK):
+        self.path = path
+        self.offset = offset
+        self.size = total - offset          # the bytes this request carries
+        self.run = run
+        self.on_progress = on_progress      # (bytes of the file the server has) -> None
+        self.chunk = chunk
+        self.sent = 0
+        self._file = None
+        self._conn = None
+        self._request_id = None
+        self._paused = False
+        self._reading = False
+        self._stopped = False
+        self.failed = None                  # an OSError while reading, if any
+
+    def start(self, conn, request_id: int) -> None:
+        self._conn, self._request_id = conn, request_id
+        conn.transport.registerProducer(self, True)
+        self._read_next()
+
+    def _read_next(self) -> None:
+        if self._paused or self._reading or self._stopped or self.sent >= self.size:
+            return
+        self._reading = True
+        want = min(self.chunk, self.size - self.sent)
+        d = self.run(self._read, self.offset + self.sent, want)
+        d.addCallbacks(self._got, self._read_failed)
+
+    def _read(self, position: int, want: int) -> bytes:
+        if self._file is None:
+            self._file = open(self.path, "rb")
+        self._file.seek(position)
+        return self._file.read(want)
+
+    def _got(self, data: bytes) -> None:
+        self._reading = False
+        if self._stopped:
+            return
+        if not data:
+            # the file shrank since it was hashed: the server would refuse the result anyway
+            return self._read_failed(OSError(f"{self.path} changed while it was being sent"))
+        self._conn.write_body(self._request_id, data)
+        self.sent += len(data)
+        self.on_progress(self.offset + self.sent)
+        if self.sent >= self.size:
+            self._finish()
+        else:
+            self._read_next()
+
+    def _read_failed(self, failure) -> None:
+        self._reading = False
+        self.failed = failure.value if hasattr(failure, "value") else failure
+        # the request cannot be completed: closing the link is the only honest end, and the
+        # resume after the reconnect starts from what the server really has
+        self._finish()
+        if self._conn is not None:
+            self._conn.abort()
+
+    def _finish(self) -> None:
+        self._stopped = True
+        if self._conn is not None and self._conn.transport is not None:
+            self._conn.transport.unregisterProducer()
+        if self._file is not None:
+            self.run(self._file.close)
+            self._file = None
+
+    # IPushProducer
+    def pauseProducing(self):
+        self._paused = True
+
+    def resumeProducing(self):
+        self._paused = False
+        self._read_next()
+
+    def stopProducing(self):
+        self._stopped = True
+        if self._file is not None:
+            self.run(self._file.close)
+            self._file = None
+
+
+class DownloadSink:
+    """Receives a download's body (see ClientConnection.request's ``sink``)."""
+
+    def __init__(self, folder: str, file_id: int, run, on_begin, on_progress):
+        self.folder = folder
+        self.file_id = file_id
+        self.run = run
+        self.on_begin = on_begin            # (ok data) -> None
+        self.on_progress = on_progress      # (bytes of the file on disk) -> None
+        self.partial = partial_path(folder, file_id)
+        self.conn = None                    # set before the request: pauses its transport
+        self.offset = 0
+        self.final_path = None
+        self._file = None
+        self._digest = None
+        self._chain = defer.succeed(None)   # writes, one after the other, in order
+        self._queued = 0
+        self._paused = False
+        self._written = 0
+        self._failure = None
+        self.name = None                    # from the server's file view, in begin()
+        self.expected_sha256 = None
+
+    def prepare(self) -> defer.Deferred:
+        """Open (or create) the partial file and hash what it holds; fires with its size."""
+        return self.run(self._prepare)
+
+    def _prepare(self) -> int:
+        os.makedirs(self.folder, exist_ok=True)
+        self._file = open(self.partial, "ab+")
+        self._file.seek(0)
+        self._digest = hashlib.sha256()
+        size = 0
+        while True:
+            chunk = self._file.read(1 << 20)
+            if not chunk:
+                break
+            self._digest.update(chunk)
+            size += len(chunk)
+        self.offset = self._written = size
+        return size
+
+    # -- what ClientConnection calls
+    def begin(self, data: dict, size: int) -> None:
+        view = data["file"]
+        self.name = view["name"]
+        self.expected_sha256 = view["sha256"]
+        self.on_begin(data)
+
+    def write(self, chunk: bytes) -> None:
+        self._queued += len(chunk)
+        if self._queued > HIGH_WATER and not self._paused and self.conn is not None:
+            self._paused = True
+            self.conn.transport.pauseProducing()
+        self._chain.addCallback(self._write_next, chunk)
+
+    def _write_next(self, _, chunk: bytes):
+        if self._failure is not None:    # the disk failed: the rest is not written
+            return None
+        d = self.run(self._write, chunk)
+        d.addCallbacks(self._written_one, self._write_failed, callbackArgs=(len(chunk),))
+        return d
+
+    def _write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+        self._digest.update(chunk)
+
+    def _written_one(self, _, n: int) -> None:
+        self._queued -= n
+        self._written += n
+        self.on_progress(self._written)
+        if self._paused and self._queued < LOW_WATER:
+            self._paused = False
+            if self.conn is not None and self.conn.connected:
+                self.conn.transport.resumeProducing()
+
+    def _write_failed(self, failure) -> None:
+        if self._failure is None:
+            self._failure = failure
+
+    def finish(self) -> defer.Deferred:
+        """All bytes arrived: wait for the disk, check the SHA-256, move the file in place."""
+        d = self._chain
+        d.addCallback(lambda _: self._check())
+        return d
+
+    def _check(self):
+        if self._failure is not None:
+            return self._failure
+        return self.run(self._complete)
+
+    def _complete(self) -> str:
+        expected = self.expected_sha256
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        if self._digest.hexdigest() != expected:
+            os.remove(self.partial)
+            raise ChecksumMismatch(
+                f"the downloaded data does not match its SHA-256 ({expected[:12]}...)")
+        path = unique_path(self.folder, self.name)
+        os.replace(self.partial, path)   # unique_path just checked that nothing is there
+        self.final_path = path
+        return path
+
+    def abort(self) -> None:
+        """The link went: keep the partial file for a resume."""
+        def close(_):
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+        self._chain.addBoth(close)
+

@@ -1,0 +1,214 @@
+"""The pieces that move a file's bytes on the client, without a server: upload stream,
+download sink, hostile names on the receiving side, progress and speed."""
+
+import hashlib
+import os
+import tempfile
+
+from twisted.internet import defer
+from twisted.internet.testing import StringTransport
+from twisted.trial import unittest
+
+from chat.client.transfers import (
+    HIGH_WATER, ChecksumMismatch, DownloadSink, Transfer, TransferState, UploadStream,
+    hash_file, partial_path)
+from chat.protocol.errors import ProtocolError
+from chat.protocol.filenames import unique_path
+from chat.protocol.framing import FILE_CHUNK, FrameDecoder, split_body_frame
+
+
+def run_now(f, *args):
+    """The thread runner of the tests: call at once."""
+    return defer.maybeDeferred(f, *args)
+
+
+class HeldRunner:
+    """A thread runner whose calls wait until ``release()``: a slow disk."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, f, *args):
+        d = defer.Deferred()
+        self.calls.append((d, f, args))
+        return d
+
+    def release(self, n=None):
+        todo, self.calls = (self.calls, []) if n is None else (self.calls[:n], self.calls[n:])
+        for d, f, args in todo:
+            d.callback(f(*args))
+
+
+class FakeConnection:
+    """What UploadStream and DownloadSink use of a ClientConnection."""
+
+    def __init__(self):
+        self.transport = StringTransport()
+        self.connected = True
+        self.frames = []
+
+    def write_body(self, request_id, data):
+        self.frames.append((request_id, bytes(data)))
+
+    def abort(self):
+        self.connected = False
+
+
+class UploadTests(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.data = os.urandom(FILE_CHUNK * 2 + 1000)
+        self.path = os.path.join(self.dir, "data.bin")
+        with open(self.path, "wb") as f:
+            f.write(self.data)
+
+    def test_hash(self):
+        digest, size = self.successResultOf(hash_file(self.path, run_now))
+        self.assertEqual((digest, size), (hashlib.sha256(self.data).hexdigest(), len(self.data)))
+
+    def test_stream_from_an_offset_in_chunks(self):
+        conn, progress = FakeConnection(), []
+        stream = UploadStream(self.path, 1000, len(self.data), run_now, progress.append)
+        self.assertEqual(stream.size, len(self.data) - 1000)
+        stream.start(conn, 7)
+        self.assertEqual([len(d) for _, d in conn.frames], [FILE_CHUNK, FILE_CHUNK])
+        self.assertEqual(b"".join(d for _, d in conn.frames), self.data[1000:])
+        self.assertEqual(progress[-1], len(self.data))
+        self.assertIsNone(conn.transport.producer)      # unregistered at the end
+
+    def test_pause_stops_reading(self):
+        conn, runner = FakeConnection(), HeldRunner()
+        stream = UploadStream(self.path, 0, len(self.data), runner, lambda n: None)
+        stream.start(conn, 7)
+        self.assertIs(conn.transport.producer, stream)
+        stream.pauseProducing()
+        runner.release()                 # the read in flight completes and is written...
+        self.assertEqual(len(conn.frames), 1)
+        self.assertEqual(runner.calls, [])   # ...but no new read starts while paused
+        stream.resumeProducing()
+        runner.release()
+        runner.release()
+        self.assertEqual(b"".join(d for _, d in conn.frames), self.data)
+
+    def test_file_shrinking_underway_aborts(self):
+        conn = FakeConnection()
+        stream = UploadStream(self.path, 0, len(self.data) + 10, run_now, lambda n: None)
+        stream.start(conn, 7)
+        self.assertIsNotNone(stream.failed)
+        self.assertFalse(conn.connected)
+
+
+class DownloadTests(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.folder = os.path.join(self.dir, "downloads")
+        self.data = os.urandom(FILE_CHUNK * 3 + 5)
+        self.view = {"id": 31, "name": "report.pdf", "size": len(self.data),
+                     "sha256": hashlib.sha256(self.data).hexdigest()}
+
+    def sink(self, runner=run_now, view=None):
+        begun, progress = [], []
+        sink = DownloadSink(self.folder, 31, runner, begun.append, progress.append)
+        sink.conn = FakeConnection()
+        sink.begun, sink.progress = begun, progress
+        return sink
+
+    def receive(self, sink, data, offset=0, view=None):
+        self.assertEqual(self.successResultOf(sink.prepare()), offset)
+        sink.begin({"file": view or self.view, "offset": offset}, len(data) - offset)
+        for start in range(offset, len(data), FILE_CHUNK):
+            sink.write(data[start:start + FILE_CHUNK])
+        return sink.finish()
+
+    def test_saved_verified_and_never_overwriting(self):
+        os.makedirs(self.folder)
+        with open(os.path.join(self.folder, "report.pdf"), "wb") as f:
+            f.write(b"an older report")
+        sink = self.sink()
+        self.successResultOf(self.receive(sink, self.data))
+        self.assertEqual(sink.final_path, os.path.join(os.path.realpath(self.folder),
+                                                       "report (1).pdf"))
+        with open(sink.final_path, "rb") as f:
+            self.assertEqual(f.read(), self.data)
+        with open(os.path.join(self.folder, "report.pdf"), "rb") as f:
+            self.assertEqual(f.read(), b"an older report")
+        self.assertFalse(os.path.exists(partial_path(self.folder, 31)))
+
+    def test_resume_from_the_partial_file(self):
+        os.makedirs(self.folder)
+        with open(partial_path(self.folder, 31), "wb") as f:
+            f.write(self.data[:FILE_CHUNK + 7])
+        sink = self.sink()
+        self.successResultOf(self.receive(sink, self.data, offset=FILE_CHUNK + 7))
+        with open(sink.final_path, "rb") as f:
+            self.assertEqual(f.read(), self.data)
+
+    def test_mismatch_is_never_received(self):
+        sink = self.sink()
+        bad = dict(self.view, sha256="0" * 64)
+        self.failureResultOf(self.receive(sink, self.data, view=bad), ChecksumMismatch)
+        self.assertEqual(os.listdir(self.folder), [])   # neither the file nor the partial
+
+    def test_abort_keeps_the_partial(self):
+        sink = self.sink()
+        self.successResultOf(sink.prepare())
+        sink.begin({"file": self.view, "offset": 0}, len(self.data))
+        sink.write(self.data[:FILE_CHUNK])
+        sink.abort()
+        with open(partial_path(self.folder, 31), "rb") as f:
+            self.assertEqual(f.read(), self.data[:FILE_CHUNK])
+
+    def test_hostile_names_from_the_server_stay_in_the_folder(self):
+        for name in ("../../escape.txt", "/etc/passwd", "C:\\Windows\\x.dll", "CON",
+                     "a\x00b", ".."):
+            sink = self.sink()
+            view = dict(self.view, name=name)
+            self.failureResultOf(self.receive(sink, self.data, view=view), ProtocolError)
+            os.remove(partial_path(self.folder, 31))
+        sink = self.sink()
+        self.successResultOf(self.receive(sink, self.data, view=dict(self.view, name="dir/ok.txt")))
+        self.assertEqual(os.path.dirname(sink.final_path), os.path.realpath(self.folder))
+        self.assertEqual(os.listdir(self.dir), ["downloads"])
+
+    def test_symlink_in_the_folder_does_not_lead_out(self):
+        os.makedirs(self.folder)
+        outside = os.path.join(self.dir, "outside")
+        os.symlink(outside, os.path.join(self.folder, "trap.txt"))
+        path = unique_path(self.folder, "trap.txt")
+        self.assertEqual(path, os.path.join(os.path.realpath(self.folder), "trap (1).txt"))
+
+    def test_slow_disk_pauses_the_transport(self):
+        self.data = os.urandom(HIGH_WATER + 2 * FILE_CHUNK)
+        self.view = dict(self.view, size=len(self.data),
+                         sha256=hashlib.sha256(self.data).hexdigest())
+        runner = HeldRunner()
+        sink = self.sink(runner)
+        d = sink.prepare()
+        runner.release()
+        self.successResultOf(d)
+        sink.begin({"file": self.view, "offset": 0}, len(self.data))
+        for start in range(0, len(self.data), FILE_CHUNK // 4):
+            sink.write(self.data[start:start + FILE_CHUNK // 4])
+        self.assertEqual(sink.conn.transport.producerState, "paused")
+        self.assertGreater(sink._queued, HIGH_WATER)
+        done = sink.finish()
+        while runner.calls:
+            runner.release(1)
+        self.assertEqual(sink.conn.transport.producerState, "producing")
+        self.successResultOf(done)
+
+
+class TransferTests(unittest.TestCase):
+
+    def test_percent_and_speed(self):
+        t = Transfer("up", "x", 1000)
+        t.moved(10.0, 0)
+        t.moved(10.5, 250)
+        t.moved(11.0, 500)
+        self.assertEqual(t.percent, 50.0)
+        self.assertEqual(t.speed, 500.0)
+        t.moved(14.0, 800)       # the window forgets samples older than 2 s
+        self.assertAlmostEqual(t.speed, 100.0)
+        self.assertEqual(Transfer("up", "empty", 0, state=TransferState.DONE).percent, 100.0)
