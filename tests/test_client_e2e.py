@@ -1,63 +1,17 @@
 """The client core over real loopback TCP against the real server process.
 
-A small proxy sits between client and server so that a test can make the link go silent
-without closing it (a pulled cable), which only the heartbeat can notice.
+A small proxy (tests/support/proxy.py) sits between client and server so that a test can make
+the link go silent without closing it (a pulled cable), which only the heartbeat can notice.
 """
 
-from twisted.internet import defer, endpoints, protocol, reactor
+from twisted.internet import endpoints, reactor
 
 from chat.client.core import ChatClient, LinkState
 from chat.client.listener import ClientListener
 from chat.client.outbox import OutState
+from tests.support.proxy import Proxy
 from tests.support.wire import sleep
 from tests.test_e2e import PASSWORDS, E2ECase
-
-
-class _Pipe(protocol.Protocol):
-    def __init__(self, proxy):
-        self.proxy = proxy
-        self.peer = None
-        self.held = []
-
-    def dataReceived(self, data):
-        if self.proxy.frozen:
-            return                      # swallowed: the link is dead but not closed
-        if self.peer is None:
-            self.held.append(data)
-        else:
-            self.peer.transport.write(data)
-
-    def connectionLost(self, reason=None):
-        if self.peer is not None and self.peer.transport is not None:
-            self.peer.transport.loseConnection()
-
-
-class Proxy(protocol.Factory):
-    """127.0.0.1:<port> -> the server; ``frozen`` drops everything in both directions."""
-
-    def __init__(self, target_port):
-        self.target_port = target_port
-        self.frozen = False
-        self.port = None
-
-    def buildProtocol(self, addr):
-        inbound = _Pipe(self)
-        outbound = _Pipe(self)
-        inbound.peer, outbound.peer = None, inbound
-
-        def connected(proto):
-            inbound.peer = proto
-            for data in inbound.held:
-                proto.transport.write(data)
-            inbound.held = []
-        ep = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", self.target_port)
-        ep.connect(protocol.Factory.forProtocol(lambda: outbound)).addCallbacks(
-            connected, lambda f: inbound.transport.loseConnection())
-        return inbound
-
-    def listen(self):
-        self.port = reactor.listenTCP(0, self, interface="127.0.0.1")
-        return self.port.getHost().port
 
 
 class States(ClientListener):

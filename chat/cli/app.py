@@ -355,6 +355,7 @@ class CliApp(ClientListener):
         path = os.path.expanduser(command.text)
         if not os.path.isfile(path):
             self.out(self.fmt.system("no_such_file", path=command.text))
+            self._failed_transfers.append(path)    # a script must see it in the exit status
             return
         self._start_transfer(self.client.send_file(target, path))
 

@@ -136,7 +136,8 @@ class ChatClient:
 
     @property
     def is_online(self) -> bool:
-        return self.state is LinkState.ONLINE
+        return (self.state is LinkState.ONLINE and self._conn is not None
+                and self._conn.connected)
 
     @property
     def gave_up(self) -> bool:
@@ -434,7 +435,7 @@ class ChatClient:
     # ------------------------------------------------------------------ requests
     def request(self, kind: str, **fields) -> defer.Deferred:
         """Any request while logged in; fails with NotConnected otherwise."""
-        if self.state is not LinkState.ONLINE or self._conn is None:
+        if not self.is_online:
             return defer.fail(NotConnected("not connected to the server"))
         return self._conn.request(kind, **fields)
 

@@ -163,6 +163,8 @@ class FileTransfers:
                     yield self.client.request("download", file=transfer.file_id,
                                               offset=offset, sink=sink)
                 except RequestFailed as exc:
+                    if sink is not None:
+                        yield sink.discard()
                     return self._fail(transfer, exc.code, exc.message)
                 except ChecksumMismatch as exc:
                     return self._fail(transfer, "checksum", str(exc))

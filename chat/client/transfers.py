@@ -110,6 +110,13 @@ def hash_file(path: str, run) -> defer.Deferred:
     return run(_hash_sync, path)
 
 
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
 def partial_path(folder: str, file_id: int) -> str:
     """Where the bytes of a download in progress wait (hidden, named by the file's id)."""
     return os.path.join(folder, f".chat-{file_id}.part")
@@ -307,6 +314,15 @@ class DownloadSink:
         os.replace(self.partial, path)   # unique_path just checked that nothing is there
         self.final_path = path
         return path
+
+    def discard(self) -> defer.Deferred:
+        """The server refused the download: the partial file can never be completed."""
+        def remove(_):
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            return self.run(_remove_quietly, self.partial)
+        return self._chain.addBoth(remove)
 
     def abort(self) -> None:
         """The link went: keep the partial file for a resume."""
