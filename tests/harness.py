@@ -2,10 +2,17 @@
 clients that are ChatConnections over StringTransports.
 
 Password hashing runs synchronously with a tiny argon2 cost, so a whole login happens inside
-one ``dataReceived`` call and tests read the reply right after sending the request.
+one ``dataReceived`` call and tests read the reply right after sending the request. File work
+runs synchronously too (``sync_file_io``): a whole upload or download happens inside the call
+that sends its last frame.
 """
 
+import atexit
+import itertools
 import json
+import os
+import shutil
+import tempfile
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
@@ -16,6 +23,7 @@ from chat.protocol.commands import parse_server_message
 from chat.protocol.framing import MAX_CONTROL_FRAME, FrameDecoder
 from chat.server.connection import ChatConnection
 from chat.server.core import ChatServer, ServerConfig
+from chat.server.files.io import FileIO
 from chat.server.passwords import PasswordHasher
 from chat.server.presence import PRESENCE_INTERVAL
 from chat.server.storage.memory import MemoryStorage
@@ -28,14 +36,37 @@ def fast_hasher():
                           run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
 
 
-def make_server(storage=None, clock=None, **config):
-    """A started ChatServer (MemoryStorage starts synchronously)."""
+def sync_file_io():
+    """File I/O that runs on the calling thread at once (only for tests)."""
+    return FileIO(run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
+
+
+def make_server(storage=None, clock=None, file_io=None, **config):
+    """A started ChatServer (MemoryStorage starts synchronously).
+
+    Unless ``files_dir`` is given (None: the server's own temporary directory, as ``--lite``
+    has), files go to a directory of their own under one temporary folder of this test
+    process, removed when it exits; it is made only when a file is offered."""
     clock = clock or task.Clock()
     clock.advance(1_800_000_000)  # a realistic "now" (2027) for timestamps
-    server = ChatServer(ServerConfig(**config), storage or MemoryStorage(), fast_hasher(), clock)
+    config.setdefault("files_dir", _next_files_dir())
+    server = ChatServer(ServerConfig(**config), storage or MemoryStorage(), fast_hasher(), clock,
+                        file_io=file_io or sync_file_io())
     started = server.start()
     assert started.called, "make_server needs a storage that starts synchronously"
     return server
+
+
+_files_root = None
+_servers = itertools.count(1)
+
+
+def _next_files_dir() -> str:
+    global _files_root
+    if _files_root is None:
+        _files_root = tempfile.mkdtemp(prefix="chat-test-files-")
+        atexit.register(shutil.rmtree, _files_root, True)
+    return os.path.join(_files_root, str(next(_servers)))
 
 
 class Client:

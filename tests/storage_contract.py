@@ -6,8 +6,8 @@ implementation; the TestCase's ``setUp`` provides a started, empty ``self.storag
 
 from twisted.internet import defer
 
-from chat.server.storage import (UNREAD_MAX, Account, BurnDue, NameTaken, NewMessage, Room, StorageError,
-                                 StoredMessage, StoreResult)
+from chat.server.storage import (UNREAD_MAX, Account, BurnDue, FileRecord, NameTaken, NewMessage,
+                                 Room, StorageError, StoredMessage, StoreResult)
 
 ROOM = "r:lobby"
 OTHER_ROOM = "r:other"
@@ -424,3 +424,94 @@ class StorageContractMixin:
         self.assertEqual((yield self.storage.pending_burns()),
                          [BurnDue(2, ROOM, 5_000), BurnDue(3, ROOM, 10_000),
                           BurnDue(1, ROOM, 60_000)])
+
+    # -- files
+
+    def new_file(self, sender_id=1, conv=ROOM, size=100, sha="ab" * 32, now=5_000, **kwargs):
+        fields = {"target": "#lobby", "name": "f.bin", "mime": "application/octet-stream"}
+        fields.update(kwargs)
+        return self.storage.create_file(sender_id, conv, fields["target"], fields["name"], size,
+                                        sha, fields["mime"], now)
+
+    @defer.inlineCallbacks
+    def test_create_file(self):
+        record = yield self.storage.create_file(7, dm(7, 9), "@bob", "r.pdf", 1234, "cd" * 32,
+                                                "application/pdf", 42)
+        self.assertEqual(record, FileRecord(record.id, 7, dm(7, 9), "@bob", "r.pdf", 1234,
+                                            "cd" * 32, "application/pdf", 42, False, None, 42))
+        self.assertEqual((yield self.storage.file_by_id(record.id)), record)
+        self.assertIsNone((yield self.storage.file_by_id(record.id + 1)))
+        other = yield self.new_file()
+        self.assertGreater(other.id, record.id)
+        self.assertEqual((yield self.storage.incomplete_files()), [record, other])
+        self.assertEqual((yield self.storage.complete_files()), [])
+
+    @defer.inlineCallbacks
+    def test_file_message_completes_its_file(self):
+        record = yield self.new_file()
+        results = yield self.storage.store_messages(
+            [msg(10, text="", cid=f"file-{record.id}", file_id=record.id), msg(11)])
+        self.assertFalse(results[0].duplicate)
+        done = yield self.storage.file_by_id(record.id)
+        self.assertEqual((done.complete, done.msg_id), (True, 10))
+        self.assertEqual((yield self.storage.complete_files()), [done])
+        self.assertEqual((yield self.storage.incomplete_files()), [])
+        history = yield self.storage.history(ROOM)
+        self.assertEqual([(m.id, m.file_id, m.text) for m in history],
+                         [(10, record.id, ""), (11, None, "text 11")])
+        # a resend of the same message changes nothing
+        again = yield self.storage.store_messages(
+            [msg(12, text="", cid=f"file-{record.id}", file_id=record.id)])
+        self.assertEqual((again[0].id, again[0].duplicate), (10, True))
+        self.assertEqual((yield self.storage.file_by_id(record.id)).msg_id, 10)
+
+    @defer.inlineCallbacks
+    def test_failed_batch_completes_no_file(self):
+        record = yield self.new_file()
+        yield self.storage.store_messages([msg(1)])
+        yield self.assertFailure(self.storage.store_messages(
+            [msg(2, cid="f", file_id=record.id), msg(1, cid="clash")]), StorageError)
+        self.assertFalse((yield self.storage.file_by_id(record.id)).complete)
+
+    @defer.inlineCallbacks
+    def test_files_of_conv(self):
+        records = []
+        for i in range(5):
+            records.append((yield self.new_file(conv=ROOM if i != 2 else OTHER_ROOM)))
+        for i, record in enumerate(records[:4]):       # the last one stays incomplete
+            yield self.storage.store_messages([msg(i + 1, conv=record.conv, cid=f"file-{i}",
+                                                   file_id=record.id)])
+        ids = [r.id for r in records]
+        page = yield self.storage.files_of_conv(ROOM)
+        self.assertEqual([f.id for f in page], [ids[3], ids[1], ids[0]])
+        self.assertTrue(all(f.complete for f in page))
+        self.assertEqual([f.id for f in (yield self.storage.files_of_conv(ROOM, limit=2))],
+                         [ids[3], ids[1]])
+        self.assertEqual([f.id for f in (yield self.storage.files_of_conv(ROOM, before=ids[3]))],
+                         [ids[1], ids[0]])
+        self.assertEqual([f.id for f in (yield self.storage.files_of_conv(OTHER_ROOM))],
+                         [ids[2]])
+        self.assertEqual((yield self.storage.files_of_conv("r:none")), [])
+        self.assertEqual((yield self.storage.files_of_conv(ROOM, limit=0)), [])
+
+    @defer.inlineCallbacks
+    def test_touch_delete_and_quota(self):
+        a = yield self.new_file(sender_id=1, size=100)
+        b = yield self.new_file(sender_id=1, size=50)
+        yield self.new_file(sender_id=2, size=7)
+        yield self.storage.store_messages([msg(1, file_id=a.id)])
+        self.assertEqual((yield self.storage.quota_used(1)), 150)   # complete or not
+        self.assertEqual((yield self.storage.quota_used(2)), 7)
+        self.assertEqual((yield self.storage.quota_used(3)), 0)
+        yield self.storage.touch_file(b.id, 99_000)
+        self.assertEqual((yield self.storage.file_by_id(b.id)).last_progress, 99_000)
+        yield self.storage.delete_file(b.id)
+        yield self.storage.delete_file(b.id)         # idempotent
+        self.assertIsNone((yield self.storage.file_by_id(b.id)))
+        self.assertEqual((yield self.storage.quota_used(1)), 100)
+        # the newest id, deleted, is never handed out again
+        c = yield self.new_file(sender_id=1)
+        self.assertGreater(c.id, b.id)
+        yield self.storage.delete_file(a.id)
+        # the message that published it stays
+        self.assertEqual([m.file_id for m in (yield self.storage.history(ROOM))], [a.id])

@@ -65,6 +65,45 @@ class PluginTests(unittest.TestCase):
             self.assertTrue(message.startswith("chatserver: error: "), message)
             self.assertNotIn("\n", message)
 
+    def test_file_options(self):
+        data_dir = os.path.join(self.temp_dir(), "data")
+        options = tap.Options()
+        options.parseOptions(["--data-dir", data_dir])
+        config = tap.makeService(options).server.config
+        self.assertEqual((config.max_file_size, config.quota, config.partial_ttl),
+                         (100 * 2**20, 2**30, 86400.0))
+        self.assertEqual(config.files_dir, os.path.join(data_dir, "files"))
+        options = tap.Options()
+        options.parseOptions(["--data-dir", data_dir, "--max-file-size", "2G", "--quota", "500k",
+                              "--partial-ttl", "60"])
+        config = tap.makeService(options).server.config
+        self.assertEqual((config.max_file_size, config.quota, config.partial_ttl),
+                         (2 * 2**30, 500 * 1024, 60.0))
+        options = tap.Options()
+        options.parseOptions(["--lite", "--data-dir", data_dir, "--file-ttl", "90",
+                              "--max-file-size", "12345"])
+        config = tap.makeService(options).server.config
+        self.assertEqual((config.files_dir, config.file_ttl, config.max_file_size),
+                         (None, 90.0, 12345))
+
+    def test_parse_size(self):
+        for text, value in (("0", 0), ("17", 17), ("1K", 1024), ("3m", 3 * 2**20),
+                            ("2G", 2 * 2**30), ("10MiB", 10 * 2**20), (" 5 M ", 5 * 2**20)):
+            self.assertEqual(tap.parse_size(text), value, text)
+        for bad in ("", "M", "1T", "-1", "1.5G", "ten"):
+            self.assertRaises(ValueError, tap.parse_size, bad)
+
+    def test_bad_file_options_exit_with_one_line(self):
+        data_dir = self.temp_dir()
+        for argv in (["--max-file-size", "lots"], ["--quota", "1T"], ["--partial-ttl", "0"],
+                     ["--partial-ttl", "x"], ["--file-ttl", "60"],
+                     ["--lite", "--file-ttl", "-5"]):
+            with self.assertRaises(SystemExit) as caught:
+                tap.Options().parseOptions(["--data-dir", data_dir] + argv)
+            message = str(caught.exception.code)
+            self.assertTrue(message.startswith("chatserver: error: "), message)
+            self.assertNotIn("\n", message)
+
     def test_lite_makes_no_files(self):
         data_dir = os.path.join(self.temp_dir(), "unused")
         options = tap.Options()

@@ -10,8 +10,8 @@ from chat.protocol import names
 from chat.protocol.codec import control_frame, decode_object, encode_object
 from chat.protocol.errors import BAD_REQUEST, TOO_LARGE, UNKNOWN_TYPE, ProtocolError
 from chat.protocol.framing import (
-    FrameDecoder, FrameTooLarge, encode_body_frame, encode_frame, iter_body_frames,
-    split_body_frame)
+    FILE_CHUNK, FrameDecoder, FrameTooLarge, body_frame_prefix, encode_body_frame, encode_frame,
+    iter_body_frames, split_body_frame, split_body_frame_view)
 from chat.protocol.timestamps import format_ts, parse_ts
 
 
@@ -58,6 +58,19 @@ class FramingTests(unittest.TestCase):
 
     def test_short_body_frame(self):
         self.assertRaises(ValueError, split_body_frame, b"\x01\x00")
+        self.assertRaises(ValueError, split_body_frame_view, b"\x01\x00")
+
+    def test_file_chunk_frames(self):
+        data = bytes(range(256)) * 1024                   # exactly FILE_CHUNK
+        self.assertEqual(len(data), FILE_CHUNK)
+        frame = body_frame_prefix(9, len(data)) + data
+        self.assertEqual(frame, encode_body_frame(9, data))
+        [payload] = FrameDecoder().feed(frame)            # fits the default frame limit
+        request_id, view = split_body_frame_view(payload)
+        self.assertEqual((request_id, view.tobytes()), (9, data))
+        self.assertIs(view.obj, payload)                  # a view of the frame, not a copy
+        self.assertRaises(FrameTooLarge, FrameDecoder().feed,
+                          body_frame_prefix(9, FILE_CHUNK + 60) + b"x")
 
 
 class CodecTests(unittest.TestCase):

@@ -177,6 +177,36 @@ class SQLiteStorageTests(StorageContractMixin, unittest.TestCase):
                          [f.version for f in files])
 
     @defer.inlineCallbacks
+    def test_schema_2_database_is_migrated(self):
+        # a database of the release before files: 001 and 002 applied
+        yield self.storage.stop()
+        os.remove(self.path)
+        files = migrate.schema_files()
+        self.assertEqual(files[2].name, "003_files.sql")
+        self.patch(migrate, "schema_files", lambda directory="schema": files[:2])
+        self.storage = SQLiteStorage(self.path)
+        yield self.storage.start()
+        alice, = yield self.people("alice")
+        yield self.storage._run(lambda tx: tx.execute(
+            "INSERT INTO messages (id, conv, sender_id, sender, text, ts, cid) "
+            "VALUES (1, ?, ?, 'alice', 'text 1', 5, 'c1')", (ROOM, alice)))
+        yield self.storage.stop()
+        self.assertNotIn("file_id", [row[1] for row in self.query("PRAGMA table_info(messages)")])
+
+        self.patch(migrate, "schema_files", lambda directory="schema": files)
+        self.storage = SQLiteStorage(self.path)
+        yield self.storage.start()
+        [old] = yield self.storage.history(ROOM)
+        self.assertEqual((old.id, old.text, old.file_id), (1, "text 1", None))
+        record = yield self.storage.create_file(alice, ROOM, "#lobby", "a", 3, "ab" * 32, "x", 9)
+        yield self.storage.store_messages([msg(2, sender_id=alice, file_id=record.id)])
+        yield self.restart()
+        self.assertTrue((yield self.storage.file_by_id(record.id)).complete)
+        yield self.storage.stop()
+        self.assertEqual([v for v, in self.query("SELECT version FROM schema_version")],
+                         [f.version for f in files])
+
+    @defer.inlineCallbacks
     def test_wal_mode(self):
         yield self.storage.store_messages([msg(1)])
         self.assertTrue(os.path.exists(self.path + "-wal"))
@@ -250,5 +280,10 @@ class SQLiteStorageTests(StorageContractMixin, unittest.TestCase):
             s.history(ROOM), s.messages_since(alice.id, 0, 10), s.unread_counts(alice.id),
             s.read_marks(ROOM), s.set_read(alice.id, ROOM, 1, 1), s.pending_burns(),
             s.burn([1])])
-        self.assertGreater(len(threads), 25)
+        record = yield s.create_file(alice.id, ROOM, "#lobby", "f", 1, "ab" * 32, "x", 1)
+        yield defer.gatherResults([
+            s.file_by_id(record.id), s.files_of_conv(ROOM), s.complete_files(),
+            s.incomplete_files(), s.touch_file(record.id, 2), s.quota_used(alice.id)])
+        yield s.delete_file(record.id)
+        self.assertGreater(len(threads), 33)
         self.assertNotIn(reactor_thread, threads)

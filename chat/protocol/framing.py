@@ -29,6 +29,7 @@ FILE_CHUNK = 256 * 1024
 
 _LENGTH = struct.Struct(">I")
 _BODY_HEADER = struct.Struct(">BI")
+_BODY_PREFIX = struct.Struct(">IBI")   # length prefix and body header together
 
 
 class FrameTooLarge(Exception):
@@ -47,7 +48,13 @@ def encode_frame(payload: bytes) -> bytes:
 
 def encode_body_frame(request_id: int, data: bytes) -> bytes:
     """Return a complete body frame carrying ``data`` for request ``request_id``."""
-    return _LENGTH.pack(len(data) + _BODY_HEADER.size) + _BODY_HEADER.pack(BODY_KIND, request_id) + data
+    return body_frame_prefix(request_id, len(data)) + data
+
+
+def body_frame_prefix(request_id: int, size: int) -> bytes:
+    """The 9 bytes that go before ``size`` data bytes in a body frame: writing them and the data
+    separately spares copying a large chunk into a new frame."""
+    return _BODY_PREFIX.pack(size + _BODY_HEADER.size, BODY_KIND, request_id)
 
 
 def iter_body_frames(request_id: int, data: bytes, chunk: int = BODY_CHUNK):
@@ -62,6 +69,17 @@ def split_body_frame(payload: bytes) -> tuple[int, bytes]:
         raise ValueError("body frame shorter than its 5-byte header")
     _kind, request_id = _BODY_HEADER.unpack_from(payload)
     return request_id, payload[_BODY_HEADER.size:]
+
+
+def split_body_frame_view(payload: bytes) -> tuple[int, memoryview]:
+    """Like :func:`split_body_frame`, but the data is a view into ``payload``, not a copy.
+
+    ``payload`` is a frame the decoder has already copied out of its buffer, so the view keeps
+    only that frame alive, never the decoder's buffer."""
+    if len(payload) < _BODY_HEADER.size:
+        raise ValueError("body frame shorter than its 5-byte header")
+    _kind, request_id = _BODY_HEADER.unpack_from(payload)
+    return request_id, memoryview(payload)[_BODY_HEADER.size:]
 
 
 class FrameDecoder:

@@ -5,10 +5,19 @@ heartbeat, enforces "hello first" and "log in first", counts malformed input, an
 results into exactly one ``ok`` or ``error`` per request. What a request *does* lives in
 :mod:`chat.server.handlers`.
 
+Bodies come in two ways. A small one (an avatar) is collected and handed to the handler whole.
+A request class with ``STREAM_BODY`` (an upload) is handed to its handler as soon as its control
+frame arrives; the handler returns a *sink* (``write(data)``, ``finish() -> Deferred``,
+``abort()``) that gets every body frame's data as it comes, so a file never sits in memory.
+Going out, a handler may answer with a :class:`Stream` (a download): its ``ok`` is followed by
+body frames that a push producer writes as fast as the transport takes them, one stream at a
+time per connection.
+
 States: NEW --hello--> READY --login--> AUTHENTICATED --logout--> READY; any --> CLOSED.
 """
 
 import enum
+from collections import deque
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory, Protocol
@@ -19,8 +28,8 @@ from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import (
     BAD_REQUEST, NOT_LOGGED_IN, SERVER_ERROR, TOO_LARGE, ProtocolError)
 from chat.protocol.framing import (
-    BODY_KIND, CONTROL_KIND, FrameDecoder, FrameTooLarge, iter_body_frames,
-    split_body_frame)
+    BODY_KIND, CONTROL_KIND, FrameDecoder, FrameTooLarge, body_frame_prefix, iter_body_frames,
+    split_body_frame_view)
 from chat.protocol.heartbeat import Heartbeat
 from chat.server.storage import StorageError
 
@@ -48,6 +57,41 @@ class Reply:
         self.body = body
 
 
+class Stream:
+    """A handler result whose ``ok`` announces ``size`` body bytes that ``producer`` writes as
+    the transport takes them (a download).
+
+    ``producer`` is an ``IPushProducer`` with ``start(write, done)``: it calls ``write(data)``
+    for each body frame's data and ``done(complete)`` once at the end. It is registered on the
+    transport for that time, so Twisted pauses it while the socket is full. One stream at a
+    time per connection: a second waits, and its ``ok`` is sent when its turn comes.
+    """
+
+    __slots__ = ("data", "size", "producer")
+
+    def __init__(self, data: dict, size: int, producer):
+        self.data = data
+        self.size = size
+        self.producer = producer
+
+
+class _Body:
+    """A request body on its way in: collected (``buffer``), streamed to a ``sink``, or, for a
+    request already refused, read and dropped (neither)."""
+
+    __slots__ = ("command", "remaining", "buffer", "sink")
+
+    def __init__(self, command, remaining: int, buffer=None, sink=None):
+        self.command = command
+        self.remaining = remaining
+        self.buffer = buffer
+        self.sink = sink
+
+    @property
+    def discarded(self) -> bool:
+        return self.buffer is None and self.sink is None
+
+
 class ChatConnection(Protocol):
     """The server side of one client connection."""
 
@@ -65,8 +109,10 @@ class ChatConnection(Protocol):
         self._decoder = FrameDecoder(server.config.max_frame)
         self._heartbeat = None
         self._malformed = 0
-        self._bodies: dict[int, tuple[C.Request, bytearray]] = {}
+        self._bodies: dict[int, _Body] = {}
         self._write = None
+        self._streams: deque = deque()       # (request id, Stream) waiting for their turn
+        self._streaming = None               # the Stream being sent
 
     # -- life cycle
     def connectionMade(self):
@@ -92,7 +138,12 @@ class ChatConnection(Protocol):
         self.state = State.CLOSED
         if self._heartbeat is not None:
             self._heartbeat.stop()
+        bodies = list(self._bodies.values())
         self._bodies.clear()
+        for pending in bodies:
+            if pending.sink is not None:
+                pending.sink.abort()    # what arrived stays, for a resume
+        self._stop_streams()
         self.log.info("connection from {address} closed{user}", address=self.address,
                       user=f" (user {self.session.name})" if self.session else "")
         self.server.connection_lost(self)
@@ -128,6 +179,12 @@ class ChatConnection(Protocol):
     def send_frame(self, frame: bytes) -> None:
         """Write an already encoded frame (a fan-out encodes once for all receivers)."""
         self._write(frame)
+
+    def keep_alive(self) -> None:
+        """Count as a sign of life from the peer (its upload is being written while the
+        connection is not read: the disk, not the peer, is slow)."""
+        if self._heartbeat is not None and self.state is not State.CLOSED:
+            self._heartbeat.activity()
 
     # -- input
     def dataReceived(self, data: bytes):
@@ -170,38 +227,81 @@ class ChatConnection(Protocol):
         if isinstance(command, C.Pong):
             return None
         body = getattr(command, "body", None)
-        if body is None:
+        if body is None and not command.STREAM_BODY:
             return self._dispatch(command, None)
+        body = body or 0
         if type(command.id) is not int:
             return self._reply_error(command.id, ProtocolError(
                 BAD_REQUEST, "a request with a body needs an integer id"))
         if body > command.BODY_MAX:
             return self._reply_error(command.id, ProtocolError(
                 TOO_LARGE, f"body of {body} bytes is over the limit of {command.BODY_MAX}"))
-        if self._bodies:
-            return self._reply_error(command.id, ProtocolError(
+        if any(not pending.discarded for pending in self._bodies.values()):
+            return self._refuse_stream(command, body, ProtocolError(
                 BAD_REQUEST, "one request body at a time"))
-        self._bodies[command.id] = (command, bytearray())
+        if command.STREAM_BODY:
+            return self._open_stream(command, body)
+        self._bodies[command.id] = _Body(command, body, buffer=bytearray())
         return None
+
+    def _open_stream(self, command: C.Request, size: int) -> None:
+        error = self._refusal(command)
+        if error is not None:
+            return self._refuse_stream(command, size, error)
+        try:
+            sink = self.server.handle(self, command, None)
+        except ProtocolError as exc:
+            return self._refuse_stream(command, size, exc)
+        except Exception:
+            self.log.failure("request from {address} failed", address=self.address)
+            return self._refuse_stream(command, size, ProtocolError(
+                SERVER_ERROR, "internal server error"))
+        if size == 0:
+            return self._finish_stream(command.id, sink)
+        self._bodies[command.id] = _Body(command, size, sink=sink)
+        return None
+
+    def _refuse_stream(self, command: C.Request, size: int, error: ProtocolError) -> None:
+        """Answer a streamed request with ``error`` and drop the body frames still coming for
+        it: the sender may have sent megabytes before it heard, and they are not abuse."""
+        if command.STREAM_BODY and size and command.id not in self._bodies:
+            self._bodies[command.id] = _Body(command, size)
+        self._reply_error(command.id, error)
+
+    def _finish_stream(self, request_id: int, sink) -> None:
+        d = defer.maybeDeferred(sink.finish)
+        d.addCallbacks(self._reply_ok, self._request_failed,
+                       callbackArgs=(request_id,), errbackArgs=(request_id,))
 
     def _body_received(self, payload: bytes) -> None:
         try:
-            request_id, data = split_body_frame(payload)
+            # a view, not a copy: a file chunk goes to its sink as it is
+            request_id, data = split_body_frame_view(payload)
         except ValueError as exc:
             return self._malformed_input(None, ProtocolError(BAD_REQUEST, str(exc)))
         pending = self._bodies.get(request_id)
         if pending is None:
             return self._malformed_input(None, ProtocolError(
                 BAD_REQUEST, f"body frame for unknown request {request_id}"))
-        command, buffer = pending
-        buffer += data
-        if len(buffer) > command.body:
+        if len(data) > pending.remaining:
             del self._bodies[request_id]
+            if pending.discarded:
+                return None
+            if pending.sink is not None:
+                pending.sink.abort()
             return self._reply_error(request_id, ProtocolError(
-                BAD_REQUEST, f"body longer than the announced {command.body} bytes"))
-        if len(buffer) == command.body:
+                BAD_REQUEST, f"body longer than the announced {pending.command.body} bytes"))
+        pending.remaining -= len(data)
+        if pending.sink is not None:
+            pending.sink.write(data)
+        elif pending.buffer is not None:
+            pending.buffer += data
+        if pending.remaining == 0:
             del self._bodies[request_id]
-            self._dispatch(command, bytes(buffer))
+            if pending.sink is not None:
+                self._finish_stream(request_id, pending.sink)
+            elif pending.buffer is not None:
+                self._dispatch(pending.command, bytes(pending.buffer))
         return None
 
     def _malformed_input(self, request_id, error: ProtocolError) -> None:
@@ -215,11 +315,18 @@ class ChatConnection(Protocol):
             self.close("abuse", f"{self._malformed} malformed frames in a row")
 
     # -- requests
-    def _dispatch(self, command: C.Request, body) -> None:
+    def _refusal(self, command: C.Request):
+        """The error for a request this connection's state does not allow yet, or None."""
         if self.state is State.NEW and not isinstance(command, (C.Hello, C.Ping)):
-            return self._reply_error(command.id, ProtocolError(BAD_REQUEST, "send hello first"))
+            return ProtocolError(BAD_REQUEST, "send hello first")
         if command.NEEDS_LOGIN and self.state is not State.AUTHENTICATED:
-            return self._reply_error(command.id, ProtocolError(NOT_LOGGED_IN, "log in first"))
+            return ProtocolError(NOT_LOGGED_IN, "log in first")
+        return None
+
+    def _dispatch(self, command: C.Request, body) -> None:
+        error = self._refusal(command)
+        if error is not None:
+            return self._reply_error(command.id, error)
         d = defer.maybeDeferred(self.server.handle, self, command, body)
         d.addCallbacks(self._reply_ok, self._request_failed,
                        callbackArgs=(command.id,), errbackArgs=(command.id,))
@@ -227,7 +334,12 @@ class ChatConnection(Protocol):
 
     def _reply_ok(self, result, request_id) -> None:
         if self.state is State.CLOSED:
+            if isinstance(result, Stream):
+                result.producer.stopProducing()
             return
+        if isinstance(result, Stream):
+            self._streams.append((request_id, result))
+            return self._next_stream()
         if isinstance(result, Reply):
             reply = C.Ok(request_id, result.data, len(result.body))
         else:
@@ -243,6 +355,60 @@ class ChatConnection(Protocol):
         if isinstance(result, Reply):
             for body_frame in iter_body_frames(request_id, result.body):
                 self._write(body_frame)
+
+    # -- streamed replies (downloads)
+    def _next_stream(self) -> None:
+        while self._streaming is None and self._streams and self.state is not State.CLOSED:
+            request_id, stream = self._streams.popleft()
+            frame = control_frame(C.Ok(request_id, stream.data, stream.size or None).to_dict())
+            if len(frame) - 4 > self.server.config.max_control_frame:
+                self.log.error("reply of {n} bytes to {address} is over the frame limit",
+                               n=len(frame) - 4, address=self.address)
+                stream.producer.stopProducing()
+                self._reply_error(request_id, ProtocolError(
+                    SERVER_ERROR, "the reply would be too large; ask for less"))
+                continue
+            # what this turn queued for the connection goes first, then the ok, then the
+            # body: the frames leave in the order they were written
+            self.server.flusher.flush_transport(self.transport)
+            self.transport.write(frame)
+            self._streaming = stream
+            self.transport.registerProducer(stream.producer, True)
+            stream.producer.start(
+                lambda data, request_id=request_id: self._write_body(request_id, data),
+                lambda complete, stream=stream: self._stream_done(stream, complete))
+
+    def _write_body(self, request_id: int, data) -> None:
+        if self.state is State.CLOSED:
+            return
+        self.server.flusher.flush_transport(self.transport)
+        # the prefix apart from the data: a 256 KiB chunk is not copied into a new frame
+        self.transport.writeSequence((body_frame_prefix(request_id, len(data)), data))
+
+    def _stream_done(self, stream: Stream, complete: bool) -> None:
+        if self._streaming is not stream:
+            return
+        self._streaming = None
+        if self.transport.producer is stream.producer:
+            self.transport.unregisterProducer()
+        if self.state is State.CLOSED or getattr(self.transport, "disconnecting", False):
+            return
+        if not complete:
+            # the body announced in the ok cannot be sent: only closing tells the client;
+            # it resumes the download after reconnecting
+            self.log.warn("a download to {address} failed: closing", address=self.address)
+            self.state = State.CLOSED
+            self._lose_connection()
+            return
+        self._next_stream()
+
+    def _stop_streams(self) -> None:
+        streams = [stream for _, stream in self._streams]
+        self._streams.clear()
+        if self._streaming is not None:
+            streams.insert(0, self._streaming)
+        for stream in streams:
+            stream.producer.stopProducing()
 
     def _request_failed(self, failure, request_id) -> None:
         error = failure.value

@@ -1,11 +1,12 @@
-"""The chat server: composes storage, presence, conversations, writer, burner, monitor and
-handlers.
+"""The chat server: composes storage, presence, conversations, writer, burner, monitor, the file
+store and handlers.
 
 It owns no protocol logic itself: connections hand it requests, it looks up the handler for
 the request's class, and it is told when connections come and go.
 """
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -16,9 +17,12 @@ from chat.protocol.timestamps import now_ms
 from chat.server.burner import Burner
 from chat.server.conversations import LOBBY, Conversations, Directory
 from chat.server.fanout import Fanout
+from chat.server.files.io import FileIO
+from chat.server.files.store import FileStore
 from chat.server.flusher import TurnFlusher
 from chat.server.handlers.accounts import AccountHandlers
 from chat.server.handlers.admin import AdminHandlers
+from chat.server.handlers.files import FileHandlers
 from chat.server.handlers.messages import MessageHandlers
 from chat.server.handlers.rooms import RoomHandlers
 from chat.protocol.heartbeat import PING_AFTER, TIMEOUT
@@ -26,6 +30,10 @@ from chat.server.monitor import Monitor
 from chat.server.presence import Presence, PresenceNotices
 from chat.server.storage import NameTaken
 from chat.server.writer import MessageWriter
+
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
 
 
 @dataclass
@@ -40,6 +48,12 @@ class ServerConfig:
     max_control_frame: int = MAX_CONTROL_FRAME
     ping_after: float = PING_AFTER
     timeout: float = TIMEOUT
+    # files
+    files_dir: Optional[str] = None    # None: a temporary directory, removed at stop (--lite)
+    max_file_size: int = 100 * MiB
+    quota: int = GiB                   # per user: the sizes of their files, complete or partial
+    partial_ttl: float = 86400.0       # seconds without progress after which a partial goes
+    file_ttl: float = 3600.0           # --lite only: a published file's life at most
 
 
 class RecordedStop:
@@ -58,12 +72,14 @@ class ChatServer:
     """Shared state of all connections and the table from request class to handler.
 
     ``request_stop`` is called when an admin's ``shutdown`` is due; it must make the program
-    stop, which in turn calls :meth:`stop`.
+    stop, which in turn calls :meth:`stop`. ``file_io`` runs file work off the reactor (by
+    default a thread pool of its own; tests pass one that runs synchronously).
     """
 
     log = Logger()
 
-    def __init__(self, config: ServerConfig, storage, hasher, clock, request_stop=None):
+    def __init__(self, config: ServerConfig, storage, hasher, clock, request_stop=None,
+                 file_io=None):
         self.config = config
         self.storage = storage
         self.clock = clock
@@ -79,7 +95,15 @@ class ChatServer:
         self.burner = Burner(storage, clock, lambda conv, ids: self.messages.burned(conv, ids))
         self.monitor = Monitor(lambda message: self.messages.view(message, message.sender_id))
         self.messages = MessageHandlers(clock, storage, self.writer, self.burner, self.directory,
-                                        self.conversations, self.fanout, self.monitor)
+                                        self.conversations, self.fanout, self.monitor,
+                                        lambda file_id: self.files.view_of(file_id))
+        if file_io is None:
+            # the clock is the reactor in production; a test clock cannot take thread results
+            file_io = FileIO(clock if hasattr(clock, "callFromThread") else None)
+        self.file_io = file_io
+        self.files = FileHandlers(config, clock, storage, file_io, self.directory,
+                                  self.conversations, self.writer, self.messages,
+                                  FileStore(config.files_dir) if config.files_dir else None)
         newest_id = self.writer.newest_id
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
                                   self.presence, self.fanout, newest_id, self.burner)
@@ -92,12 +116,14 @@ class ChatServer:
                                    self.presence, self.fanout, self.monitor,
                                    self.accounts.sign_out, lambda: self.request_stop())
         self._handlers = {}
-        for group in (self.accounts, self.rooms, self.messages, self.admin):
+        for group in (self.accounts, self.rooms, self.messages, self.admin, self.files):
             self._handlers.update(group.commands())
 
     @defer.inlineCallbacks
     def start(self):
-        """Load what must be in memory (accounts, rooms, membership) and resume burns."""
+        """Load what must be in memory (accounts, rooms, membership, files) and resume burns
+        and expiries."""
+        self.file_io.start()
         yield self.storage.start()
         rooms = yield self.storage.rooms()
         if not any(room.key == LOBBY for room in rooms):
@@ -116,12 +142,14 @@ class ChatServer:
         self.conversations.load(rooms, (yield self.storage.memberships()))
         yield self.writer.start()
         yield self.burner.start()
+        yield self.files.start()
         self.log.info("chat server ready: {accounts} accounts, {rooms} rooms, next message id "
                       "{next}", accounts=len(accounts), rooms=len(rooms), next=self.writer.next_id)
 
     @defer.inlineCallbacks
     def stop(self):
-        """Say goodbye to every connection, save their last-seen times, then close storage."""
+        """Say goodbye to every connection, save their last-seen times, stop file transfers
+        (partial uploads stay), then close storage."""
         self.burner.stop()
         self.notices.stop()
         self.admin.stop()
@@ -133,6 +161,7 @@ class ChatServer:
                 saving.append(saved)
             connection.close("shutdown", "the server is shutting down")
         yield defer.DeferredList(saving)
+        yield self.files.stop()
         yield self.storage.stop()
 
     def handle(self, connection, request, body):

@@ -5,6 +5,7 @@ would print its whole usage text), so a typo in a service file is easy to spot i
 """
 
 import os
+import re
 import socket
 import sys
 
@@ -15,13 +16,31 @@ from twisted.python import usage
 
 from chat.protocol.errors import ProtocolError
 from chat.protocol.names import normalise_name
-from chat.server.core import ChatServer, ServerConfig, admin_keys
+from chat.server.core import GiB, MiB, ChatServer, ServerConfig, admin_keys
 from chat.server.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, PasswordHasher
 from chat.server.storage import StorageError
 
 DEFAULT_PORT = "tcp:5000"
 DB_NAME = "chat_server.db"
+FILES_DIR = "files"
 LITE_HISTORY = 1000
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMG]?)(?:i?B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": MiB, "G": GiB}
+
+
+def parse_size(text: str) -> int:
+    """``100M`` -> 104857600: plain bytes, or K, M, G (binary: 1K = 1024 bytes)."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a size (bytes, or with K, M or G: 100M, 2G)")
+    return int(match.group(1)) * _UNITS[match.group(2).upper()]
+
+
+def parse_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 class Options(usage.Options):
@@ -41,6 +60,15 @@ class Options(usage.Options):
         ["name", None, socket.gethostname(), "Server name shown to clients."],
         ["hash-time", None, DEFAULT_TIME_COST, "argon2id time cost of password hashes.", int],
         ["hash-memory", None, DEFAULT_MEMORY_KIB, "argon2id memory cost in KiB.", int],
+        ["max-file-size", None, "100M",
+         "Largest file a user may send (bytes, or 500K, 100M, 2G)."],
+        ["quota", None, "1G",
+         "Per user: the total size of the files they have sent (same syntax)."],
+        ["partial-ttl", None, "86400",
+         "Seconds after which an upload that made no progress is deleted."],
+        ["file-ttl", None, None,
+         "--lite only: seconds a file is kept at most (it goes earlier once every recipient "
+         "has it) [default: 3600]."],
     ]
 
     def __init__(self):
@@ -79,6 +107,15 @@ class Options(usage.Options):
             raise usage.UsageError(f"bad --admin: {error.message}") from None
         if self["hash-time"] < 1 or self["hash-memory"] < 8:
             raise usage.UsageError("--hash-time must be >= 1 and --hash-memory >= 8 (KiB)")
+        for name, parse in (("max-file-size", parse_size), ("quota", parse_size),
+                            ("partial-ttl", parse_seconds), ("file-ttl", parse_seconds)):
+            if self[name] is not None and not isinstance(self[name], (int, float)):
+                try:
+                    self[name] = parse(self[name])
+                except ValueError as error:
+                    raise usage.UsageError(f"bad --{name}: {error}") from None
+        if self["file-ttl"] is not None and not self["lite"]:
+            raise usage.UsageError("--file-ttl applies only with --lite (files are kept)")
         if self["lite"]:
             return
         data_dir = self["data-dir"]
@@ -176,7 +213,14 @@ def makeService(options):
         message_log=not options["lite"],
         persistent=not options["lite"],
         monitoring=options["allow-monitoring"],
+        # --lite: a temporary directory, made by the server and removed when it stops
+        files_dir=None if options["lite"] else os.path.join(options["data-dir"], FILES_DIR),
+        max_file_size=options["max-file-size"],
+        quota=options["quota"],
+        partial_ttl=options["partial-ttl"],
     )
+    if options["file-ttl"] is not None:
+        config.file_ttl = options["file-ttl"]
     hasher = PasswordHasher(options["hash-time"], options["hash-memory"])
     server = ChatServer(config, storage, hasher, reactor, request_stop=reactor_stopper(reactor))
     return ChatService(server, options["port"], reactor)

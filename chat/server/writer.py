@@ -40,8 +40,12 @@ class MessageWriter:
         """The id of the newest message accepted so far (0 if none)."""
         return self.next_id - 1
 
-    def submit(self, conv, sender_id, sender, text, cid, burn_ttl=None, burn_recipients=()):
-        """Fires with ``(NewMessage, StoreResult)`` once stored (or found to be a duplicate)."""
+    def submit(self, conv, sender_id, sender, text, cid, burn_ttl=None, burn_recipients=(),
+               file_id=None):
+        """Fires with ``(NewMessage, StoreResult)`` once stored (or found to be a duplicate).
+
+        With ``file_id`` the message publishes that file: the storage marks the file complete
+        in the same transaction."""
         key = (sender_id, cid)
         resends = self._in_flight.get(key)
         if resends is not None:
@@ -49,7 +53,7 @@ class MessageWriter:
             resends.append(copy)
             return copy
         message = NewMessage(self.next_id, conv, sender_id, sender, text, now_ms(self.clock), cid,
-                             burn_ttl, tuple(burn_recipients))
+                             burn_ttl, tuple(burn_recipients), file_id)
         self.next_id += 1
         done = defer.Deferred()
         self._in_flight[key] = []

@@ -11,6 +11,7 @@ from chat.protocol import commands as C
 from chat.protocol.errors import (
     ALREADY_LOGGED_IN, BAD_CREDENTIALS, BAD_REQUEST, BANNED, NAME_TAKEN, NOT_FOUND,
     UNSUPPORTED_VERSION, ProtocolError)
+from chat.protocol.framing import FILE_CHUNK
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts, now_ms
 from chat.server.connection import Reply, State
@@ -83,15 +84,20 @@ class AccountHandlers:
             connection.state = State.READY
         connection.client_name = request.client
         config = self.config
+        limits = {"max_frame": config.max_control_frame, "max_text": C.TEXT_MAX,
+                  "max_avatar": C.AVATAR_MAX, "history_page": C.HISTORY_PAGE_MAX,
+                  "sync_page": C.SYNC_PAGE_MAX, "burn_ttl_default": C.BURN_TTL_DEFAULT,
+                  "max_file_size": config.max_file_size, "quota": config.quota,
+                  "file_chunk": FILE_CHUNK, "partial_ttl": config.partial_ttl}
+        if not config.persistent:
+            limits["file_ttl"] = config.file_ttl
         return {
             "version": PROTOCOL_VERSION,
             "server": f"chat-server/{__version__}",
             "name": config.name,
             "policy": {"message_log": config.message_log, "persistent": config.persistent,
                        "monitoring": config.monitoring},
-            "limits": {"max_frame": config.max_control_frame, "max_text": C.TEXT_MAX,
-                       "max_avatar": C.AVATAR_MAX, "history_page": C.HISTORY_PAGE_MAX,
-                       "sync_page": C.SYNC_PAGE_MAX, "burn_ttl_default": C.BURN_TTL_DEFAULT},
+            "limits": limits,
             "heartbeat": {"ping_after": config.ping_after, "timeout": config.timeout},
         }
 

@@ -14,7 +14,7 @@ class MessageHandlers:
     """Handlers for sending and reading messages, and the burn-after-reading notices."""
 
     def __init__(self, clock, storage, writer, burner, directory, conversations, fanout,
-                 monitor=None):
+                 monitor=None, file_view=None):
         self.clock = clock
         self.storage = storage
         self.writer = writer
@@ -23,6 +23,8 @@ class MessageHandlers:
         self.conversations = conversations
         self.fanout = fanout
         self.monitor = monitor       # chat.server.monitor.Monitor: admins watching live
+        # (file id) -> the file's wire view, or None if unknown: for messages that carry a file
+        self.file_view = file_view or (lambda file_id: None)
 
     def commands(self):
         return {
@@ -44,6 +46,8 @@ class MessageHandlers:
                "ts": format_ts(message.ts), "cid": message.cid}
         if getattr(message, "burned", False):
             out["burned"] = True
+        elif message.file_id is not None:
+            out["file"] = self.file_view(message.file_id) or {"id": message.file_id}
         else:
             out["text"] = message.text
         if message.burn_ttl is not None:
@@ -60,8 +64,7 @@ class MessageHandlers:
             recipients = self.conversations.members.get(conv, set()) - {sender}
         else:
             recipients = {dm_peer(conv, sender)} - {sender}
-            if conv not in self.conversations.members:
-                yield self._open_private_chat(conv)
+            yield self.open_private_chat(conv)
         message, stored = yield self.writer.submit(
             conv, sender, session.name, request.text, request.cid, request.burn,
             sorted(recipients) if request.burn is not None else ())
@@ -72,7 +75,10 @@ class MessageHandlers:
         return {"msg_id": stored.id, "ts": format_ts(stored.ts), "duplicate": stored.duplicate}
 
     @defer.inlineCallbacks
-    def _open_private_chat(self, conv):
+    def open_private_chat(self, conv):
+        """Make both accounts members of a private chat (when its first message is sent)."""
+        if conv in self.conversations.members:
+            return
         now = now_ms(self.clock)
         for account_id in set(dm_members(conv)):
             yield self.storage.add_member(conv, account_id, now)

@@ -67,6 +67,7 @@ class NewMessage:
     cid: str             # the client's own message id, unique per sender
     burn_ttl: Optional[float] = None          # seconds; None: an ordinary message
     burn_recipients: tuple[int, ...] = ()     # accounts that must read a burn message
+    file_id: Optional[int] = None             # a published file: storing marks it complete
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,26 @@ class StoredMessage:
     cid: str
     burn_ttl: Optional[float]
     burned: bool
+    file_id: Optional[int] = None   # the message publishes this file
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file offered by ``sender_id`` to ``conv``; complete once every byte has arrived and
+    matched ``sha256`` (its message is ``msg_id`` then). The bytes live outside the storage
+    (see chat.server.files)."""
+    id: int
+    sender_id: int
+    conv: str            # the conversation it is published in ("r:lobby" for @all)
+    target: str          # as the sender named it: "#dev", "@bob" or "@all"
+    name: str
+    size: int
+    sha256: str          # 64 lowercase hex digits
+    mime: str
+    created: int         # ms
+    complete: bool = False
+    msg_id: Optional[int] = None
+    last_progress: int = 0   # ms: the last time bytes of an upload arrived (partial expiry)
 
 
 @dataclass(frozen=True)
@@ -208,3 +229,30 @@ class IStorage(Interface):
     def burn(message_ids):
         """Delete the content of these messages (text becomes None, burned True), keeping
         who, to whom and when. Fires with None."""
+
+    # -- files (metadata only: the bytes are on disk, see chat.server.files)
+    def create_file(sender_id, conv, target, name, size, sha256, mime, now):
+        """Record a new, incomplete file (``last_progress`` = ``now``); ids are never reused.
+        Fires with the FileRecord."""
+
+    def file_by_id(file_id):
+        """Fires with the FileRecord or None."""
+
+    def files_of_conv(conv, before=None, limit=50):
+        """The complete files of ``conv``, newest (highest id) first, ids below ``before`` if
+        given, at most ``limit``."""
+
+    def complete_files():
+        """Fires with every complete FileRecord, by id."""
+
+    def incomplete_files():
+        """Fires with every incomplete FileRecord (partial uploads), by id."""
+
+    def touch_file(file_id, now):
+        """Set the file's ``last_progress`` to ``now``. Fires with None."""
+
+    def delete_file(file_id):
+        """Forget the file's record (its message, if any, stays). Idempotent. Fires with None."""
+
+    def quota_used(sender_id):
+        """Fires with the sum of the sizes of the sender's file records, complete or not."""

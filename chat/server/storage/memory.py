@@ -15,8 +15,8 @@ from typing import Optional
 from twisted.internet import defer
 from zope.interface import implementer
 
-from . import (UNREAD_MAX, Account, BurnDue, IStorage, NameTaken, NewMessage, Room, StorageError,
-               StoredMessage, StoreResult)
+from . import (UNREAD_MAX, Account, BurnDue, FileRecord, IStorage, NameTaken, NewMessage, Room,
+               StorageError, StoredMessage, StoreResult)
 from .common import burn_deadline
 
 
@@ -52,6 +52,8 @@ class MemoryStorage:
         self._awaiting: dict[int, set[int]] = {}           # burn message -> unread recipients
         self._awaited_by: dict[int, set[int]] = {}         # account -> burn messages to read
         self._deadlines: dict[int, int] = {}               # burn message -> deadline
+        self._files: dict[int, FileRecord] = {}            # file id -> record
+        self._next_file_id = 1
 
     def preflight(self):
         pass  # nothing outside the process to check
@@ -195,6 +197,10 @@ class MemoryStorage:
         ids = {m.id for m, _ in fresh}
         if len(ids) < len(fresh) or not ids.isdisjoint(self._messages):
             raise StorageError("message id stored twice")
+        for m, _ in fresh:
+            if m.file_id is not None and m.file_id in self._files:
+                self._files[m.file_id] = dataclasses.replace(
+                    self._files[m.file_id], complete=True, msg_id=m.id)
         for m, deadline in fresh:
             self._store(m, deadline)
         if self._max_per_conv is not None:
@@ -204,7 +210,7 @@ class MemoryStorage:
 
     def _store(self, m: NewMessage, deadline):
         self._messages[m.id] = StoredMessage(m.id, m.conv, m.sender_id, m.sender, m.text, m.ts,
-                                             m.cid, m.burn_ttl, False)
+                                             m.cid, m.burn_ttl, False, m.file_id)
         ids = self._conv_ids.setdefault(m.conv, [])
         if not ids or m.id > ids[-1]:
             ids.append(m.id)
@@ -313,3 +319,43 @@ class MemoryStorage:
             if m is not None:
                 self._messages[id] = dataclasses.replace(m, text=None, burned=True)
                 self._forget_burn(id)
+
+    # -- files
+    @_deferred
+    def create_file(self, sender_id, conv, target, name, size, sha256, mime, now):
+        record = FileRecord(self._next_file_id, sender_id, conv, target, name, size, sha256,
+                            mime, now, False, None, now)
+        self._next_file_id += 1
+        self._files[record.id] = record
+        return record
+
+    @_deferred
+    def file_by_id(self, file_id):
+        return self._files.get(file_id)
+
+    @_deferred
+    def files_of_conv(self, conv, before=None, limit=50):
+        found = [f for id, f in sorted(self._files.items(), reverse=True)
+                 if f.conv == conv and f.complete and (before is None or id < before)]
+        return found[:max(limit, 0)]
+
+    @_deferred
+    def complete_files(self):
+        return [f for _, f in sorted(self._files.items()) if f.complete]
+
+    @_deferred
+    def incomplete_files(self):
+        return [f for _, f in sorted(self._files.items()) if not f.complete]
+
+    @_deferred
+    def touch_file(self, file_id, now):
+        if file_id in self._files:
+            self._files[file_id] = dataclasses.replace(self._files[file_id], last_progress=now)
+
+    @_deferred
+    def delete_file(self, file_id):
+        self._files.pop(file_id, None)
+
+    @_deferred
+    def quota_used(self, sender_id):
+        return sum(f.size for f in self._files.values() if f.sender_id == sender_id)

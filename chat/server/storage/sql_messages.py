@@ -1,20 +1,21 @@
 """Message queries of the SQL storage: storing batches and reading them back."""
 
-from . import NewMessage, StoredMessage, StoreResult
+from . import NewMessage, StoredMessage, StoreResult, sql_files
 from .common import burn_deadline
 from .engine import Tx
 
-COLUMNS = "id, conv, sender_id, sender, text, ts, cid, burn_ttl, burned"
+COLUMNS = "id, conv, sender_id, sender, text, ts, cid, burn_ttl, burned, file_id"
 _M_COLUMNS = ", ".join("m." + c for c in COLUMNS.split(", "))
 
 _INSERT = ("INSERT INTO messages (id, conv, sender_id, sender, text, ts, cid, burn_ttl, burned, "
-           "burn_deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
+           "burn_deadline, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) "
            "ON CONFLICT (sender_id, cid) DO NOTHING")
 
 
 def stored_message(row) -> StoredMessage:
-    id, conv, sender_id, sender, text, ts, cid, burn_ttl, burned = row
-    return StoredMessage(id, conv, sender_id, sender, text, ts, cid, burn_ttl, bool(burned))
+    id, conv, sender_id, sender, text, ts, cid, burn_ttl, burned, file_id = row
+    return StoredMessage(id, conv, sender_id, sender, text, ts, cid, burn_ttl, bool(burned),
+                         file_id)
 
 
 def store(tx: Tx, batch: list[NewMessage]) -> list[StoreResult]:
@@ -25,7 +26,8 @@ def store(tx: Tx, batch: list[NewMessage]) -> list[StoreResult]:
     deadlines = {m.id: burn_deadline(m.ts, m.burn_ttl) for m in fresh
                  if m.burn_ttl is not None and not m.burn_recipients}
     inserted = tx.executemany(_INSERT, [
-        (m.id, m.conv, m.sender_id, m.sender, m.text, m.ts, m.cid, m.burn_ttl, deadlines.get(m.id))
+        (m.id, m.conv, m.sender_id, m.sender, m.text, m.ts, m.cid, m.burn_ttl, deadlines.get(m.id),
+         m.file_id)
         for m in fresh])
 
     earlier = {}      # (sender_id, cid) -> (id, ts) of a copy stored by an earlier batch
@@ -37,6 +39,10 @@ def store(tx: Tx, batch: list[NewMessage]) -> list[StoreResult]:
                             (m.sender_id, m.cid))
             if id != m.id:
                 earlier[m.sender_id, m.cid] = (id, ts)
+
+    # in this transaction: a file is complete exactly when its message is stored
+    sql_files.mark_published(tx, [(m.id, m.file_id) for m in fresh
+                                  if m.file_id is not None and (m.sender_id, m.cid) not in earlier])
 
     tx.executemany("INSERT INTO burn_pending (message_id, account_id) VALUES (?, ?)", [
         (m.id, account_id) for m in fresh

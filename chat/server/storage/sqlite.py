@@ -1,9 +1,9 @@
 """SQLite implementation of :class:`~chat.server.storage.IStorage`.
 
 A facade over the query modules (``sql_accounts``, ``sql_rooms``, ``sql_messages``,
-``sql_reads``): every method runs one interaction, that is one transaction, in the single
-thread of an adbapi connection pool, so the reactor never waits on the disk. Database errors
-come out as :class:`~chat.server.storage.StorageError`.
+``sql_reads``, ``sql_files``): every method runs one interaction, that is one transaction, in
+the single thread of an adbapi connection pool, so the reactor never waits on the disk.
+Database errors come out as :class:`~chat.server.storage.StorageError`.
 """
 
 import time
@@ -12,7 +12,7 @@ from twisted.internet import defer
 from zope.interface import implementer
 
 from . import IStorage, StorageError
-from . import migrate, sql_accounts, sql_messages, sql_reads, sql_rooms
+from . import migrate, sql_accounts, sql_files, sql_messages, sql_reads, sql_rooms
 from .engine import Engine, SQLiteEngine, Tx
 
 
@@ -153,3 +153,29 @@ class SQLiteStorage:
         d.addCallback(lambda _: self._track(self._pool.runWithConnection(self._engine.scrub)))
         d.addCallback(lambda _: None)
         return d
+
+    # -- files
+    def create_file(self, sender_id, conv, target, name, size, sha256, mime, now):
+        return self._run(sql_files.create, sender_id, conv, target, name, size, sha256, mime,
+                         now)
+
+    def file_by_id(self, file_id):
+        return self._run(sql_files.by_id, file_id)
+
+    def files_of_conv(self, conv, before=None, limit=50):
+        return self._run(sql_files.of_conv, conv, before, limit)
+
+    def complete_files(self):
+        return self._run(sql_files.with_state, True)
+
+    def incomplete_files(self):
+        return self._run(sql_files.with_state, False)
+
+    def touch_file(self, file_id, now):
+        return self._run(sql_files.touch, file_id, now)
+
+    def delete_file(self, file_id):
+        return self._run(sql_files.delete, file_id)
+
+    def quota_used(self, sender_id):
+        return self._run(sql_files.quota_used, sender_id)

@@ -1,0 +1,133 @@
+"""Where file work runs: a dedicated thread pool, and a queue that keeps one file's operations
+in order.
+
+Writing, reading and hashing file data must never happen on the reactor thread. It does not go
+to the reactor's shared pool either: a burst of uploads would then delay password hashing and
+every other ``deferToThread`` user. :class:`FileIO` owns a small pool of its own; tests inject
+a synchronous ``run`` instead (see tests/harness.py), so that a whole transfer happens inside
+one ``dataReceived`` call.
+"""
+
+from collections import deque
+
+from twisted.internet import defer, threads
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+
+FILE_THREADS = 4
+"""Threads of the file I/O pool: enough to keep a few disks busy, few enough that file work
+cannot take every core from the reactor."""
+
+
+class FileIOStopped(Exception):
+    """File work was asked for after the server stopped its file I/O."""
+
+
+class FileIO:
+    """``run(f, *args) -> Deferred``: ``f(*args)`` in the file I/O pool.
+
+    The pool's threads start with the first file work, not before (a server nobody sends
+    files to has none), and stop with ``stop``, which first waits for the work already handed
+    over, or when the reactor shuts down. With ``run_in_thread`` (tests) no pool is made and
+    that function is used instead.
+    """
+
+    def __init__(self, reactor=None, threads: int = FILE_THREADS, run_in_thread=None):
+        self._reactor = reactor
+        self._threads = threads
+        self._run_in_thread = run_in_thread
+        self._pool = None
+        self._pending: set = set()
+        self._stopped = False
+
+    def start(self) -> None:
+        self._stopped = False
+
+    @defer.inlineCallbacks
+    def stop(self):
+        while self._pending:
+            yield defer.DeferredList(list(self._pending), consumeErrors=True)
+        self._stopped = True
+        self._stop_pool()
+
+    def _start_pool(self) -> None:
+        if self._reactor is None:
+            from twisted.internet import reactor
+            self._reactor = reactor
+        self._pool = ThreadPool(minthreads=1, maxthreads=self._threads, name="chat-file-io")
+        self._pool.start()
+        # its threads must not keep the process alive if stop() is never called
+        self._trigger = self._reactor.addSystemEventTrigger("during", "shutdown",
+                                                            self._stop_pool)
+
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.stop()
+            try:
+                self._reactor.removeSystemEventTrigger(self._trigger)
+            except (ValueError, TypeError, KeyError):
+                pass    # called by that very trigger
+
+    def run(self, f, *args) -> defer.Deferred:
+        if self._stopped:
+            return defer.fail(FileIOStopped("the server is stopping"))
+        if self._run_in_thread is not None:
+            d = self._run_in_thread(f, *args)
+        else:
+            if self._pool is None:
+                self._start_pool()
+            d = threads.deferToThreadPool(self._reactor, self._pool, f, *args)
+        if not d.called:
+            self._pending.add(d)
+            d.addBoth(self._done, d)
+        return d
+
+    def _done(self, result, d):
+        self._pending.discard(d)
+        return result
+
+
+class SerialQueue:
+    """Operations on one file, run through ``run`` one at a time, in submission order.
+
+    A synchronous ``run`` (tests) completes each operation inside ``submit``; the loop below
+    then runs the next one without recursing, however many are queued.
+    """
+
+    def __init__(self, run):
+        self._run = run
+        self._queue: deque = deque()
+        self._busy = False
+        self._looping = False
+
+    @property
+    def idle(self) -> bool:
+        return not self._busy and not self._queue
+
+    def submit(self, f, *args) -> defer.Deferred:
+        """Fires with ``f(*args)``'s result once every operation submitted before has run."""
+        d = defer.Deferred()
+        self._queue.append((f, args, d))
+        self._next()
+        return d
+
+    def _next(self) -> None:
+        if self._looping:
+            return
+        self._looping = True
+        try:
+            while self._queue and not self._busy:
+                f, args, d = self._queue.popleft()
+                self._busy = True
+                self._run(f, *args).addBoth(self._finished, d)
+        finally:
+            self._looping = False
+
+    def _finished(self, result, d) -> None:
+        self._busy = False
+        if isinstance(result, Failure):
+            d.errback(result)
+        else:
+            d.callback(result)
+        self._next()

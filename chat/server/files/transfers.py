@@ -1,0 +1,284 @@
+"""The two directions of a file transfer, each with its own flow control.
+
+* :class:`UploadSink` takes an upload's body frames as they arrive and hands each chunk to the
+  file I/O pool to be written and hashed, one at a time, in order. When more than
+  :data:`HIGH_MARK` bytes wait for the disk it pauses the connection's transport (the kernel's
+  receive buffer fills and TCP slows the sender down); under :data:`LOW_MARK` it resumes. So an
+  upload holds at most about ``HIGH_MARK`` bytes in memory whatever the file's size.
+* :class:`DownloadProducer` is an ``IPushProducer`` on the connection's transport: it reads the
+  file a chunk at a time in the pool, at most :data:`READ_AHEAD` chunks ahead, and writes body
+  frames only while the transport has not asked it to pause.
+"""
+
+from collections import deque
+
+from twisted.internet import defer, interfaces
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from chat.protocol.framing import FILE_CHUNK
+
+HIGH_MARK = 2 * 1024 * 1024
+"""Bytes of one upload waiting for the disk above which the connection stops being read."""
+LOW_MARK = 512 * 1024
+"""... and below which it is read again."""
+READ_AHEAD = 2
+"""Chunks a download reads ahead of what the transport has taken."""
+
+
+class UploadSuperseded(Exception):
+    """A newer upload of the same file (the client reconnected) took over from this one."""
+
+
+class UploadSink:
+    """Writes one upload's body to the partial file of ``file_id`` from ``offset``.
+
+    ``queue`` is the file's :class:`~chat.server.files.io.SerialQueue`, shared with any later
+    upload of the same file, so a resume starts only after this one's writes are done.
+    ``transport`` is paused and resumed for flow control; ``keep_alive()`` is called for every
+    write that completes while it is paused (the peer is not silent, the disk is slow);
+    ``progress()`` for every write that completes. ``finish()`` fires with whether the data
+    matched ``sha256`` (the partial is then the file's blob, or deleted); ``abort()`` closes
+    the partial, which stays for a resume, and fires with the bytes it holds.
+    """
+
+    log = Logger()
+
+    def __init__(self, queue, store, file_id: int, sha256: str, offset: int, transport,
+                 keep_alive=lambda: None, progress=lambda: None):
+        self.queue = queue
+        self.store = store
+        self.file_id = file_id
+        self.sha256 = sha256
+        self.offset = offset
+        self.transport = transport
+        self.keep_alive = keep_alive
+        self.progress = progress
+        self.accepted = 0          # bytes taken from the connection
+        self.queued = 0            # ... of which not yet written
+        self.peak = 0              # the most that ever waited (tests check the bound)
+        self.paused = False
+        self.closed = False        # finishing, aborted or superseded: no more data
+        self.superseded = False
+        self._file = None
+        self._digest = None
+        self._failure = None
+        queue.submit(store.open_partial, file_id, offset).addCallbacks(self._opened,
+                                                                       self._failed)
+
+    @property
+    def position(self) -> int:
+        """The offset in the file up to which the server has (or is writing) the bytes."""
+        return self.offset + self.accepted
+
+    def _opened(self, result) -> None:
+        self._file, self._digest = result
+
+    def _failed(self, failure) -> None:
+        if self._failure is None:
+            self._failure = failure
+            self.log.failure("writing file {id} failed", failure, id=self.file_id)
+
+    # -- data in
+    def write(self, data) -> None:
+        if self.closed:
+            return      # a superseded upload's frames still in flight: dropped
+        n = len(data)
+        self.accepted += n
+        self.queued += n
+        if self.queued > self.peak:
+            self.peak = self.queued
+        if self.queued >= HIGH_MARK and not self.paused:
+            self.paused = True
+            self.transport.pauseProducing()
+        self.queue.submit(self._write, data).addBoth(self._written, n)
+
+    def _write(self, data) -> None:          # in the pool
+        # _file and _failure were set on the reactor thread before this ran (SerialQueue runs
+        # an operation only after the previous one's callbacks)
+        if self._file is not None and self._failure is None:
+            self.store.write(self._file, self._digest, data)
+
+    def _written(self, result, n: int) -> None:
+        self.queued -= n
+        if isinstance(result, Failure):
+            self._failed(result)
+        else:
+            self.progress()
+        if self.paused:
+            self.keep_alive()
+            if self.queued < LOW_MARK:
+                self._resume()
+
+    def _resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            if getattr(self.transport, "connected", True):
+                self.transport.resumeProducing()
+
+    # -- the end
+    def finish(self):
+        """Every byte has arrived: fires with True (the file's blob now exists) or False (the
+        hash did not match: the partial is deleted); fails if the disk failed."""
+        self.closed = True
+        self._resume()
+        return self.queue.submit(self._commit)
+
+    def _commit(self) -> bool:                 # in the pool
+        if self.superseded:
+            raise UploadSuperseded(f"a newer upload of file {self.file_id} took over")
+        if self._failure is not None or self._file is None:
+            if self._file is not None:
+                self.store.close(self._file)
+            raise OSError(f"file {self.file_id} could not be written")
+        return self.store.commit(self._file, self._digest, self.file_id, self.sha256)
+
+    def abort(self):
+        """The connection was lost (or a newer upload took over): close the partial, which
+        keeps what arrived. Fires with the bytes it holds (None if it had ended already)."""
+        if self.closed:
+            return defer.succeed(None)
+        self.closed = True
+        self._resume()
+        return self.queue.submit(self._close)
+
+    def supersede(self):
+        """Make way for a newer upload of the same file; fires like :meth:`abort`."""
+        self.superseded = True
+        return self.abort()
+
+    def _close(self) -> int:                   # in the pool
+        if self._file is not None:
+            return self.store.close(self._file)
+        return self.store.partial_size(self.file_id)
+
+
+@implementer(interfaces.IPushProducer)
+class DownloadProducer:
+    """Streams bytes ``offset`` to ``size`` of the blob of ``sha256`` as body frames.
+
+    The connection calls ``start(write, done)``: ``write(data)`` sends one body frame and
+    ``done(complete)`` is called once, at the end (``complete`` false if it was stopped or the
+    file could not be read). ``on_end(complete, sent)`` tells the file handlers.
+    """
+
+    log = Logger()
+
+    def __init__(self, run, store, sha256: str, offset: int, size: int, on_end=None,
+                 chunk: int = FILE_CHUNK):
+        self.run = run
+        self.store = store
+        self.sha256 = sha256
+        self.offset = offset
+        self.length = size - offset
+        self.on_end = on_end or (lambda complete, sent: None)
+        self.chunk = chunk
+        self.sent = 0
+        self.paused = False
+        self.ended = False
+        self._write = None
+        self._done = None
+        self._file = None
+        self._opening = False
+        self._reading = False
+        self._next = offset            # where the next read starts
+        self._ready: deque = deque()   # chunks read and not yet written
+        self._pumping = False
+        self._again = False
+
+    def start(self, write, done) -> None:
+        if self.ended:
+            return
+        self._write, self._done = write, done
+        if self.length <= 0:
+            return self._end(True)
+        self._opening = True
+        self.run(self.store.open_blob, self.sha256).addCallbacks(self._opened, self._failed)
+
+    def _opened(self, f) -> None:
+        self._opening = False
+        self._file = f
+        if self.ended:
+            return self._close()
+        self._pump()
+
+    def _pump(self) -> None:
+        # a synchronous file runner (tests) calls back into here from inside a read; looping
+        # instead of recursing keeps the stack flat for a file of any size
+        if self._pumping:
+            self._again = True
+            return
+        self._pumping = True
+        try:
+            self._again = True
+            while self._again and not self.ended:
+                self._again = False
+                self._step()
+        finally:
+            self._pumping = False
+
+    def _step(self) -> None:
+        while self._ready and not self.paused and not self.ended:
+            data = self._ready.popleft()
+            self.sent += len(data)
+            self._write(data)    # may call pauseProducing at once (the transport is full)
+        if self.ended:
+            return
+        if self.sent >= self.length:
+            return self._end(True)
+        if (self._reading or self._file is None
+                or len(self._ready) >= READ_AHEAD or self._next >= self.offset + self.length):
+            return
+        size = min(self.chunk, self.offset + self.length - self._next)
+        position, self._next = self._next, self._next + size
+        self._reading = True
+        self.run(self.store.read, self._file, position, size).addCallbacks(
+            self._read, self._failed, callbackArgs=(size,))
+
+    def _read(self, data: bytes, size: int) -> None:
+        self._reading = False
+        if self.ended:
+            return self._close()
+        if len(data) != size:
+            return self._failed(Failure(OSError(
+                f"the file {self.sha256[:12]}... is shorter than recorded")))
+        self._ready.append(data)
+        self._pump()
+
+    def _failed(self, failure) -> None:
+        self._opening = self._reading = False
+        if not self.ended:
+            self.log.failure("reading file {sha} for a download failed", failure,
+                             sha=self.sha256[:12])
+            self._end(False)
+        self._close()
+
+    def _end(self, complete: bool) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        self._ready.clear()
+        if not self._reading and not self._opening:
+            self._close()
+        if self._done is not None:
+            self._done(complete)
+        self.on_end(complete, self.sent)
+
+    def _close(self) -> None:
+        if self._file is not None:
+            f, self._file = self._file, None
+            self.run(self.store.close_blob, f).addErrback(lambda _: None)
+
+    # -- IPushProducer
+    def pauseProducing(self) -> None:
+        self.paused = True
+
+    def resumeProducing(self) -> None:
+        if self.paused:
+            self.paused = False
+            if self._write is not None:
+                self._pump()
+
+    def stopProducing(self) -> None:
+        self._end(False)
