@@ -154,10 +154,15 @@ def transfers(port, path, size, sha, download_dir, server_pid):
 
     marks = {}
 
+    cpu = {}
+
     class Marks(ClientListener):
         def on_transfer(self, t):
             key = f"{t.direction}_{t.state.value}"
-            marks.setdefault(key, time.time())
+            if key not in marks:
+                marks[key] = time.time()
+                # CPU seconds of the server and of this client (all threads) at each mark
+                cpu[key] = (common.cpu_seconds(server_pid), common.own_cpu_seconds())
 
     peak = {"rss": 0}
 
@@ -190,6 +195,10 @@ def transfers(port, path, size, sha, download_dir, server_pid):
         yield down.finished
         assert down.state is TransferState.DONE, down.error
         out["download"] = (start, time.time())
+        cpu["down_end"] = (common.cpu_seconds(server_pid), common.own_cpu_seconds())
+        out["cpu"] = {
+            "upload": [round(cpu["up_done"][i] - cpu["up_sending"][i], 2) for i in (0, 1)],
+            "download": [round(cpu["down_end"][i] - cpu["down_waiting"][i], 2) for i in (0, 1)]}
         out["rss_download"] = (before, peak["rss"])
         poller.stop()
         out["downloaded_sha_ok"] = down.sha256 == sha
@@ -227,6 +236,8 @@ def main():
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--server-args", default="",
                         help="more server options, e.g. --server-args=--lite")
+    parser.add_argument("--spy", metavar="FILE",
+                        help="sample the server with py-spy during the transfers into FILE")
     parser.add_argument("--client-nice", type=int, default=0,
                         help="run the file client at this nice level (a stand-in for another "
                              "machine: on 2 cores it competes with the server otherwise)")
@@ -256,8 +267,14 @@ def main():
             worker = multiprocessing.Process(target=run_transfers_process, args=(
                 server.port, path, size, sha, tmp / "downloads", server.pid, child,
                 args.client_nice))
+            spy = None
+            if args.spy:
+                spy = common.PySpy(server.pid, args.spy)
+                spy.start()
             worker.start()
             marks = parent.recv()
+            if spy is not None:
+                spy.stop()
             worker.join()
             if "error" in marks:
                 stop.set()
@@ -300,6 +317,9 @@ def main():
                   f"into a file, {r['of_raw_memory_copy']:.0%} of the raw copy into memory; "
                   f"server RSS {r['server_rss_before_MiB']} -> {r['server_rss_peak_MiB']} MiB")
         print(f"hashing before the upload: {report['hashing_s']} s")
+        report["cpu_seconds_server_client"] = marks["cpu"]
+        print(f"CPU seconds (server, client): upload {marks['cpu']['upload']}, "
+              f"download {marks['cpu']['download']}")
         for phase, lat in report["chat_latency"].items():
             print(f"chat latency {phase:16}: {lat}")
     finally:

@@ -10,7 +10,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
 from chat.client.transfers import (
-    HIGH_WATER, ChecksumMismatch, DownloadSink, Transfer, TransferState, UploadStream,
+    HIGH_WATER, READ_CHUNKS, ChecksumMismatch, DownloadSink, Transfer, TransferState, UploadStream,
     hash_file, partial_path)
 from chat.protocol.errors import ProtocolError
 from chat.protocol.filenames import unique_path
@@ -58,7 +58,7 @@ class UploadTests(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp()
-        self.data = os.urandom(FILE_CHUNK * 2 + 1000)
+        self.data = os.urandom(FILE_CHUNK * READ_CHUNKS * 2 + 1000)
         self.path = os.path.join(self.dir, "data.bin")
         with open(self.path, "wb") as f:
             f.write(self.data)
@@ -72,7 +72,7 @@ class UploadTests(unittest.TestCase):
         stream = UploadStream(self.path, 1000, len(self.data), run_now, progress.append)
         self.assertEqual(stream.size, len(self.data) - 1000)
         stream.start(conn, 7)
-        self.assertEqual([len(d) for _, d in conn.frames], [FILE_CHUNK, FILE_CHUNK])
+        self.assertEqual([len(d) for _, d in conn.frames], [FILE_CHUNK] * 2 * READ_CHUNKS)
         self.assertEqual(b"".join(d for _, d in conn.frames), self.data[1000:])
         self.assertEqual(progress[-1], len(self.data))
         self.assertIsNone(conn.transport.producer)      # unregistered at the end
@@ -84,7 +84,7 @@ class UploadTests(unittest.TestCase):
         self.assertIs(conn.transport.producer, stream)
         stream.pauseProducing()
         runner.release()                 # the read in flight completes and is written...
-        self.assertEqual(len(conn.frames), 1)
+        self.assertEqual(len(conn.frames), READ_CHUNKS)
         self.assertEqual(runner.calls, [])   # ...but no new read starts while paused
         stream.resumeProducing()
         runner.release()

@@ -12,24 +12,12 @@ from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 
 from chat.protocol import commands as C
+from chat.protocol.bulk import bulk_io
 from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import ProtocolError
 from chat.protocol.framing import (
     BODY_KIND, CONTROL_KIND, MAX_FRAME, FrameDecoder, FrameTooLarge, encode_body_frame,
     iter_body_frames, split_body_frame)
-
-
-BULK_IO = 1 << 20
-"""Bytes a TCP transport reads, or sends, per system call (Twisted's defaults: 64/128 KiB)."""
-
-
-def tune_for_bulk(transport) -> None:
-    """Let a Twisted TCP transport move file data in bigger steps: a 256 KiB body frame then
-    costs one recv and one send instead of four and two. Both are instance attributes of
-    Twisted's FileDescriptor; other transports (TLS, tests) are left alone."""
-    if hasattr(transport, "SEND_LIMIT") and hasattr(transport, "bufferSize"):
-        transport.SEND_LIMIT = BULK_IO
-        transport.bufferSize = BULK_IO
 
 
 class RequestFailed(Exception):
@@ -79,7 +67,7 @@ class ClientConnection(Protocol):
         set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
         if set_no_delay is not None:
             set_no_delay(True)  # small frames wanted now (see the server's connection)
-        tune_for_bulk(self.transport)
+        bulk_io(self.transport)   # one connection per client: files may come any time
 
     def connectionLost(self, reason=None):
         self.connected = False

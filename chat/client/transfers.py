@@ -24,15 +24,14 @@ from zope.interface import implementer
 
 from chat.protocol.filenames import unique_path
 from chat.protocol.framing import FILE_CHUNK
+from chat.writeback import WritebackWindow
 
 HIGH_WATER = 4 * FILE_CHUNK
 """Bytes of a download waiting for the disk above which the transport stops reading."""
 LOW_WATER = FILE_CHUNK
 """... and below which it reads again."""
-SYNC_EVERY = 8 << 20
-"""Bytes written between two fdatasync calls. Without them gigabytes of dirty pages pile up
-and every fsync on the machine (a database commit) waits behind their writeback: chat latency
-went from 2 to 90+ ms during a 1 GiB transfer in bench/files.py."""
+READ_CHUNKS = 4
+"""Body frames an upload reads from the disk in one go."""
 PROGRESS_EVERY = 0.25
 """Seconds between two progress reports of one transfer (state changes are reported at once)."""
 SPEED_WINDOW = 2.0
@@ -156,7 +155,8 @@ class UploadStream:
         if self._paused or self._reading or self._stopped or self.sent >= self.size:
             return
         self._reading = True
-        want = min(self.chunk, self.size - self.sent)
+        # several chunks per trip to the thread: the trip, not the read, was the cost
+        want = min(self.chunk * READ_CHUNKS, self.size - self.sent)
         d = self.run(self._read, self.offset + self.sent, want)
         d.addCallbacks(self._got, self._read_failed)
 
@@ -173,7 +173,9 @@ class UploadStream:
         if not data:
             # the file shrank since it was hashed: the server would refuse the result anyway
             return self._read_failed(OSError(f"{self.path} changed while it was being sent"))
-        self._conn.write_body(self._request_id, data)
+        view = memoryview(data)
+        for start in range(0, len(data), self.chunk):
+            self._conn.write_body(self._request_id, view[start:start + self.chunk])
         self.sent += len(data)
         self.on_progress(self.offset + self.sent)
         if self.sent >= self.size:
@@ -232,7 +234,8 @@ class DownloadSink:
         self._queued = 0
         self._paused = False
         self._written = 0
-        self._unsynced = 0
+        self._end = 0
+        self._window = None
         self._failure = None
         self.name = None                    # from the server's file view, in begin()
         self.expected_sha256 = None
@@ -253,7 +256,8 @@ class DownloadSink:
                 break
             self._digest.update(chunk)
             size += len(chunk)
-        self.offset = self._written = size
+        self.offset = self._written = self._end = size
+        self._window = WritebackWindow(self._file.fileno(), size)
         return size
 
     # -- what ClientConnection calls
@@ -280,11 +284,11 @@ class DownloadSink:
     def _write(self, chunk: bytes) -> None:
         self._file.write(chunk)
         self._digest.update(chunk)
-        self._unsynced += len(chunk)
-        if self._unsynced >= SYNC_EVERY:
+        # bounded dirty pages: a gigabyte of them would stall every fsync on the machine
+        self._end += len(chunk)
+        if self._window.due(self._end):
             self._file.flush()
-            os.fdatasync(self._file.fileno())
-            self._unsynced = 0
+            self._window.wrote(self._end)
 
     def _written_one(self, _, n: int) -> None:
         self._queued -= n

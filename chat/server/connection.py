@@ -24,6 +24,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 
 from chat.protocol import commands as C
+from chat.protocol.bulk import bulk_io
 from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import (
     BAD_REQUEST, NOT_LOGGED_IN, SERVER_ERROR, TOO_LARGE, ProtocolError)
@@ -113,6 +114,7 @@ class ChatConnection(Protocol):
         self._write = None
         self._streams: deque = deque()       # (request id, Stream) waiting for their turn
         self._streaming = None               # the Stream being sent
+        self._transfers = 0                  # uploads and downloads running (bulk I/O)
 
     # -- life cycle
     def connectionMade(self):
@@ -259,7 +261,15 @@ class ChatConnection(Protocol):
         if size == 0:
             return self._finish_stream(command.id, sink)
         self._bodies[command.id] = _Body(command, size, sink=sink)
+        self._bulk(+1)
         return None
+
+    def _bulk(self, change: int) -> None:
+        """Count the transfers on this connection; bigger I/O steps while there are any."""
+        before = self._transfers
+        self._transfers += change
+        if (before == 0) != (self._transfers == 0) and self.state is not State.CLOSED:
+            bulk_io(self.transport, self._transfers > 0)
 
     def _refuse_stream(self, command: C.Request, size: int, error: ProtocolError) -> None:
         """Answer a streamed request with ``error`` and drop the body frames still coming for
@@ -289,6 +299,7 @@ class ChatConnection(Protocol):
                 return None
             if pending.sink is not None:
                 pending.sink.abort()
+                self._bulk(-1)
             return self._reply_error(request_id, ProtocolError(
                 BAD_REQUEST, f"body longer than the announced {pending.command.body} bytes"))
         pending.remaining -= len(data)
@@ -298,6 +309,8 @@ class ChatConnection(Protocol):
             pending.buffer += data
         if pending.remaining == 0:
             del self._bodies[request_id]
+            if pending.sink is not None:
+                self._bulk(-1)
             if pending.sink is not None:
                 self._finish_stream(request_id, pending.sink)
             elif pending.buffer is not None:
@@ -374,6 +387,7 @@ class ChatConnection(Protocol):
             self.transport.write(frame)
             self._streaming = stream
             self.transport.registerProducer(stream.producer, True)
+            self._bulk(+1)
             stream.producer.start(
                 lambda data, request_id=request_id: self._write_body(request_id, data),
                 lambda complete, stream=stream: self._stream_done(stream, complete))
@@ -389,6 +403,7 @@ class ChatConnection(Protocol):
         if self._streaming is not stream:
             return
         self._streaming = None
+        self._bulk(-1)
         if self.transport.producer is stream.producer:
             self.transport.unregisterProducer()
         if self.state is State.CLOSED or getattr(self.transport, "disconnecting", False):

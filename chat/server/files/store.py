@@ -19,6 +19,8 @@ import os
 import shutil
 import tempfile
 
+from chat.writeback import WritebackWindow
+
 HASH_READ = 1 << 20
 """Bytes read at a time when hashing what is already on disk (resume, verification)."""
 
@@ -80,7 +82,9 @@ class FileStore:
         path = self.partial_path(file_id)
         digest = hashlib.sha256()
         if offset == 0:
-            return open(path, "wb"), digest
+            f = open(path, "wb")
+            f.writeback = WritebackWindow(f.fileno())
+            return f, digest
         try:
             f = open(path, "r+b")
         except FileNotFoundError:
@@ -92,6 +96,7 @@ class FileStore:
                                   f"not {offset}")
             f.truncate(offset)   # what lay beyond the offset the client was given is dropped
             f.seek(offset)
+            f.writeback = WritebackWindow(f.fileno(), offset)
         except BaseException:
             f.close()
             raise
@@ -101,6 +106,13 @@ class FileStore:
     def write(f, digest, data) -> None:
         f.write(data)
         digest.update(data)
+        # a few MiB of dirty pages at most, or the database's fsync of every chat message
+        # waits behind a gigabyte of writeback (see chat/writeback.py)
+        window = f.writeback
+        end = f.tell()
+        if window.due(end):
+            f.flush()
+            window.wrote(end)
 
     @staticmethod
     def close(f) -> int:

@@ -64,6 +64,8 @@ class UploadSink:
         self._file = None
         self._digest = None
         self._failure = None
+        self._batch = []                 # chunks for the next write in the pool
+        self._writing = False            # a batch is in the pool
         queue.submit(store.open_partial, file_id, offset).addCallbacks(self._opened,
                                                                        self._failed)
 
@@ -92,15 +94,29 @@ class UploadSink:
         if self.queued >= HIGH_MARK and not self.paused:
             self.paused = True
             self.transport.pauseProducing()
-        self.queue.submit(self._write, data).addBoth(self._written, n)
+        # chunks that arrive while a write is in the pool go together in the next one: one
+        # thread round trip per batch instead of per chunk
+        self._batch.append(data)
+        if not self._writing:
+            self._submit_batch()
 
-    def _write(self, data) -> None:          # in the pool
+    def _submit_batch(self) -> None:
+        batch, self._batch = self._batch, []   # taken on the reactor thread, never shared
+        self._writing = True
+        n = sum(len(data) for data in batch)
+        self.queue.submit(self._write_batch, batch).addBoth(self._written, n)
+
+    def _write_batch(self, batch) -> None:   # in the pool
         # _file and _failure were set on the reactor thread before this ran (SerialQueue runs
         # an operation only after the previous one's callbacks)
         if self._file is not None and self._failure is None:
-            self.store.write(self._file, self._digest, data)
+            for data in batch:
+                self.store.write(self._file, self._digest, data)
 
     def _written(self, result, n: int) -> None:
+        self._writing = False
+        if self._batch:
+            self._submit_batch()
         self.queued -= n
         if isinstance(result, Failure):
             self._failed(result)
@@ -123,6 +139,8 @@ class UploadSink:
         hash did not match: the partial is deleted); fails if the disk failed."""
         self.closed = True
         self._resume()
+        if self._batch:             # the last chunks go to the disk before the commit
+            self._submit_batch()
         return self.queue.submit(self._commit)
 
     def _commit(self) -> bool:                 # in the pool
@@ -141,6 +159,8 @@ class UploadSink:
             return defer.succeed(None)
         self.closed = True
         self._resume()
+        if self._batch:             # what arrived is kept for the resume
+            self._submit_batch()
         return self.queue.submit(self._close)
 
     def supersede(self):
