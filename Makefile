@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/store_rate.py
 	$(BIN)/python bench/idle_memory.py
 	$(BIN)/python bench/login_storm.py
+	$(BIN)/python bench/files.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info _trial_temp* twisted/plugins/dropin.cache

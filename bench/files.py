@@ -145,7 +145,7 @@ def latency(samples, start, end):
 
 # -- transfers through the server (Twisted, in this process) ---------------------------------
 
-def transfers(port, path, size, sha, download_dir, server_pid):
+def transfers(port, path, size, sha, download_dir, server_pid, chunk):
     from twisted.internet import defer, endpoints, reactor, task
 
     from chat.client.core import ChatClient
@@ -173,6 +173,7 @@ def transfers(port, path, size, sha, download_dir, server_pid):
     def main(_reactor):
         ep = endpoints.TCP4ClientEndpoint(reactor, HOST, port)
         client = ChatClient(ep.connect, reactor, Marks(), client_name="bench-files")
+        client.files.chunk = chunk
         yield client.login("bench-files", PASSWORD, register=True)
         yield task.deferLater(reactor, 3.0, lambda: None)     # idle phase for the probe
         out = {"idle": (time.time() - 3.0, time.time())}
@@ -222,11 +223,11 @@ def transfers(port, path, size, sha, download_dir, server_pid):
     return results
 
 
-def run_transfers_process(port, path, size, sha, download_dir, server_pid, pipe, nice=0):
+def run_transfers_process(port, path, size, sha, download_dir, server_pid, pipe, nice, chunk):
     import traceback
     os.nice(nice)
     try:
-        pipe.send(transfers(port, path, size, sha, download_dir, server_pid))
+        pipe.send(transfers(port, path, size, sha, download_dir, server_pid, chunk))
     except BaseException:
         pipe.send({"error": traceback.format_exc()})
 
@@ -236,6 +237,8 @@ def main():
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--server-args", default="",
                         help="more server options, e.g. --server-args=--lite")
+    parser.add_argument("--chunk-kib", type=int, default=256,
+                        help="data per body frame of the upload (the server sends 256 KiB)")
     parser.add_argument("--spy", metavar="FILE",
                         help="sample the server with py-spy during the transfers into FILE")
     parser.add_argument("--client-nice", type=int, default=0,
@@ -266,7 +269,7 @@ def main():
             parent, child = multiprocessing.Pipe()
             worker = multiprocessing.Process(target=run_transfers_process, args=(
                 server.port, path, size, sha, tmp / "downloads", server.pid, child,
-                args.client_nice))
+                args.client_nice, args.chunk_kib * 1024))
             spy = None
             if args.spy:
                 spy = common.PySpy(server.pid, args.spy)
@@ -290,6 +293,7 @@ def main():
         report = {
             "machine": common.machine_info(),
             "size_bytes": size,
+            "upload_chunk_kib": args.chunk_kib,
             "raw_loopback_MBps": {"memory": round(size / raw_mem / 1e6),
                                   "file_fsync": round(size / raw_disk / 1e6)},
             "hashing_s": round(marks["hashing"][1] - marks["hashing"][0], 2),
@@ -311,6 +315,7 @@ def main():
         out = Path(__file__).resolve().parent / "results"
         out.mkdir(exist_ok=True)
         common.write_json(out / f"files-{time.strftime('%Y%m%d-%H%M%S')}.json", report)
+        print(f"upload body frames of {args.chunk_kib} KiB")
         for key in ("upload", "download"):
             r = report[key]
             print(f"{key:8}: {r['MBps']:5} MB/s = {r['of_raw_file_copy']:.0%} of the raw copy "

@@ -19,6 +19,7 @@ from chat.client.connection import NotConnected, RequestFailed
 from chat.client.transfers import (
     ChecksumMismatch, DownloadSink, Transfer, TransferState, UploadStream, hash_file)
 from chat.protocol.errors import ProtocolError
+from chat.protocol.framing import FILE_CHUNK
 
 LINK_ERRORS = (ConnectionLost, NotConnected)
 """What a lost or missing link raises: the transfer waits for the next login and goes on."""
@@ -33,6 +34,7 @@ class FileTransfers:
         self.client = client
         self.run = run
         self.active: list[Transfer] = []
+        self.chunk = FILE_CHUNK     # data bytes per body frame of an upload
         self._upload_lock = defer.DeferredLock()
         self._link_waiters: list = []
 
@@ -119,7 +121,8 @@ class FileTransfers:
                 if offset < transfer.size:
                     self._set(transfer, TransferState.SENDING)
                     stream = UploadStream(transfer.path, offset, transfer.size, self.run,
-                                          lambda done: self._progress(transfer, done))
+                                          lambda done: self._progress(transfer, done),
+                                          chunk=self.chunk)
                     result = yield self.client.request(
                         "upload", stream=stream, file=transfer.file_id, offset=offset)
                     if stream.failed is not None:
