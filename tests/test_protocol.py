@@ -68,7 +68,7 @@ class FramingTests(unittest.TestCase):
         [payload] = FrameDecoder().feed(frame)            # fits the default frame limit
         request_id, view = split_body_frame_view(payload)
         self.assertEqual((request_id, view.tobytes()), (9, data))
-        self.assertIs(view.obj, payload)                  # a view of the frame, not a copy
+        self.assertIs(view.obj, frame)    # a view of the bytes as received: no copy at all
         self.assertRaises(FrameTooLarge, FrameDecoder().feed,
                           body_frame_prefix(9, FILE_CHUNK + 60) + b"x")
 
