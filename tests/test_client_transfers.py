@@ -151,6 +151,23 @@ class DownloadTests(unittest.TestCase):
         self.failureResultOf(self.receive(sink, self.data, view=bad), ChecksumMismatch)
         self.assertEqual(os.listdir(self.folder), [])   # neither the file nor the partial
 
+    def test_a_full_disk_fails_the_download_and_keeps_what_was_written(self):
+        written = []
+
+        def full_disk(f, *args):
+            if f.__name__ == "_write" and written:
+                return defer.fail(OSError(28, "No space left on device"))
+            if f.__name__ == "_write":
+                written.append(1)
+            return run_now(f, *args)
+        sink = self.sink(full_disk)
+        failure = self.failureResultOf(self.receive(sink, self.data), OSError)
+        self.assertEqual(failure.value.errno, 28)
+        sink.abort()
+        with open(partial_path(self.folder, 31), "rb") as f:
+            self.assertEqual(f.read(), self.data[:FILE_CHUNK])   # kept for a resume
+        self.assertEqual(os.listdir(self.folder), [".chat-31.part"])   # never "received"
+
     def test_abort_keeps_the_partial(self):
         sink = self.sink()
         self.successResultOf(sink.prepare())

@@ -72,6 +72,13 @@ class FilesCase(E2ECase):
             await sleep(0.05)
         self.fail("condition not met in time")
 
+    def proxy(self):
+        """A proxy in front of the server, closed after the test: (proxy, its port)."""
+        proxy = Proxy(self.server.port)
+        port = proxy.listen()
+        self.addCleanup(proxy.port.stopListening)
+        return proxy, port
+
     def folder(self, name):
         return os.path.join(self.tmp, "downloads-" + name)
 
@@ -115,8 +122,7 @@ class RoundTripTests(FilesCase):
         unknown = carol.download(up.file_id + 1000, self.folder("carol"))
         await unknown.finished
         self.assertEqual(unknown.error, down.error)      # the same answer as for no such file
-        self.assertFalse(os.listdir(self.folder("carol")) if os.path.exists(
-            self.folder("carol")) else [])
+        self.assertEqual(os.listdir(self.folder("carol")), [])   # no file, no partial
 
     async def test_download_after_being_offline_and_after_a_server_restart(self):
         alice = await self.user("alice")
@@ -139,9 +145,7 @@ class RoundTripTests(FilesCase):
 class ResumeTests(FilesCase):
 
     async def test_upload_resumes_after_a_cut(self):
-        proxy = Proxy(self.server.port)
-        port = proxy.listen()
-        self.addCleanup(proxy.port.stopListening)
+        proxy, port = self.proxy()
         alice = await self.user("alice", port=port)
         await self.user("bob")
         path = self.make_file("big.bin", 20 * MiB)
@@ -161,9 +165,7 @@ class ResumeTests(FilesCase):
         path = self.make_file("big.bin", 20 * MiB)
         up = alice.send_file("#lobby", path)
         await up.finished
-        proxy = Proxy(self.server.port)
-        port = proxy.listen()
-        self.addCleanup(proxy.port.stopListening)
+        proxy, port = self.proxy()
         bob = await self.user("bob", port=port)
         proxy.cut_after(down=8 * MiB)
         down = bob.download(up.file_id, self.folder("bob"))
@@ -179,9 +181,7 @@ class ResumeTests(FilesCase):
         path = self.make_file("big.bin", 12 * MiB)
         up = alice.send_file("#lobby", path)
         await up.finished
-        proxy = Proxy(self.server.port)
-        port = proxy.listen()
-        self.addCleanup(proxy.port.stopListening)
+        proxy, port = self.proxy()
         bob = await self.user("bob", port=port)
         proxy.cut_after(down=5 * MiB)
         bob.download(up.file_id, self.folder("bob"))

@@ -76,6 +76,7 @@ class CliApp(ClientListener):
         self.progress = progress
         self.inline_progress = progress is not None
         self._failed_transfers = []
+        self._progress_steps = {}     # id(transfer) -> the last 25 % step printed
         self.fmt = Formatter(settings.lang, settings.user)
         self.current = LOBBY
         self.exit_code = None
@@ -465,11 +466,13 @@ class CliApp(ClientListener):
                 self.progress(self.fmt.transfer(transfer))
                 return
             step = int(transfer.percent // PROGRESS_STEP)
-            if step == getattr(transfer, "_cli_step", None):
+            if self._progress_steps.get(id(transfer)) == step:
                 return
-            transfer._cli_step = step
-        elif state == "failed":
-            self._failed_transfers.append(transfer)
+            self._progress_steps[id(transfer)] = step
+        elif state in ("done", "failed"):
+            self._progress_steps.pop(id(transfer), None)
+            if state == "failed":
+                self._failed_transfers.append(transfer)
         elif state == "offering":
             return      # "waiting" says it already, and an offer is quick
         self.out(self.fmt.transfer(transfer))

@@ -78,8 +78,9 @@ class FileTransfers:
     # -- upload
     def send(self, to: str, path: str, mime: str = None) -> Transfer:
         """Offer ``path`` to ``#room``, ``@user`` or ``@all`` and upload it."""
-        transfer = Transfer("up", os.path.basename(path), None, path=path, target=to)
-        transfer.mime = mime or mimetypes.guess_type(path)[0] or "application/octet-stream"
+        transfer = Transfer("up", os.path.basename(path), None, path=path, target=to,
+                            mime=mime or mimetypes.guess_type(path)[0]
+                            or "application/octet-stream")
         transfer.finished = self._run_upload(transfer)
         return transfer
 
@@ -143,8 +144,7 @@ class FileTransfers:
     # -- download
     def fetch(self, file_id: int, folder: str) -> Transfer:
         """Download file ``file_id`` into ``folder`` (resuming a partial one there)."""
-        transfer = Transfer("down", f"#{file_id}", None, file_id=file_id)
-        transfer.folder = folder
+        transfer = Transfer("down", f"#{file_id}", None, file_id=file_id, folder=folder)
         transfer.finished = self._run_download(transfer)
         return transfer
 

@@ -60,6 +60,8 @@ class Transfer:
     size: Optional[int]
     path: Optional[str] = None        # up: the source; down: the saved file once DONE
     target: Optional[str] = None      # up: "#room", "@user" or "@all"
+    folder: Optional[str] = None      # down: where the file goes
+    mime: Optional[str] = None        # up: the type offered
     file_id: Optional[int] = None
     file: Optional[dict] = None       # the server's view of the file
     sha256: Optional[str] = None
@@ -68,6 +70,7 @@ class Transfer:
     resumed_from: int = 0
     speed: float = 0.0                # bytes per second over the last seconds
     error: Optional[tuple] = None     # (code, message) once FAILED
+    finished: Optional[defer.Deferred] = None   # fires once DONE or FAILED
     _samples: list = field(default_factory=list, repr=False)
     _reported: float = field(default=float("-inf"), repr=False)
 
@@ -113,7 +116,9 @@ def hash_file(path: str, run) -> defer.Deferred:
     return run(_hash_sync, path)
 
 
-def _remove_quietly(path: str) -> None:
+def _close_and_remove(f, path: str) -> None:
+    if f is not None:
+        f.close()
     try:
         os.remove(path)
     except FileNotFoundError:
@@ -332,17 +337,15 @@ class DownloadSink:
     def discard(self) -> defer.Deferred:
         """The server refused the download: the partial file can never be completed."""
         def remove(_):
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-            return self.run(_remove_quietly, self.partial)
+            f, self._file = self._file, None
+            return self.run(_close_and_remove, f, self.partial)
         return self._chain.addBoth(remove)
 
     def abort(self) -> None:
         """The link went: keep the partial file for a resume."""
         def close(_):
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            f, self._file = self._file, None
+            if f is not None:
+                return self.run(f.close)   # a close flushes: off the reactor like the writes
         self._chain.addBoth(close)
 
