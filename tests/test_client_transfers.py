@@ -155,9 +155,9 @@ class DownloadTests(unittest.TestCase):
         written = []
 
         def full_disk(f, *args):
-            if f.__name__ == "_write" and written:
+            if f.__name__ == "_write_batch" and written:
                 return defer.fail(OSError(28, "No space left on device"))
-            if f.__name__ == "_write":
+            if f.__name__ == "_write_batch":
                 written.append(1)
             return run_now(f, *args)
         sink = self.sink(full_disk)
@@ -215,6 +215,34 @@ class DownloadTests(unittest.TestCase):
             runner.release(1)
         self.assertEqual(sink.conn.transport.producerState, "producing")
         self.successResultOf(done)
+
+
+    def test_write_and_hash_run_side_by_side_in_any_order(self):
+        # a resume: the digest must take the partial's bytes first, then every chunk in order,
+        # and the check must wait for the last hash, whichever thread finishes first
+        os.makedirs(self.folder)
+        offset = FILE_CHUNK + 5
+        with open(partial_path(self.folder, 31), "wb") as f:
+            f.write(self.data[:offset])
+        runner = HeldRunner()
+        sink = self.sink(runner)
+        prepared = sink.prepare()
+        sink.begin({"file": self.view, "offset": offset}, len(self.data) - offset)
+        sink.write(self.data[offset:offset + 100])     # before the partial was even opened
+        sink.write(self.data[offset + 100:offset + FILE_CHUNK])
+        runner.calls.reverse()                          # a hash would beat the open
+        runner.release()
+        self.assertEqual(self.successResultOf(prepared), offset)
+        sink.write(self.data[offset + FILE_CHUNK:])
+        done = sink.finish()
+        while runner.calls:                             # the check would beat the last hash
+            hashes = [c for c in runner.calls if c[1].__name__ == "_hash_batch"]
+            others = [c for c in runner.calls if c not in hashes]
+            runner.calls = others + hashes
+            runner.release(1)
+        self.successResultOf(done)
+        with open(sink.final_path, "rb") as f:
+            self.assertEqual(f.read(), self.data)
 
 
 class TransferTests(unittest.TestCase):

@@ -74,6 +74,21 @@ class HeldIO:
         while self.calls:
             self.release(len(self.calls))
 
+    def release_newest_first(self) -> None:
+        """Run what waits, the latest call first: threads of a pool finish in any order."""
+        while self.calls:
+            self.calls.insert(0, self.calls.pop())
+            self.release(1)
+
+    def release_hashes_last(self) -> None:
+        """Run what waits, any work that is not hashing first."""
+        while self.calls:
+            others = [c for c in self.calls if getattr(c[0], "__name__", "") != "_hash_batch"]
+            if others:
+                self.calls.remove(others[0])
+                self.calls.insert(0, others[0])
+            self.release(1)
+
 
 # -- talking to the server
 
@@ -766,6 +781,27 @@ class FlowControlTests(unittest.TestCase):
         self.assertEqual(self.alice.reply(request_id)["type"], "ok")
         self.assertEqual(transport.producerState, "producing")
         self.assertLessEqual(sink.peak, HIGH_MARK + FILE_CHUNK)   # memory stays bounded
+
+    def test_hashes_wait_for_the_open_and_the_commit_for_the_last_hash(self):
+        # the write and the hash of a batch run in two threads; whichever order the pool
+        # finishes them in, the digest covers every byte once, in order
+        data = random_bytes(3 * FILE_CHUNK + 7, seed=59)
+        file_id = offer(self.alice, "#lobby", data)["data"]["file"]["id"]
+        request_id = next_id(self.alice)
+        self.holding = True
+        self.alice.send({"type": "upload", "id": request_id, "file": file_id, "offset": 0,
+                         "body": len(data)})
+        starts = range(0, len(data), FILE_CHUNK)
+        for start in starts:
+            self.alice.raw(encode_body_frame(request_id, data[start:start + FILE_CHUNK]))
+            if start != starts[-1]:
+                self.io.release_newest_first()    # a hash would beat the open
+        self.io.release_hashes_last()             # the commit would beat the last hash
+        self.holding = False
+        reply = self.alice.reply(request_id)
+        self.assertEqual(reply["type"], "ok", reply)
+        with open(os.path.join(self.files_dir, sha(data)[:2], sha(data)), "rb") as f:
+            self.assertEqual(f.read(), data)
 
     def test_slow_disk_does_not_get_the_uploader_dropped(self):
         data = random_bytes(16 * MiB, seed=52)

@@ -4,8 +4,9 @@
 * :class:`UploadStream` is an ``IPushProducer`` on the connection's transport: it reads the
   file a chunk at a time in a thread and writes body frames only while the transport wants
   more, so memory stays at a chunk or two whatever the file's size;
-* :class:`DownloadSink` takes a reply's body frames as they arrive, writes and hashes them in
-  a thread, in order, and pauses the transport while the disk is behind; at the end it checks
+* :class:`DownloadSink` takes a reply's body frames as they arrive and writes and hashes them
+  in batches, in order, the write and the hash of a batch in two threads side by side; it
+  pauses the transport while the disk is behind; at the end it checks
   the SHA-256 and only then moves the file into the download folder, under a name that
   overwrites nothing. A partial download stays as ``.chat-<id>.part`` for a later resume.
 
@@ -20,13 +21,15 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from twisted.internet import defer, interfaces
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from chat.protocol.filenames import unique_path
 from chat.protocol.framing import FILE_CHUNK
+from chat.serial import SerialQueue, nothing
 from chat.writeback import WritebackWindow
 
-HIGH_WATER = 4 * FILE_CHUNK
+HIGH_WATER = 8 * FILE_CHUNK
 """Bytes of a download waiting for the disk above which the transport stops reading."""
 LOW_WATER = FILE_CHUNK
 """... and below which it reads again."""
@@ -114,15 +117,6 @@ def _hash_sync(path: str):
 def hash_file(path: str, run) -> defer.Deferred:
     """Fires with ``(sha256 hex, size)`` of the file at ``path``."""
     return run(_hash_sync, path)
-
-
-def _close_and_remove(f, path: str) -> None:
-    if f is not None:
-        f.close()
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 def partial_path(folder: str, file_id: int) -> str:
@@ -235,7 +229,10 @@ class DownloadSink:
         self.final_path = None
         self._file = None
         self._digest = None
-        self._chain = defer.succeed(None)   # writes, one after the other, in order
+        self._writes = SerialQueue(run)     # open, writes, close: one after the other
+        self._hashes = SerialQueue(run)     # the SHA-256, beside the writes
+        self._batch = []                    # chunks waiting for the batch in the threads
+        self._in_flight = 0                 # batches in the threads
         self._queued = 0
         self._paused = False
         self._written = 0
@@ -247,7 +244,9 @@ class DownloadSink:
 
     def prepare(self) -> defer.Deferred:
         """Open (or create) the partial file and hash what it holds; fires with its size."""
-        return self.run(self._prepare)
+        prepared = self._writes.submit(self._prepare)
+        self._hashes.after(prepared)     # no hash before the digest holds the partial's bytes
+        return prepared
 
     def _prepare(self) -> int:
         os.makedirs(self.folder, exist_ok=True)
@@ -272,54 +271,70 @@ class DownloadSink:
         self.expected_sha256 = view["sha256"]
         self.on_begin(data)
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk) -> None:
         self._queued += len(chunk)
         if self._queued > HIGH_WATER and not self._paused and self.conn is not None:
             self._paused = True
             self.conn.transport.pauseProducing()
-        self._chain.addCallback(self._write_next, chunk)
+        # chunks that arrive while a batch is in the threads go together in the next one
+        self._batch.append(chunk)
+        if not self._in_flight:
+            self._submit_batch()
 
-    def _write_next(self, _, chunk: bytes):
-        if self._failure is not None:    # the disk failed: the rest is not written
-            return None
-        d = self.run(self._write, chunk)
-        d.addCallbacks(self._written_one, self._write_failed, callbackArgs=(len(chunk),))
-        return d
+    def _submit_batch(self) -> None:
+        batch, self._batch = self._batch, []
+        self._in_flight += 1
+        n = sum(len(chunk) for chunk in batch)
+        written = self._writes.submit(self._write_batch, batch)
+        hashed = self._hashes.submit(self._hash_batch, batch)
+        defer.gatherResults([written, hashed], consumeErrors=True).addBoth(self._batch_done, n)
 
-    def _write(self, chunk: bytes) -> None:
-        self._file.write(chunk)
-        self._digest.update(chunk)
-        # bounded dirty pages: a gigabyte of them would stall every fsync on the machine
-        self._end += len(chunk)
-        if self._window.due(self._end):
-            self._file.flush()
-            self._window.wrote(self._end)
+    def _write_batch(self, batch) -> None:      # in a thread
+        if self._failure is not None or self._file is None:
+            return                # the disk failed: the rest is not written
+        for chunk in batch:
+            self._file.write(chunk)
+            # bounded dirty pages: a gigabyte of them would stall every fsync on the machine
+            self._end += len(chunk)
+            if self._window.due(self._end):
+                self._file.flush()
+                self._window.wrote(self._end)
 
-    def _written_one(self, _, n: int) -> None:
+    def _hash_batch(self, batch) -> None:       # in a thread, beside _write_batch
+        for chunk in batch:
+            self._digest.update(chunk)
+
+    def _batch_done(self, result, n: int) -> None:
+        self._in_flight -= 1
         self._queued -= n
-        self._written += n
-        self.on_progress(self._written)
+        if isinstance(result, Failure):
+            if self._failure is None:
+                self._failure = result.value.subFailure \
+                    if result.check(defer.FirstError) else result
+        else:
+            self._written += n
+            self.on_progress(self._written)
+        if self._batch and not self._in_flight:
+            self._submit_batch()
         if self._paused and self._queued < LOW_WATER:
             self._paused = False
             if self.conn is not None and self.conn.connected:
                 self.conn.transport.resumeProducing()
 
-    def _write_failed(self, failure) -> None:
-        if self._failure is None:
-            self._failure = failure
+    def _flush(self) -> None:
+        """No more data comes: what waits for the batch in the threads goes now."""
+        if self._batch:
+            self._submit_batch()
 
     def finish(self) -> defer.Deferred:
         """All bytes arrived: wait for the disk, check the SHA-256, move the file in place."""
-        d = self._chain
-        d.addCallback(lambda _: self._check())
-        return d
+        self._flush()
+        self._writes.after(self._hashes.submit(nothing))   # _complete reads the digest
+        return self._writes.submit(self._complete)
 
-    def _check(self):
+    def _complete(self) -> str:                 # in a thread, after every write and hash
         if self._failure is not None:
-            return self._failure
-        return self.run(self._complete)
-
-    def _complete(self) -> str:
+            self._failure.raiseException()
         expected = self.expected_sha256
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -336,16 +351,21 @@ class DownloadSink:
 
     def discard(self) -> defer.Deferred:
         """The server refused the download: the partial file can never be completed."""
-        def remove(_):
-            f, self._file = self._file, None
-            return self.run(_close_and_remove, f, self.partial)
-        return self._chain.addBoth(remove)
+        self._flush()
+        return self._writes.submit(self._close, True)
 
     def abort(self) -> None:
         """The link went: keep the partial file for a resume."""
-        def close(_):
-            f, self._file = self._file, None
-            if f is not None:
-                return self.run(f.close)   # a close flushes: off the reactor like the writes
-        self._chain.addBoth(close)
+        self._flush()                    # what arrived is kept
+        self._writes.submit(self._close, False)
+
+    def _close(self, remove: bool) -> None:   # in a thread: a close flushes
+        f, self._file = self._file, None
+        if f is not None:
+            f.close()
+        if remove:
+            try:
+                os.remove(self.partial)
+            except FileNotFoundError:
+                pass
 

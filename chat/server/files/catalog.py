@@ -9,7 +9,7 @@ import dataclasses
 from typing import Optional
 
 from chat.protocol.timestamps import format_ts
-from chat.server.files.io import SerialQueue
+from chat.serial import SerialQueue
 from chat.server.storage import FileRecord
 
 

@@ -1,5 +1,5 @@
-"""Where file work runs: a dedicated thread pool, and a queue that keeps one file's operations
-in order.
+"""Where file work runs: a dedicated thread pool (one file's operations keep their order
+through :class:`chat.serial.SerialQueue`).
 
 Writing, reading and hashing file data must never happen on the reactor thread. It does not go
 to the reactor's shared pool either: a burst of uploads would then delay password hashing and
@@ -8,10 +8,7 @@ a synchronous ``run`` instead (see tests/harness.py), so that a whole transfer h
 one ``dataReceived`` call.
 """
 
-from collections import deque
-
 from twisted.internet import defer, threads
-from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 FILE_THREADS = 4
@@ -86,48 +83,3 @@ class FileIO:
     def _done(self, result, d):
         self._pending.discard(d)
         return result
-
-
-class SerialQueue:
-    """Operations on one file, run through ``run`` one at a time, in submission order.
-
-    A synchronous ``run`` (tests) completes each operation inside ``submit``; the loop below
-    then runs the next one without recursing, however many are queued.
-    """
-
-    def __init__(self, run):
-        self._run = run
-        self._queue: deque = deque()
-        self._busy = False
-        self._looping = False
-
-    @property
-    def idle(self) -> bool:
-        return not self._busy and not self._queue
-
-    def submit(self, f, *args) -> defer.Deferred:
-        """Fires with ``f(*args)``'s result once every operation submitted before has run."""
-        d = defer.Deferred()
-        self._queue.append((f, args, d))
-        self._next()
-        return d
-
-    def _next(self) -> None:
-        if self._looping:
-            return
-        self._looping = True
-        try:
-            while self._queue and not self._busy:
-                f, args, d = self._queue.popleft()
-                self._busy = True
-                self._run(f, *args).addBoth(self._finished, d)
-        finally:
-            self._looping = False
-
-    def _finished(self, result, d) -> None:
-        self._busy = False
-        if isinstance(result, Failure):
-            d.errback(result)
-        else:
-            d.callback(result)
-        self._next()

@@ -103,9 +103,9 @@ class FileStore:
         return f, digest
 
     @staticmethod
-    def write(f, digest, data) -> None:
+    def write(f, data) -> None:
+        """Append ``data`` to a partial (hashing it is the caller's, in a thread of its own)."""
         f.write(data)
-        digest.update(data)
         # a few MiB of dirty pages at most, or the database's fsync of every chat message
         # waits behind a gigabyte of writeback (see chat/writeback.py)
         window = f.writeback

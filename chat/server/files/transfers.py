@@ -1,7 +1,8 @@
 """The two directions of a file transfer, each with its own flow control.
 
-* :class:`UploadSink` takes an upload's body frames as they arrive and hands each chunk to the
-  file I/O pool to be written and hashed, one at a time, in order. When more than
+* :class:`UploadSink` takes an upload's body frames as they arrive and hands them, a batch at a
+  time and in order, to the file I/O pool: the write and the SHA-256 of a batch run in two
+  threads side by side (both release the GIL), so the hash costs no time of its own. When more than
   :data:`HIGH_MARK` bytes wait for the disk it pauses the connection's transport (the kernel's
   receive buffer fills and TCP slows the sender down); under :data:`LOW_MARK` it resumes. So an
   upload holds at most about ``HIGH_MARK`` bytes in memory whatever the file's size.
@@ -18,6 +19,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from chat.protocol.framing import FILE_CHUNK
+from chat.serial import SerialQueue, nothing
 
 HIGH_MARK = 2 * 1024 * 1024
 """Bytes of one upload waiting for the disk above which the connection stops being read."""
@@ -34,7 +36,7 @@ class UploadSuperseded(Exception):
 class UploadSink:
     """Writes one upload's body to the partial file of ``file_id`` from ``offset``.
 
-    ``queue`` is the file's :class:`~chat.server.files.io.SerialQueue`, shared with any later
+    ``queue`` is the file's :class:`~chat.serial.SerialQueue`, shared with any later
     upload of the same file, so a resume starts only after this one's writes are done.
     ``transport`` is paused and resumed for flow control; ``keep_alive()`` is called for every
     write that completes while it is paused (the peer is not silent, the disk is slow);
@@ -66,8 +68,10 @@ class UploadSink:
         self._failure = None
         self._batch = []                 # chunks for the next write in the pool
         self._writing = False            # a batch is in the pool
-        queue.submit(store.open_partial, file_id, offset).addCallbacks(self._opened,
-                                                                       self._failed)
+        self._hashing = SerialQueue(queue.run)   # beside the writes, in order of its own
+        opened = queue.submit(store.open_partial, file_id, offset)
+        opened.addCallbacks(self._opened, self._failed)
+        self._hashing.after(opened)   # no hash before the digest exists (a resume rehashes)
 
     @property
     def position(self) -> int:
@@ -104,16 +108,27 @@ class UploadSink:
         batch, self._batch = self._batch, []   # taken on the reactor thread, never shared
         self._writing = True
         n = sum(len(data) for data in batch)
-        self.queue.submit(self._write_batch, batch).addBoth(self._written, n)
+        written = self.queue.submit(self._write_batch, batch)
+        hashed = self._hashing.submit(self._hash_batch, batch)
+        defer.gatherResults([written, hashed], consumeErrors=True).addBoth(self._written, n)
 
     def _write_batch(self, batch) -> None:   # in the pool
         # _file and _failure were set on the reactor thread before this ran (SerialQueue runs
         # an operation only after the previous one's callbacks)
         if self._file is not None and self._failure is None:
             for data in batch:
-                self.store.write(self._file, self._digest, data)
+                self.store.write(self._file, data)
+
+    def _hash_batch(self, batch) -> None:    # in the pool, beside _write_batch
+        # the digest comes with the opened partial, which this queue waited for; it is touched
+        # by this queue alone until the commit
+        if self._digest is not None:
+            for data in batch:
+                self._digest.update(data)
 
     def _written(self, result, n: int) -> None:
+        if isinstance(result, Failure) and result.check(defer.FirstError):
+            result = result.value.subFailure
         self._writing = False
         if self._batch:
             self._submit_batch()
@@ -141,6 +156,8 @@ class UploadSink:
         self._resume()
         if self._batch:             # the last chunks go to the disk before the commit
             self._submit_batch()
+        # the commit reads the digest: the file's queue holds until the last hash is done
+        self.queue.after(self._hashing.submit(nothing))
         return self.queue.submit(self._commit)
 
     def _commit(self) -> bool:                 # in the pool
