@@ -6,7 +6,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench clean screenshots qt
+
+# What Qt needs of the system (offscreen tests), a virtual screen and CJK fonts (screenshots).
+SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
+                   xvfb xauth fonts-noto-cjk
 
 install: $(VENV)/.installed
 
@@ -15,6 +19,11 @@ $(VENV)/.system:
 	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
 	    echo "installing python3-venv"; \
 	    apt-get update && apt-get install -y python3-venv python3-pip; \
+	fi
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 	$(PYTHON) -m venv $(VENV)
 	touch $@
@@ -29,8 +38,16 @@ $(VENV)/.installed: $(VENV)/.system setup.cfg pyproject.toml
 run: install
 	$(BIN)/twistd -n chatserver $(ARGS)
 
+# Two pytest processes: the Qt tests install the Qt reactor, everything else runs on the default one.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/qt
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/qt
+
+qt: install
+	$(BIN)/chat-qt $(ARGS)
+
+screenshots: install
+	$(BIN)/python tools/screenshots.py
 
 bench: install
 	$(BIN)/python bench/fanout.py

@@ -150,12 +150,14 @@ class ChatClient:
         return self._conn
 
     # ------------------------------------------------------------------ session
-    def login(self, username: str, password: str, register: bool = False) -> defer.Deferred:
-        """Connect and log in (registering first if asked). Fires with the login reply, or
-        fails with CannotConnect, RequestFailed or ConnectionLost; no retries until then."""
+    def login(self, username: str, password: str, register: bool = False,
+              avatar: tuple = None) -> defer.Deferred:
+        """Connect and log in (registering first if asked, with ``avatar`` = ``(mime type,
+        bytes)`` if given). Fires with the login reply, or fails with CannotConnect,
+        RequestFailed or ConnectionLost; no retries until then."""
         self._credentials = (username, password)
         self._give_up = None
-        return self._attempt(first=True, register=register)
+        return self._attempt(first=True, register=register, avatar=avatar)
 
     def close(self) -> None:
         """Stop for good: no reconnect; what is still in the outbox stays unsent."""
@@ -175,7 +177,7 @@ class ChatClient:
         return d
 
     @defer.inlineCallbacks
-    def _attempt(self, first: bool, register: bool = False):
+    def _attempt(self, first: bool, register: bool = False, avatar: tuple = None):
         self._set_state(LinkState.CONNECTING)
         try:
             conn = yield self.connect(_ConnectionFactory(self))
@@ -203,7 +205,10 @@ class ChatClient:
             self.model.policy = self.hello.get("policy", {})
             self.model.limits = self.hello.get("limits", {})
             if register:
-                yield conn.request("register", username=username, password=password)
+                extra = {}
+                if avatar is not None:
+                    extra = {"avatar_type": avatar[0], "body": avatar[1]}
+                yield conn.request("register", username=username, password=password, **extra)
             data = yield conn.request("login", username=username, password=password)
             self.model.logged_in(data)
             if first:
@@ -438,6 +443,18 @@ class ChatClient:
         if not self.is_online:
             return defer.fail(NotConnected("not connected to the server"))
         return self._conn.request(kind, **fields)
+
+    def get_avatar(self, user: str) -> defer.Deferred:
+        """Fires with ``(mime type, bytes)`` of ``user``'s avatar; fails ``not_found``."""
+        if not self.is_online:
+            return defer.fail(NotConnected("not connected to the server"))
+        d = self._conn.request("get_avatar", user=user)
+        return d.addCallback(lambda reply: (reply.data["avatar_type"], reply.body))
+
+    def set_avatar(self, mime: str, data: bytes) -> defer.Deferred:
+        if not self.is_online:
+            return defer.fail(NotConnected("not connected to the server"))
+        return self._conn.request("set_avatar", avatar_type=mime, body=data)
 
     def history(self, conv: str, before: int = None, limit: int = 50) -> defer.Deferred:
         fields = {"conv": conv, "limit": limit}
