@@ -10,6 +10,7 @@ from twisted.trial import unittest
 from chat.cli import text
 from chat.cli.format import Formatter
 from chat.cli.parse import ADMIN_COMMANDS, Command, ParseError, parse_line
+from chat.client.transfers import Transfer, TransferState
 
 TS = "2026-11-24T23:59:01.123Z"
 
@@ -348,6 +349,18 @@ class FormatEventTests(FormatterTestCase):
         self.both("error", "teapot", "short and stout",
                   en="[system] Error (teapot): short and stout",
                   zh="【系统】出错（teapot）：short and stout")
+
+
+    def test_transfer_outcomes(self):
+        transfer = Transfer("down", "report.pdf", 2048, state=TransferState.CANCELLED)
+        self.both("transfer", transfer, en="[system] Transfer of report.pdf cancelled.",
+                  zh="【系统】report.pdf 的传输已取消。")
+        transfer.state, transfer.error = TransferState.FAILED, ("not_found", "no such file")
+        self.both("transfer", transfer, en="[system] Transfer of report.pdf failed: no such file",
+                  zh="【系统】report.pdf 传输失败：no such file")
+        self.both("error", "cancelled", "request 4 was cancelled",
+                  en="[system] Error (cancelled): request 4 was cancelled",
+                  zh="【系统】出错（已取消）：request 4 was cancelled")
 
 
 class FormatListTests(FormatterTestCase):

@@ -72,6 +72,37 @@ class ConnectionTests(unittest.TestCase):
                                    "body": 8})
         self.assertEqual(body, b"\x01\x00\x00\x00\x01\x89PNG\r\n\x1a\n")
 
+    def test_cancel_a_streamed_download(self):
+        class Sink:
+            def __init__(self):
+                self.calls = []
+
+            def begin(self, data, size):
+                self.calls.append("begin")
+
+            def write(self, chunk):
+                self.calls.append(bytes(chunk))
+
+            def abort(self):
+                self.calls.append("abort")
+
+        sink = Sink()
+        d = self.conn.request("download", file=3, sink=sink)
+        cancel = self.conn.cancel(d)
+        self.assertEqual(self.sent()[-1], {"type": "cancel", "id": 2, "request": 1})
+        self.conn.dataReceived(
+            control_frame({"type": "ok", "id": 1, "data": {"file": {}}, "body": 10})
+            + b"".join(iter_body_frames(1, b"abc"))
+            + control_frame({"type": "error", "id": 1, "code": "cancelled", "message": "x"})
+            + b"".join(iter_body_frames(1, b"defg"))      # already on its way: dropped
+            + control_frame({"type": "ok", "id": 2,
+                             "data": {"request": 1, "cancelled": True}}))
+        self.assertEqual(sink.calls, ["begin", b"abc", "abort"])
+        self.assertEqual(self.failureResultOf(d, RequestFailed).value.code, "cancelled")
+        self.assertEqual(self.successResultOf(cancel), {"request": 1, "cancelled": True})
+        self.assertIsNone(self.conn.cancel(d))            # answered: nothing to cancel
+        self.assertTrue(self.conn.connected)
+
     def test_lost_connection_fails_what_waits(self):
         d = self.conn.request("rooms")
         self.conn.connectionLost(None)

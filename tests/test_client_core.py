@@ -1,5 +1,13 @@
 """The client core against a real ChatServer, in memory (iosim links, a task.Clock)."""
 
+import hashlib
+import os
+import random
+import shutil
+import tempfile
+from unittest import mock
+
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from chat.client.backoff import Backoff
@@ -7,6 +15,10 @@ from chat.client.connection import RequestFailed
 from chat.client.core import CannotConnect, ChatClient, LinkState, NotConnected
 from chat.client.listener import ClientListener
 from chat.client.outbox import Outbox, OutState
+from chat.client.transfers import TransferState
+from chat.protocol import commands as C
+from chat.protocol.framing import FILE_CHUNK, encode_body_frame
+from chat.server.files.io import FileIO
 from tests.harness import PASSWORD, make_server, user
 from tests.support.loopback import Network
 
@@ -103,6 +115,31 @@ class LoginTests(ClientTestCase):
         attempts = self.net.attempts
         self.advance(120, step=10)
         self.assertEqual(self.net.attempts, attempts)
+
+    def test_avatar_sent_at_registration_and_fetched(self):
+        png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+        listener = Recorder()
+        alice = ChatClient(self.net.connect, self.clock, listener, random=lambda: 0.5)
+        result = []
+        alice.login("alice", PASSWORD, register=True, avatar=("image/png", png)).addBoth(
+            result.append)
+        self.net.pump()
+        self.assertEqual(result[0]["user"]["avatar"], True)
+        bob = self.client("bob")
+        got = []
+        bob.get_avatar("alice").addBoth(got.append)
+        self.net.pump()
+        self.assertEqual(got, [("image/png", png)])
+        bob.get_avatar("nobody").addBoth(got.append)
+        self.net.pump()
+        self.assertEqual(got[1].value.code, "not_found")
+        jpeg = b"\xff\xd8\xff" + b"x" * 100
+        done = []
+        bob.set_avatar("image/jpeg", jpeg).addBoth(done.append)
+        self.net.pump()
+        alice.get_avatar("bob").addBoth(got.append)
+        self.net.pump()
+        self.assertEqual(got[2], ("image/jpeg", jpeg))
 
     def test_name_taken(self):
         self.client("alice")
@@ -373,3 +410,274 @@ class PartsTests(unittest.TestCase):
         ids = {one.add("#lobby", "a").cid, one.add("#lobby", "b").cid,
                two.add("#lobby", "a").cid}
         self.assertEqual(len(ids), 3)
+
+
+class Runner:
+    """A thread runner for one side's file work: at once, or held until ``release``."""
+
+    def __init__(self):
+        self.holding = False
+        self.calls = []
+
+    def __call__(self, f, *args):
+        if not self.holding:
+            return defer.maybeDeferred(f, *args)
+        d = defer.Deferred()
+        self.calls.append((d, f, args))
+        return d
+
+    def release(self, n=None):
+        """Run ``n`` held calls (all, and what they hold in turn, if None)."""
+        while self.calls and (n is None or n > 0):
+            d, f, args = self.calls.pop(0)
+            defer.maybeDeferred(f, *args).chainDeferred(d)
+            n = None if n is None else n - 1
+
+    def release_last(self):
+        """Run the call held last (it overtakes the others, as a thread may)."""
+        d, f, args = self.calls.pop()
+        defer.maybeDeferred(f, *args).chainDeferred(d)
+
+
+class TransferCancelTests(ClientTestCase):
+    """Cancelling uploads and downloads: the client core against a real server with files."""
+
+    def setUp(self):
+        self.server_io = Runner()
+        self.server = make_server(file_io=FileIO(run_in_thread=self.server_io))
+        self.clock = self.server.clock
+        self.net = Network(self.server)
+        self.clients = []
+        self.dir = tempfile.mkdtemp(prefix="chat-cancel-test-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.folder = os.path.join(self.dir, "downloads")
+
+    def make_file(self, size, seed=1):
+        data = random.Random(seed).randbytes(size)
+        path = os.path.join(self.dir, f"f{seed}.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        return path, data
+
+    def states_reported(self, client):
+        return [t.state for t in client.recorder.take("transfer")]
+
+    def shared_file(self, data):
+        """A complete file in #lobby, sent by carol through the socket-free harness."""
+        carol = user(self.server, "carol")
+        offered = carol.ok("file_offer", to="#lobby", name="shared.bin", size=len(data),
+                           sha256=hashlib.sha256(data).hexdigest())
+        file_id = offered["file"]["id"]
+        carol._next_id += 1
+        carol.send({"type": "upload", "id": carol._next_id, "file": file_id, "offset": 0,
+                    "body": len(data)})
+        for start in range(0, len(data), FILE_CHUNK):
+            carol.raw(encode_body_frame(carol._next_id, data[start:start + FILE_CHUNK]))
+        assert carol.reply(carol._next_id)["type"] == "ok"
+        return file_id
+
+    # -- uploads
+    def start_upload(self, size=12 * FILE_CHUNK):
+        """alice sends a file; one read of it (four chunks) reaches the server."""
+        runner = Runner()
+        alice = self.client("alice", run_in_thread=runner)
+        path, data = self.make_file(size)
+        runner.holding = True
+        transfer = alice.send_file("#lobby", path)
+        runner.release(1)                    # the hash
+        self.net.pump()                      # the offer and its reply
+        self.assertEqual(transfer.state, TransferState.SENDING)
+        runner.release(1)                    # the first read: four body frames
+        self.net.pump()
+        return alice, runner, transfer, data
+
+    def test_cancel_an_upload(self):
+        alice, runner, transfer, data = self.start_upload()
+        partial = self.server.files.catalog.partials[transfer.file_id]
+        self.assertEqual(partial.received, 4 * FILE_CHUNK)
+        alice.recorder.take("transfer")
+        d = alice.cancel_transfer(transfer)
+        self.assertTrue(transfer.cancelling)
+        self.assertIsNone(alice.connection.transport.producer)    # the stream stopped
+        self.net.pump()
+        self.assertTrue(self.successResultOf(d))
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        self.assertIsNone(transfer.error)
+        self.successResultOf(transfer.finished)      # fired, without a failure
+        self.assertEqual(self.states_reported(alice)[-1], TransferState.CANCELLED)
+        self.assertEqual(alice.files.active, [])
+        runner.release()                     # the read under way: nothing more is sent
+        self.net.pump()
+        # the server keeps what arrived, for a resume; the link is still up
+        self.assertIsNone(partial.sink)
+        self.assertEqual(partial.held, 4 * FILE_CHUNK)
+        server_side = [c for c in self.server.connections if c.session
+                       and c.session.name == "alice"]
+        self.assertEqual([c._transfers for c in server_side], [0])
+        self.assertEqual(alice.state, LinkState.ONLINE)
+        out = alice.send("#lobby", "never mind")
+        self.net.pump()
+        self.assertEqual(out.state, OutState.ACKED)
+        # cancelling again, or a transfer that is over, changes nothing
+        self.assertFalse(self.successResultOf(alice.cancel_transfer(transfer)))
+        # sending the same file again resumes the partial the cancel left
+        again = alice.send_file("#lobby", transfer.path)
+        runner.holding = False
+        runner.release()
+        self.net.pump()
+        self.assertEqual(again.state, TransferState.DONE, again.error)
+        self.assertEqual((again.file_id, again.resumed_from), (transfer.file_id, 4 * FILE_CHUNK))
+
+    def test_cancelled_upload_is_not_resumed_after_a_reconnect(self):
+        alice, runner, transfer, data = self.start_upload()
+        d = alice.cancel_transfer(transfer)
+        self.cut(alice)                       # the link goes before the server answered
+        self.net.pump()
+        self.assertTrue(self.successResultOf(d))
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        runner.holding = False
+        runner.release()
+        self.advance(3, step=0.5)
+        self.assertEqual(alice.state, LinkState.ONLINE)
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        partial = self.server.files.catalog.partials[transfer.file_id]
+        self.assertEqual((partial.sink, partial.held), (None, 4 * FILE_CHUNK))   # no resume
+
+    def test_a_server_without_cancel_gets_the_link_closed(self):
+        alice, runner, transfer, data = self.start_upload()
+        with mock.patch.dict(C.CLIENT_COMMANDS):
+            del C.CLIENT_COMMANDS["cancel"]          # an older server: unknown_type
+            d = alice.cancel_transfer(transfer)
+            self.net.pump()
+        self.assertTrue(self.successResultOf(d))
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        runner.holding = False
+        runner.release()
+        self.advance(3, step=0.5)
+        self.assertEqual(alice.state, LinkState.ONLINE)   # reconnected as after any cut
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        self.assertEqual(self.server.files.catalog.partials[transfer.file_id].held,
+                         4 * FILE_CHUNK)
+
+    def test_cancel_an_upload_waiting_for_the_link(self):
+        alice, runner, transfer, data = self.start_upload()
+        self.net.refuse = True
+        self.cut(alice)
+        self.net.pump()
+        self.assertEqual(transfer.state, TransferState.WAITING)
+        attempts = self.net.attempts
+        d = alice.cancel_transfer(transfer)
+        self.assertEqual(transfer.state, TransferState.CANCELLED)   # at once, locally
+        self.assertTrue(self.successResultOf(d))
+        self.assertEqual(self.net.attempts, attempts)
+        self.net.refuse = False
+        runner.holding = False
+        runner.release()
+        self.advance(3, step=0.5)
+        self.assertEqual(alice.state, LinkState.ONLINE)
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        self.assertEqual(self.server.files.catalog.partials[transfer.file_id].held,
+                         4 * FILE_CHUNK)
+        self.assertEqual(alice.files._link_waiters, [])
+
+    def test_cancel_an_upload_waiting_for_its_turn(self):
+        alice, runner, first, data = self.start_upload()
+        path, _ = self.make_file(1000, seed=2)
+        second = alice.send_file("#lobby", path)
+        runner.release_last()                 # its hash; then it waits for the first upload
+        self.assertEqual(len(alice.files._upload_lock.waiting), 1)
+        d = alice.cancel_transfer(second)
+        self.assertEqual(second.state, TransferState.CANCELLED)
+        self.assertTrue(self.successResultOf(d))
+        runner.holding = False
+        runner.release()
+        self.net.pump()
+        self.assertEqual(first.state, TransferState.DONE, first.error)
+        self.assertEqual(self.server.files.catalog.partials, {})   # no offer for the second
+        self.assertEqual(alice.files._upload_lock.waiting, [])
+        self.assertFalse(alice.files._upload_lock.locked)
+
+    def test_cancel_while_hashing(self):
+        runner = Runner()
+        alice = self.client("alice", run_in_thread=runner)
+        path, _ = self.make_file(1000)
+        runner.holding = True
+        transfer = alice.send_file("#lobby", path)
+        d = alice.cancel_transfer(transfer)
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        self.assertTrue(self.successResultOf(d))
+        runner.release()                      # the hash ends later: ignored
+        self.net.pump()
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        self.assertEqual(self.server.files.catalog.partials, {})
+
+    # -- downloads
+    def start_download(self, data):
+        file_id = self.shared_file(data)
+        bob = self.client("bob", run_in_thread=Runner())
+        self.server_io.holding = True
+        transfer = bob.download(file_id, self.folder)
+        self.net.pump()
+        self.server_io.release(2)             # the open, the first read: one body frame
+        self.net.pump()
+        self.assertEqual(transfer.state, TransferState.RECEIVING)
+        self.assertEqual(transfer.done, FILE_CHUNK)
+        return bob, transfer
+
+    def test_cancel_a_download(self):
+        data = random.Random(3).randbytes(8 * FILE_CHUNK)
+        bob, transfer = self.start_download(data)
+        self.assertEqual(os.listdir(self.folder), [f".chat-{transfer.file_id}.part"])
+        bob.recorder.take("transfer")
+        d = bob.cancel_transfer(transfer)
+        self.net.pump()
+        self.assertTrue(self.successResultOf(d))
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        self.successResultOf(transfer.finished)      # fired, without a failure
+        self.assertEqual(self.states_reported(bob), [TransferState.CANCELLED])
+        self.assertEqual(os.listdir(self.folder), [])            # the partial is gone
+        self.assertEqual(self.server.files.catalog.downloads_of, {})
+        self.server_io.release()              # reads under way on the server: nothing follows
+        self.net.pump()
+        self.assertEqual(os.listdir(self.folder), [])
+        self.assertEqual(bob.connection._sinks, {})
+        # the link is still up and a new download runs to the end
+        self.server_io.holding = False
+        again = bob.download(transfer.file_id, self.folder)
+        self.net.pump()
+        self.assertEqual(again.state, TransferState.DONE, again.error)
+        self.assertEqual(again.resumed_from, 0)
+        with open(again.path, "rb") as f:
+            self.assertEqual(f.read(), data)
+
+    def test_cancel_a_download_waiting_for_the_link(self):
+        data = random.Random(4).randbytes(8 * FILE_CHUNK)
+        bob, transfer = self.start_download(data)
+        self.net.refuse = True
+        self.cut(bob)
+        self.net.pump()
+        self.assertEqual(transfer.state, TransferState.WAITING)
+        self.assertEqual(os.listdir(self.folder), [f".chat-{transfer.file_id}.part"])
+        d = bob.cancel_transfer(transfer)
+        self.assertTrue(self.successResultOf(d))
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        self.assertEqual(os.listdir(self.folder), [])            # kept for a resume no more
+        self.net.refuse = False
+        self.server_io.holding = False
+        self.server_io.release()
+        self.advance(3, step=0.5)
+        self.assertEqual(bob.state, LinkState.ONLINE)
+        self.assertEqual(transfer.state, TransferState.CANCELLED)
+        self.assertEqual(os.listdir(self.folder), [])             # not resumed
+        self.assertEqual(self.server.files.catalog.downloads_of, {})
+
+    def test_cancel_after_the_end_changes_nothing(self):
+        data = random.Random(5).randbytes(FILE_CHUNK + 5)
+        file_id = self.shared_file(data)
+        bob = self.client("bob", run_in_thread=Runner())
+        transfer = bob.download(file_id, self.folder)
+        self.net.pump()
+        self.assertEqual(transfer.state, TransferState.DONE)
+        self.assertFalse(self.successResultOf(bob.cancel_transfer(transfer)))
+        self.assertEqual(transfer.state, TransferState.DONE)
+        self.assertEqual(os.listdir(self.folder), ["shared.bin"])

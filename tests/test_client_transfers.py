@@ -99,6 +99,25 @@ class UploadTests(unittest.TestCase):
         self.assertFalse(conn.connected)
 
 
+    def test_cancel_stops_at_once_and_closes_after_the_read_in_flight(self):
+        conn, runner = FakeConnection(), HeldRunner()
+        stream = UploadStream(self.path, 0, len(self.data), runner, lambda n: None)
+        stream.start(conn, 7)
+        runner.release()                 # the first read: written
+        self.assertEqual(len(conn.frames), READ_CHUNKS)
+        stream.cancel()                  # the second read is in the thread
+        self.assertIsNone(conn.transport.producer)
+        self.assertIsNotNone(stream._file)   # not closed under the reading thread
+        runner.release()                 # the read comes back: dropped, and the file closes
+        runner.release()
+        self.assertEqual(len(conn.frames), READ_CHUNKS)
+        self.assertIsNone(stream._file)
+        self.assertEqual(runner.calls, [])
+        self.assertTrue(conn.connected)  # a cancel is no failure: the link stays
+        self.assertIsNone(stream.failed)
+        stream.cancel()                  # twice is harmless
+
+
 class DownloadTests(unittest.TestCase):
 
     def setUp(self):
@@ -167,6 +186,15 @@ class DownloadTests(unittest.TestCase):
         with open(partial_path(self.folder, 31), "rb") as f:
             self.assertEqual(f.read(), self.data[:FILE_CHUNK])   # kept for a resume
         self.assertEqual(os.listdir(self.folder), [".chat-31.part"])   # never "received"
+
+    def test_discard_without_prepare_removes_an_earlier_partial(self):
+        path = partial_path(self.dir, 9)
+        with open(path, "wb") as f:
+            f.write(b"from an earlier run")
+        sink = DownloadSink(self.dir, 9, run_now, None, None)
+        self.successResultOf(sink.discard())
+        self.assertFalse(os.path.exists(path))
+        self.successResultOf(sink.discard())     # nothing there: no error
 
     def test_abort_keeps_the_partial(self):
         sink = self.sink()

@@ -132,6 +132,7 @@ class CommandTests(unittest.TestCase):
                            "mime": "application/pdf"},
             "upload": {"file": 3, "offset": 0, "body": 10},
             "download": {"file": 3, "offset": 4}, "files": {"conv": "#dev", "limit": 5},
+            "cancel": {"request": 42},
         }
         self.assertEqual(set(samples) | {"pong"}, set(C.CLIENT_COMMANDS))
         for kind, fields in samples.items():
@@ -179,6 +180,18 @@ class CommandTests(unittest.TestCase):
             self.assertEqual(self.code_of(bad), BAD_REQUEST, bad)
         self.assertEqual(self.code_of({"type": "notice", "id": 1, "text": "x" * 16001}),
                          TOO_LARGE)
+
+    def test_cancel_fields(self):
+        self.assertEqual(self.parse({"type": "cancel", "id": 50, "request": 42}).request, 42)
+        self.assertEqual(self.parse({"type": "cancel", "id": 50, "request": "dl-1"}).request,
+                         "dl-1")
+        for bad in ({"type": "cancel", "id": 50},
+                    {"type": "cancel", "id": 50, "request": -1},
+                    {"type": "cancel", "id": 50, "request": True},
+                    {"type": "cancel", "id": 50, "request": 1.5},
+                    {"type": "cancel", "id": 50, "request": [42]},
+                    {"type": "cancel", "id": 50, "request": ""}):
+            self.assertEqual(self.code_of(bad), BAD_REQUEST, bad)
 
     def test_directions_are_separate(self):
         self.assertEqual(self.code_of({"type": "presence", "id": 1}), UNKNOWN_TYPE)

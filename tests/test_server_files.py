@@ -17,7 +17,7 @@ from twisted.trial import unittest
 
 from chat.protocol.codec import control_frame
 from chat.protocol.errors import (
-    BAD_REQUEST, FORBIDDEN, NOT_FOUND, NOT_LOGGED_IN, QUOTA_EXCEEDED, TOO_LARGE)
+    BAD_REQUEST, CANCELLED, FORBIDDEN, NOT_FOUND, NOT_LOGGED_IN, QUOTA_EXCEEDED, TOO_LARGE)
 from chat.protocol.framing import FILE_CHUNK, encode_body_frame
 from chat.server.connection import MALFORMED_IN_A_ROW
 from chat.server.core import ChatServer, ServerConfig
@@ -1039,6 +1039,225 @@ class RestartTests(unittest.TestCase):
                          (offered["file"]["id"], len(data), True))
 
 
+def body_ids(client) -> list:
+    """The request ids of the body frames received and not yet taken (in order)."""
+    client.pump()
+    return [int.from_bytes(f["payload"][1:5], "big") for f in client.inbox if f["type"] == "_body"]
+
+
+def cancel(client, request_id) -> dict:
+    """Send ``cancel`` for ``request_id``; returns its ok data."""
+    return client.ok("cancel", request=request_id)
+
+
+class CancelUploadTests(FilesCase):
+    def setUp(self):
+        super().setUp()
+        self.data = random_bytes(5 * FILE_CHUNK + 3, seed=71)
+        self.file_id = offer(self.alice, "#lobby", self.data)["data"]["file"]["id"]
+        self.request_id = next_id(self.alice)
+        self.alice.send({"type": "upload", "id": self.request_id, "file": self.file_id,
+                         "offset": 0, "body": len(self.data)})
+        send_body(self.alice, self.request_id, self.data[:2 * FILE_CHUNK])
+
+    def test_upload_gets_cancelled_before_the_ok_of_the_cancel(self):
+        cancel_id = next_id(self.alice)
+        self.alice.send({"type": "cancel", "id": cancel_id, "request": self.request_id})
+        self.alice.pump()
+        replies = [(f["type"], f["id"]) for f in self.alice.inbox]
+        self.assertEqual(replies, [("error", self.request_id), ("ok", cancel_id)])
+        self.assertEqual(self.alice.inbox[0]["code"], CANCELLED)
+        self.assertEqual(self.alice.inbox[1]["data"],
+                         {"request": self.request_id, "cancelled": True})
+        connection = self.alice.connection
+        self.assertEqual(connection._transfers, 0)          # bulk I/O released
+        self.assertIsNone(self.server.files.catalog.partials[self.file_id].sink)
+
+    def test_stray_body_frames_are_dropped_and_the_connection_goes_on(self):
+        self.assertTrue(cancel(self.alice, self.request_id)["cancelled"])
+        self.assertEqual(self.alice.reply(self.request_id)["code"], CANCELLED)
+        # frames the client sent before it heard: many, small, none of them abuse
+        send_body(self.alice, self.request_id, self.data[2 * FILE_CHUNK:], chunks=(1000,))
+        self.alice.pump()
+        self.assertEqual(self.alice.inbox, [])
+        self.assertFalse(self.alice.closed)
+        self.alice.ok("send", to="#lobby", text="still here", cid="c1")
+        self.assertEqual([e["msg"]["text"] for e in self.bob.events("message")], ["still here"])
+        # nothing of the dropped frames reached the partial
+        self.assertEqual(files_on_disk(self.files_dir),
+                         {os.path.join("partial", str(self.file_id)): 2 * FILE_CHUNK})
+
+    def test_the_partial_stays_and_resumes(self):
+        cancel(self.alice, self.request_id)
+        again = offer(self.alice, "#lobby", self.data)["data"]
+        self.assertEqual((again["file"]["id"], again["offset"]), (self.file_id, 2 * FILE_CHUNK))
+        # another upload may start on the same connection at once
+        done = upload(self.alice, self.file_id, self.data, offset=2 * FILE_CHUNK)
+        self.assertEqual(done["type"], "ok", done)
+        self.assertTrue(done["data"]["file"]["complete"])
+        self.assertEqual(download(self.bob, self.file_id)[1], self.data)
+
+    def test_a_cancelled_partial_expires_like_an_abandoned_one(self):
+        cancel(self.alice, self.request_id)
+        self.clock.advance(self.server.config.partial_ttl + 1)
+        self.assertNotIn(self.file_id, self.server.files.catalog.partials)
+        self.assertEqual(files_on_disk(self.files_dir), {})
+
+    def test_cancel_is_idempotent(self):
+        self.assertTrue(cancel(self.alice, self.request_id)["cancelled"])
+        self.assertEqual(cancel(self.alice, self.request_id),
+                         {"request": self.request_id, "cancelled": False})
+        self.alice.pump()
+        self.assertEqual([f["code"] for f in self.alice.inbox if f["type"] == "error"],
+                         [CANCELLED])     # one error for the upload, not one per cancel
+
+    def test_a_finished_upload_is_not_cancelled(self):
+        send_body(self.alice, self.request_id, self.data[2 * FILE_CHUNK:])
+        self.assertEqual(self.alice.reply(self.request_id)["type"], "ok")
+        self.assertEqual(cancel(self.alice, self.request_id),
+                         {"request": self.request_id, "cancelled": False})
+
+    def test_only_the_own_connection(self):
+        # the same user on another connection cannot reach this request, whatever its id
+        alice2 = user(self.server, "alice", register=False)
+        self.assertFalse(cancel(alice2, self.request_id)["cancelled"])
+        send_body(self.alice, self.request_id, self.data[2 * FILE_CHUNK:])
+        self.assertEqual(self.alice.reply(self.request_id)["type"], "ok")
+
+
+class CancelRequestTests(FilesCase):
+    def test_unknown_and_refused_requests(self):
+        self.assertEqual(cancel(self.bob, 999), {"request": 999, "cancelled": False})
+        self.assertEqual(cancel(self.bob, "dl-1"), {"request": "dl-1", "cancelled": False})
+        data = random_bytes(3 * FILE_CHUNK, seed=72)
+        request_id = start_upload(self.bob, 12345, data[:FILE_CHUNK], body=len(data))
+        self.assertEqual(self.bob.reply(request_id)["code"], NOT_FOUND)
+        # refused already: its frames are being dropped, there is nothing to cancel
+        self.assertFalse(cancel(self.bob, request_id)["cancelled"])
+        send_body(self.bob, request_id, data[FILE_CHUNK:])
+        self.bob.pump()
+        self.assertEqual(self.bob.inbox, [])
+
+    def test_an_avatar_on_its_way_in(self):
+        request_id = next_id(self.bob)
+        self.bob.send({"type": "set_avatar", "id": request_id, "avatar_type": "image/png",
+                       "body": 1000})
+        self.bob.raw(encode_body_frame(request_id, b"\x89PNG" + b"\0" * 496))
+        self.assertTrue(cancel(self.bob, request_id)["cancelled"])
+        self.assertEqual(self.bob.reply(request_id)["code"], CANCELLED)
+        self.bob.raw(encode_body_frame(request_id, b"\0" * 500))     # dropped
+        self.bob.pump()
+        self.assertEqual(self.bob.inbox, [])
+        self.assertEqual(self.bob.error("get_avatar", user="bob"), NOT_FOUND)   # not set
+
+    def test_bad_fields(self):
+        for fields in ({}, {"request": -1}, {"request": "x" * 65}, {"request": [1]},
+                       {"request": True}):
+            self.assertEqual(self.bob.error("cancel", **fields), BAD_REQUEST, fields)
+        self.assertFalse(self.bob.closed)
+
+    def test_needs_hello_but_no_login(self):
+        stranger = Client(self.server)
+        self.assertEqual(stranger.error("cancel", request=1), BAD_REQUEST)
+        stranger.hello()
+        self.assertFalse(stranger.ok("cancel", request=1)["cancelled"])
+
+
+class CancelDownloadTests(unittest.TestCase):
+    """Downloads cancelled while they stream or wait; file reads held back by hand."""
+
+    def setUp(self):
+        self.io = HeldIO()
+        self.server = make_server(files_dir=os.path.join(temp_dir(self), "files"),
+                                  file_io=FileIO(run_in_thread=lambda f, *a: self.file_run(f, *a)))
+        self.holding = False
+        self.alice = user(self.server, "alice")
+        self.bob = user(self.server, "bob")
+        self.data = random_bytes(8 * FILE_CHUNK, seed=73)
+        self.file_id = send_file(self.alice, "#lobby", self.data)["file"]["id"]
+        self.bob.events()
+
+    def file_run(self, f, *args):
+        if self.holding:
+            return self.io.run(f, *args)
+        return defer.maybeDeferred(f, *args)
+
+    def start_download(self, file_id=None):
+        request_id = next_id(self.bob)
+        self.bob.send({"type": "download", "id": request_id, "file": file_id or self.file_id})
+        return request_id
+
+    def test_cancel_while_streaming(self):
+        transport = self.bob.transport
+        self.holding = True
+        request_id = self.start_download()
+        producer = transport.producer
+        self.io.release(2)            # the open and the first read: one body frame
+        self.assertEqual(self.bob.connection._transfers, 1)
+        cancel_id = next_id(self.bob)
+        self.bob.send({"type": "cancel", "id": cancel_id, "request": request_id})
+        self.bob.pump()
+        order = [(f["type"], f.get("id")) for f in self.bob.inbox]
+        self.assertEqual(order, [("ok", request_id), ("_body", None),
+                                 ("error", request_id), ("ok", cancel_id)])
+        self.assertEqual(self.bob.inbox[2]["code"], CANCELLED)
+        self.assertEqual(self.bob.inbox[3]["data"], {"request": request_id, "cancelled": True})
+        self.bob.inbox = []
+        self.assertIsNone(transport.producer)          # unregistered
+        self.assertTrue(producer.ended)
+        self.assertEqual(self.bob.connection._transfers, 0)
+        self.assertEqual(self.server.files.catalog.downloads_of, {})
+        self.io.release_all()         # the reads that were under way: nothing is written
+        self.assertEqual(body_ids(self.bob), [])
+        self.assertIsNone(producer._file)              # the file is closed
+        self.assertFalse(self.bob.closed)
+        self.holding = False
+        self.assertFalse(cancel(self.bob, request_id)["cancelled"])
+        # the connection goes on: chat, and a whole download
+        self.bob.ok("send", to="#lobby", text="thanks anyway", cid="b1")
+        reply, body = download(self.bob, self.file_id)
+        self.assertEqual((reply["type"], body), ("ok", self.data))
+
+    def test_cancel_a_download_waiting_for_its_turn(self):
+        second = send_file(self.alice, "#lobby", b"second file" * 1000)["file"]["id"]
+        self.bob.events()
+        self.holding = True
+        first_id = self.start_download()
+        second_id = self.start_download(second)
+        self.assertTrue(cancel(self.bob, second_id)["cancelled"])
+        self.assertEqual(self.bob.reply(second_id)["code"], CANCELLED)
+        self.assertEqual(self.server.files.catalog.downloads_of,
+                         {sha(self.data): 1})          # only the first one's
+        self.holding = False
+        self.io.release_all()
+        self.assertEqual(self.bob.reply(first_id)["type"], "ok")
+        self.assertEqual(take_body(self.bob, first_id), self.data)
+        self.bob.pump()
+        self.assertEqual(self.bob.inbox, [])           # nothing ever for the second one
+        self.assertEqual(self.bob.connection._transfers, 0)
+        self.assertFalse(cancel(self.bob, first_id)["cancelled"])   # over already
+
+    def test_the_next_download_starts_when_the_running_one_is_cancelled(self):
+        second_data = b"second file" * 1000
+        second = send_file(self.alice, "#lobby", second_data)["file"]["id"]
+        self.bob.events()
+        self.holding = True
+        first_id = self.start_download()
+        second_id = self.start_download(second)
+        self.io.release(2)
+        self.assertTrue(cancel(self.bob, first_id)["cancelled"])
+        self.holding = False
+        self.io.release_all()
+        self.bob.pump()
+        order = [(f["type"], f.get("id") or int.from_bytes(f["payload"][1:5], "big"))
+                 for f in self.bob.inbox]
+        self.assertEqual(order, [("ok", first_id), ("_body", first_id), ("error", first_id),
+                                 ("ok", second_id), ("_body", second_id)])
+        self.assertEqual(take_body(self.bob, second_id), second_data)
+        self.assertEqual(self.bob.connection._transfers, 0)
+        self.assertIsNone(self.bob.transport.producer)
+
+
 class AbuseTests(FilesCase):
     def test_dropped_frames_of_refused_uploads_are_not_abuse(self):
         data = random_bytes(MALFORMED_IN_A_ROW * 100 + 1)
@@ -1046,6 +1265,19 @@ class AbuseTests(FilesCase):
             request_id = start_upload(self.bob, 12345, data, chunks=(100,))
             self.assertEqual(self.bob.reply(request_id)["code"], NOT_FOUND)
         self.assertFalse(self.bob.closed)
+
+    def test_requests_answered_with_a_body_need_an_integer_id(self):
+        file_id = send_file(self.alice, "#lobby", b"some bytes")["file"]["id"]
+        for request in ({"type": "download", "id": "d1", "file": file_id},
+                        {"type": "get_avatar", "id": "a1", "user": "alice"}):
+            self.bob.raw(control_frame(request))
+            reply = self.bob.reply(request["id"])
+            self.assertEqual((reply["type"], reply["code"]), ("error", BAD_REQUEST))
+        # nothing was left half-started: the same download with an integer id works
+        request_id = next_id(self.bob)
+        self.bob.send({"type": "download", "id": request_id, "file": file_id})
+        self.assertEqual(take_body(self.bob, request_id), b"some bytes")
+        self.assertEqual(self.server.files.catalog.downloads_of, {})
 
     def test_control_frame_and_body_of_unknown_upload(self):
         self.bob.raw(control_frame({"type": "upload", "id": "x", "file": 1, "offset": 0,

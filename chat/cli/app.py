@@ -469,7 +469,7 @@ class CliApp(ClientListener):
             if self._progress_steps.get(id(transfer)) == step:
                 return
             self._progress_steps[id(transfer)] = step
-        elif state in ("done", "failed"):
+        elif state in ("done", "failed", "cancelled"):
             self._progress_steps.pop(id(transfer), None)
             if state == "failed":
                 self._failed_transfers.append(transfer)

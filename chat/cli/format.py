@@ -158,6 +158,8 @@ class Formatter:
         name = transfer.name
         if state == "failed":
             return self.system("transfer_failed", name=name, message=transfer.error[1])
+        if state == "cancelled":
+            return self.system("transfer_cancelled", name=name)
         if state == "hashing":
             return self.system("transfer_hashing", name=name)
         if state == "done":

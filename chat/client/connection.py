@@ -123,6 +123,18 @@ class ClientConnection(Protocol):
             stream.start(self, request_id)
         return d
 
+    def cancel(self, request: defer.Deferred):
+        """Ask the server to cancel a running upload or download: ``request`` is the Deferred
+        :meth:`request` returned for it. That request then fails with ``RequestFailed``
+        ``cancelled`` (unless its reply was on its way already); body frames still coming for
+        it are dropped. Returns the Deferred of the ``cancel`` request (its ok data say
+        whether the server cancelled anything), or None when ``request`` has been answered
+        already or the link is down: nothing of it runs any more."""
+        for request_id, waiting in self._waiting.items():
+            if waiting is request:
+                return self.request("cancel", request=request_id)
+        return None
+
     def write_body(self, request_id: int, data: bytes) -> None:
         """One body frame of a streamed request."""
         if self.connected:

@@ -430,12 +430,18 @@ class ChatClient:
     # ------------------------------------------------------------------ files
     def send_file(self, to: str, path: str, mime: str = None):
         """Offer and upload a file to ``#room``, ``@user`` or ``@all``; returns its Transfer
-        (``transfer.finished`` fires when it is done or failed). Survives reconnects."""
+        (``transfer.finished`` fires when it is done, failed or cancelled). Survives reconnects."""
         return self.files.send(to, path, mime)
 
     def download(self, file_id: int, folder: str):
         """Fetch file ``file_id`` into ``folder``; returns its Transfer (see send_file)."""
         return self.files.fetch(file_id, folder)
+
+    def cancel_transfer(self, transfer) -> defer.Deferred:
+        """Stop an upload or download for good (it ends CANCELLED and is never resumed; a
+        download's partial file is deleted). Fires with True once it is cancelled, False if
+        it had ended already or its last byte was in first (see FileTransfers.cancel)."""
+        return self.files.cancel(transfer)
 
     # ------------------------------------------------------------------ requests
     def request(self, kind: str, **fields) -> defer.Deferred:

@@ -5,6 +5,12 @@ bytes; if the link goes, wait for the next login and go on from what the other s
 has (the server's ``offset`` for an upload, the partial file's size for a download). Only a
 refusal by the server, a local disk error or a checksum mismatch ends a transfer as FAILED.
 Uploads go one at a time (a transport has one producer); downloads are queued by the server.
+
+:meth:`FileTransfers.cancel` ends a transfer as CANCELLED, for good: a local wait (hashing,
+the link, the upload turn, the offer) is interrupted at once; a running upload or download
+request is cancelled on the server (``cancel``) and ends when the server answers, or when the
+link goes, never to be resumed. A cancelled download's partial file is deleted; a cancelled
+upload's partial stays on the server (a later offer of the same file resumes it).
 """
 
 import mimetypes
@@ -18,6 +24,7 @@ from twisted.logger import Logger
 from chat.client.connection import NotConnected, RequestFailed
 from chat.client.transfers import (
     ChecksumMismatch, DownloadSink, Transfer, TransferState, UploadStream, hash_file)
+from chat.protocol.errors import CANCELLED
 from chat.protocol.errors import ProtocolError
 from chat.protocol.framing import FILE_CHUNK
 
@@ -43,20 +50,107 @@ class FileTransfers:
         """The client is logged in (again): waiting transfers go on."""
         waiters, self._link_waiters = self._link_waiters, []
         for d in waiters:
-            d.callback(None)
+            if not d.called:          # cancelled meanwhile by an earlier one's callbacks
+                d.callback(None)
 
     def link_gone_for_good(self, reason: str) -> None:
         """The client gave up reconnecting: what waits for a link fails."""
         waiters, self._link_waiters = self._link_waiters, []
         for d in waiters:
-            d.errback(ConnectionLost(reason))
+            if not d.called:
+                d.errback(ConnectionLost(reason))
 
     def _online(self) -> defer.Deferred:
         if self.client.is_online:
             return defer.succeed(None)
-        d = defer.Deferred()
+        d = defer.Deferred(self._forget_link_waiter)
         self._link_waiters.append(d)
         return d
+
+    def _forget_link_waiter(self, d) -> None:
+        if d in self._link_waiters:
+            self._link_waiters.remove(d)
+
+    # -- cancelling
+    def cancel(self, transfer: Transfer) -> defer.Deferred:
+        """Stop ``transfer`` for good (see the module docstring). Fires with True once it is
+        CANCELLED, with False if it had ended already, or ends DONE all the same (its last
+        byte was in before the server heard of the cancel)."""
+        if transfer.state.ended or transfer.finished is None:
+            return defer.succeed(False)
+        if not transfer.cancelling:
+            transfer.cancelling = True
+            self._interrupt(transfer)
+        d = defer.Deferred()
+
+        def ended(result):
+            d.callback(transfer.state is TransferState.CANCELLED)
+            return result            # finished keeps its result for its other callbacks
+        transfer.finished.addBoth(ended)
+        return d
+
+    def _interrupt(self, transfer: Transfer) -> None:
+        if transfer._request is not None:
+            # the upload or download runs: the server ends it (error "cancelled")
+            if transfer._stream is not None:
+                transfer._stream.cancel()          # no more body frames from here
+            conn = transfer._conn
+            sent = conn.cancel(transfer._request) if conn is not None else None
+            if sent is not None:
+                sent.addErrback(self._cancel_refused, conn, transfer)
+        elif transfer._wait is not None:
+            transfer._wait.cancel()    # the loop sees CancelledError
+        # else the loop is in a step of its own (preparing a partial file): it looks at
+        # transfer.cancelling when that is done
+
+    def _cancel_refused(self, failure, conn, transfer: Transfer) -> None:
+        if failure.check(RequestFailed):
+            # a server without "cancel": only closing the link stops the request; the
+            # transfer then ends CANCELLED and the client reconnects as after any cut
+            self.log.info("the server could not cancel {name} ({error}): reconnecting",
+                          name=transfer.name, error=failure.value)
+            conn.abort()
+        # a lost link ends the request itself
+
+    def _wait(self, transfer: Transfer, d: defer.Deferred) -> defer.Deferred:
+        """Wait for ``d`` in a way cancel() interrupts (the wait then fails CancelledError)."""
+        transfer._wait = d
+
+        def done(result):
+            if transfer._wait is d:
+                transfer._wait = None
+            return result
+        d.addBoth(done)
+        if transfer.cancelling:
+            d.cancel()
+        return d
+
+    def _run_request(self, transfer: Transfer, kind: str, stream=None, **fields):
+        """Send the upload or download request, where cancel() can find it."""
+        transfer._conn, transfer._stream = self.client.connection, stream
+        d = self.client.request(kind, stream=stream, **fields)
+        if d.called:                  # failed at once (not connected)
+            transfer._conn = transfer._stream = None
+            return d
+        transfer._request = d
+
+        def done(result):
+            transfer._request = transfer._conn = transfer._stream = None
+            return result
+        return d.addBoth(done)
+
+    def _cancelled(self, transfer: Transfer) -> None:
+        self._set(transfer, TransferState.CANCELLED)
+
+    @defer.inlineCallbacks
+    def _discard_partial(self, transfer: Transfer, sink=None):
+        """A cancelled download: its partial file goes, this attempt's or an earlier one's."""
+        if sink is None:
+            sink = DownloadSink(transfer.folder, transfer.file_id, self.run, None, None)
+        try:
+            yield sink.discard()
+        except OSError as exc:
+            self.log.warn("could not delete {path}: {error}", path=sink.partial, error=exc)
 
     # -- reporting
     def _report(self, transfer: Transfer, force: bool = True) -> None:
@@ -90,11 +184,14 @@ class FileTransfers:
         try:
             self._set(transfer, TransferState.HASHING)
             try:
-                transfer.sha256, transfer.size = yield hash_file(transfer.path, self.run)
+                transfer.sha256, transfer.size = yield self._wait(
+                    transfer, hash_file(transfer.path, self.run))
+                yield self._wait(transfer, self._upload_lock.acquire())
+            except defer.CancelledError:
+                return self._cancelled(transfer)
             except OSError as exc:
                 return self._fail(transfer, "local_error", f"cannot read {transfer.path}: "
                                   f"{exc.strerror or exc}")
-            yield self._upload_lock.acquire()
             try:
                 yield self._upload_until_done(transfer)
             finally:
@@ -106,13 +203,15 @@ class FileTransfers:
     @defer.inlineCallbacks
     def _upload_until_done(self, transfer: Transfer):
         while True:
+            if transfer.cancelling:
+                return self._cancelled(transfer)
             self._set(transfer, TransferState.WAITING)
             try:
-                yield self._online()
+                yield self._wait(transfer, self._online())
                 self._set(transfer, TransferState.OFFERING)
-                offer = yield self.client.request(
+                offer = yield self._wait(transfer, self.client.request(
                     "file_offer", to=transfer.target, name=transfer.name, size=transfer.size,
-                    sha256=transfer.sha256, mime=transfer.mime)
+                    sha256=transfer.sha256, mime=transfer.mime))
                 transfer.file, transfer.file_id = offer["file"], offer["file"]["id"]
                 transfer.name = offer["file"]["name"]
                 offset = offer["offset"]
@@ -124,15 +223,21 @@ class FileTransfers:
                     stream = UploadStream(transfer.path, offset, transfer.size, self.run,
                                           lambda done: self._progress(transfer, done),
                                           chunk=self.chunk)
-                    result = yield self.client.request(
-                        "upload", stream=stream, file=transfer.file_id, offset=offset)
+                    result = yield self._run_request(
+                        transfer, "upload", stream=stream, file=transfer.file_id, offset=offset)
                     if stream.failed is not None:
                         return self._fail(transfer, "local_error", str(stream.failed))
+            except defer.CancelledError:
+                return self._cancelled(transfer)
             except RequestFailed as exc:
+                if transfer.cancelling or exc.code == CANCELLED:
+                    return self._cancelled(transfer)
                 return self._fail(transfer, exc.code, exc.message)
             except ProtocolError as exc:
                 return self._fail(transfer, exc.code, exc.message)
             except LINK_ERRORS:
+                if transfer.cancelling:
+                    return self._cancelled(transfer)   # not resumed
                 if self.client.gave_up:
                     return self._fail(transfer, "not_connected", "not connected to the server")
                 continue   # resumes after the next login, from the server's offset
@@ -153,21 +258,31 @@ class FileTransfers:
         self.active.append(transfer)
         try:
             while True:
+                if transfer.cancelling:
+                    yield self._discard_partial(transfer)
+                    return self._cancelled(transfer)
                 self._set(transfer, TransferState.WAITING)
                 sink = None
                 try:
-                    yield self._online()
+                    yield self._wait(transfer, self._online())
                     sink = DownloadSink(transfer.folder, transfer.file_id, self.run,
                                         lambda data: self._download_begins(transfer, data),
                                         lambda done: self._progress(transfer, done))
                     offset = yield sink.prepare()
+                    if transfer.cancelling:
+                        raise defer.CancelledError()
                     transfer.resumed_from = offset
                     sink.conn = self.client.connection
-                    yield self.client.request("download", file=transfer.file_id,
-                                              offset=offset, sink=sink)
+                    yield self._run_request(transfer, "download", file=transfer.file_id,
+                                            offset=offset, sink=sink)
+                except defer.CancelledError:
+                    yield self._discard_partial(transfer, sink)
+                    return self._cancelled(transfer)
                 except RequestFailed as exc:
                     if sink is not None:
                         yield sink.discard()
+                    if transfer.cancelling or exc.code == CANCELLED:
+                        return self._cancelled(transfer)
                     return self._fail(transfer, exc.code, exc.message)
                 except ChecksumMismatch as exc:
                     return self._fail(transfer, "checksum", str(exc))
@@ -178,6 +293,9 @@ class FileTransfers:
                 except LINK_ERRORS:
                     if sink is not None:
                         sink.abort()
+                    if transfer.cancelling:                # not resumed
+                        yield self._discard_partial(transfer, sink)
+                        return self._cancelled(transfer)
                     if self.client.gave_up:
                         return self._fail(transfer, "not_connected",
                                           "not connected to the server")

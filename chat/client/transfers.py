@@ -8,7 +8,8 @@
   in batches, in order, the write and the hash of a batch in two threads side by side; it
   pauses the transport while the disk is behind; at the end it checks
   the SHA-256 and only then moves the file into the download folder, under a name that
-  overwrites nothing. A partial download stays as ``.chat-<id>.part`` for a later resume.
+  overwrites nothing. A partial download stays as ``.chat-<id>.part`` for a later resume
+  (unless the download is cancelled: then it is deleted).
 
 Disk work runs through an injected ``run(f, *args) -> Deferred`` (``deferToThread`` for real,
 a synchronous call in tests).
@@ -49,6 +50,12 @@ class TransferState(enum.Enum):
     RECEIVING = "receiving"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"    # by the user: never resumed
+
+    @property
+    def ended(self) -> bool:
+        """A final state: the transfer's ``finished`` has fired (or is firing)."""
+        return self in (TransferState.DONE, TransferState.FAILED, TransferState.CANCELLED)
 
 
 class ChecksumMismatch(Exception):
@@ -73,9 +80,16 @@ class Transfer:
     resumed_from: int = 0
     speed: float = 0.0                # bytes per second over the last seconds
     error: Optional[tuple] = None     # (code, message) once FAILED
-    finished: Optional[defer.Deferred] = None   # fires once DONE or FAILED
+    finished: Optional[defer.Deferred] = None   # fires once DONE, FAILED or CANCELLED
+    cancelling: bool = False          # cancel() was called; CANCELLED follows (or DONE: too late)
     _samples: list = field(default_factory=list, repr=False)
     _reported: float = field(default=float("-inf"), repr=False)
+    # what cancel() stops (see chat.client.files.FileTransfers): a local wait (hashing, the
+    # link, the offer), or the upload or download request running on the connection
+    _wait: Optional[defer.Deferred] = field(default=None, repr=False)
+    _request: Optional[defer.Deferred] = field(default=None, repr=False)
+    _conn: object = field(default=None, repr=False)
+    _stream: object = field(default=None, repr=False)
 
     @property
     def percent(self) -> float:
@@ -168,6 +182,7 @@ class UploadStream:
     def _got(self, data: bytes) -> None:
         self._reading = False
         if self._stopped:
+            self._close_file()       # stopped while this read was in the thread
             return
         if not data:
             # the file shrank since it was hashed: the server would refuse the result anyway
@@ -184,6 +199,9 @@ class UploadStream:
 
     def _read_failed(self, failure) -> None:
         self._reading = False
+        if self._stopped:
+            self._close_file()       # cancelled meanwhile: nothing left to fail
+            return
         self.failed = failure.value if hasattr(failure, "value") else failure
         # the request cannot be completed: closing the link is the only honest end, and the
         # resume after the reconnect starts from what the server really has
@@ -195,9 +213,24 @@ class UploadStream:
         self._stopped = True
         if self._conn is not None and self._conn.transport is not None:
             self._conn.transport.unregisterProducer()
-        if self._file is not None:
-            self.run(self._file.close)
-            self._file = None
+        self._close_file()
+
+    def _close_file(self) -> None:
+        # never while a read runs in a thread: _got or _read_failed closes it then
+        if self._file is not None and not self._reading:
+            f, self._file = self._file, None
+            self.run(f.close)
+
+    def cancel(self) -> None:
+        """The transfer was cancelled: no body frame is written after this; the producer is
+        unregistered and the file closed."""
+        if self._stopped:
+            return
+        self._stopped = True
+        transport = self._conn.transport if self._conn is not None else None
+        if transport is not None and getattr(transport, "producer", None) is self:
+            transport.unregisterProducer()
+        self._close_file()
 
     # IPushProducer
     def pauseProducing(self):
@@ -209,9 +242,7 @@ class UploadStream:
 
     def stopProducing(self):
         self._stopped = True
-        if self._file is not None:
-            self.run(self._file.close)
-            self._file = None
+        self._close_file()
 
 
 class DownloadSink:
@@ -350,7 +381,8 @@ class DownloadSink:
         return path
 
     def discard(self) -> defer.Deferred:
-        """The server refused the download: the partial file can never be completed."""
+        """The server refused the download, or the user cancelled it: the partial file goes
+        (also one left by an earlier attempt, without ``prepare``)."""
         self._flush()
         return self._writes.submit(self._close, True)
 

@@ -77,6 +77,8 @@ class Request(Message):
     NEEDS_LOGIN: ClassVar[bool] = True
     STREAM_BODY: ClassVar[bool] = False
     """The body goes to the handler chunk by chunk as it arrives (files), not in one piece."""
+    REPLY_BODY: ClassVar[bool] = False
+    """The ``ok`` is followed by body frames, which are tagged with the (integer) id."""
 
 
 CLIENT_COMMANDS: dict[str, type[Message]] = {}
@@ -155,6 +157,7 @@ class SetAvatar(Request):
 @client
 class GetAvatar(Request):
     TYPE = "get_avatar"
+    REPLY_BODY = True
     id: Any = arg(F.request_id)
     user: str = arg(F.user_name)
 
@@ -360,9 +363,21 @@ class Upload(Request):
 @client
 class Download(Request):
     TYPE = "download"
+    REPLY_BODY = True
     id: Any = arg(F.request_id)
     file: int = arg(F.integer(1))
     offset: int = arg(F.integer(0, FILE_SIZE_MAX), 0)
+
+
+@client
+class Cancel(Request):
+    """Stop this connection's own upload or download ``request`` while it runs: the upload
+    gets an ``error`` ``cancelled`` (its partial stays for a resume), a download ends with one.
+    Idempotent: a request that is unknown or over already gives ``cancelled: false``."""
+    TYPE = "cancel"
+    NEEDS_LOGIN = False     # only ever touches the caller's own connection
+    id: Any = arg(F.request_id)
+    request: Any = arg(F.request_id)
 
 
 @client

@@ -17,11 +17,12 @@ QUOTA_EXCEEDED = "quota_exceeded"    # a file offer over the sender's storage qu
 NOT_FOUND = "not_found"
 SERVER_ERROR = "server_error"        # storage failed: the request was not carried out
 BANNED = "banned"                    # the right password, but an admin banned the account
+CANCELLED = "cancelled"              # the client cancelled this upload or download
 
 ALL_CODES = frozenset({
     BAD_REQUEST, UNKNOWN_TYPE, TOO_LARGE, UNSUPPORTED_VERSION, NOT_LOGGED_IN,
     ALREADY_LOGGED_IN, FORBIDDEN, NAME_TAKEN, BAD_CREDENTIALS, RATE_LIMITED, QUOTA_EXCEEDED,
-    NOT_FOUND, SERVER_ERROR, BANNED,
+    NOT_FOUND, SERVER_ERROR, BANNED, CANCELLED,
 })
 
 

@@ -11,7 +11,8 @@ frame arrives; the handler returns a *sink* (``write(data)``, ``finish() -> Defe
 ``abort()``) that gets every body frame's data as it comes, so a file never sits in memory.
 Going out, a handler may answer with a :class:`Stream` (a download): its ``ok`` is followed by
 body frames that a push producer writes as fast as the transport takes them, one stream at a
-time per connection.
+time per connection. Either kind of transfer can be cancelled by the client (:meth:`cancel`)
+without closing the connection.
 
 States: NEW --hello--> READY --login--> AUTHENTICATED --logout--> READY; any --> CLOSED.
 """
@@ -27,7 +28,7 @@ from chat.protocol import commands as C
 from chat.protocol.bulk import bulk_io
 from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import (
-    BAD_REQUEST, NOT_LOGGED_IN, SERVER_ERROR, TOO_LARGE, ProtocolError)
+    BAD_REQUEST, CANCELLED, NOT_LOGGED_IN, SERVER_ERROR, TOO_LARGE, ProtocolError)
 from chat.protocol.framing import (
     BODY_KIND, CONTROL_KIND, FrameDecoder, FrameTooLarge, body_frame_prefix, iter_body_frames,
     split_body_frame_view)
@@ -114,6 +115,7 @@ class ChatConnection(Protocol):
         self._write = None
         self._streams: deque = deque()       # (request id, Stream) waiting for their turn
         self._streaming = None               # the Stream being sent
+        self._streaming_id = None            # ... and the id of its request
         self._transfers = 0                  # uploads and downloads running (bulk I/O)
 
     # -- life cycle
@@ -228,6 +230,10 @@ class ChatConnection(Protocol):
         self._malformed = 0
         if isinstance(command, C.Pong):
             return None
+        if command.REPLY_BODY and type(command.id) is not int:
+            # body frames carry the id as 4 bytes: a string id could never tag them
+            return self._reply_error(command.id, ProtocolError(
+                BAD_REQUEST, "a request answered with a body needs an integer id"))
         body = getattr(command, "body", None)
         if body is None and not command.STREAM_BODY:
             return self._dispatch(command, None)
@@ -385,7 +391,7 @@ class ChatConnection(Protocol):
             # body: the frames leave in the order they were written
             self.server.flusher.flush_transport(self.transport)
             self.transport.write(frame)
-            self._streaming = stream
+            self._streaming, self._streaming_id = stream, request_id
             self.transport.registerProducer(stream.producer, True)
             self._bulk(+1)
             stream.producer.start(
@@ -401,8 +407,8 @@ class ChatConnection(Protocol):
 
     def _stream_done(self, stream: Stream, complete: bool) -> None:
         if self._streaming is not stream:
-            return
-        self._streaming = None
+            return      # it was cancelled: cancel() has cleaned up already
+        self._streaming = self._streaming_id = None
         self._bulk(-1)
         if self.transport.producer is stream.producer:
             self.transport.unregisterProducer()
@@ -416,6 +422,43 @@ class ChatConnection(Protocol):
             self._lose_connection()
             return
         self._next_stream()
+
+    # -- cancelling (the client's ``cancel`` request)
+    def cancel(self, request_id) -> bool:
+        """Stop this connection's upload or download ``request_id`` while it runs (or any
+        request whose body is still coming in, e.g. an avatar); it ends with an ``error``
+        ``cancelled``, sent before this returns. False if nothing of it runs (an unknown id,
+        or a request that is over: its reply has come or is on its way)."""
+        error = ProtocolError(CANCELLED, f"request {request_id} was cancelled")
+        pending = self._bodies.get(request_id)
+        if pending is not None and not pending.discarded:
+            # from now on its body frames still on their way are read and dropped, as for a
+            # refused upload; the entry goes once the announced bytes are in
+            sink, pending.sink, pending.buffer = pending.sink, None, None
+            if sink is not None:
+                sink.abort()          # the partial keeps what arrived, as after a lost link
+                self._bulk(-1)
+            self._reply_error(request_id, error)
+            return True
+        for index, (queued_id, stream) in enumerate(self._streams):
+            if queued_id == request_id:          # a download whose ok was not sent yet
+                del self._streams[index]
+                stream.producer.stopProducing()
+                self._reply_error(request_id, error)
+                return True
+        if self._streaming is not None and self._streaming_id == request_id:
+            stream = self._streaming
+            self._streaming = self._streaming_id = None   # its done() is ignored now
+            self._bulk(-1)
+            if self.transport.producer is stream.producer:
+                self.transport.unregisterProducer()
+            stream.producer.stopProducing()
+            # after the body frames already written: the client drops those, and this error
+            # tells it that no more come
+            self._reply_error(request_id, error)
+            self._next_stream()
+            return True
+        return False
 
     def _stop_streams(self) -> None:
         streams = [stream for _, stream in self._streams]

@@ -1,5 +1,6 @@
-"""Files: file_offer, upload, download, files; publishing a complete file as a message; expiry
-of abandoned partial uploads; and, with ``--lite``, deleting files once they are delivered.
+"""Files: file_offer, upload, download, cancel, files; publishing a complete file as a message;
+expiry of abandoned partial uploads; and, with ``--lite``, deleting files once they are
+delivered.
 
 Metadata goes through the storage (Deferreds); bytes go through the
 :class:`~chat.server.files.store.FileStore`, whose blocking methods run only in the file I/O
@@ -68,7 +69,7 @@ class FileHandlers:
 
     def commands(self):
         return {C.FileOffer: self.offer, C.Upload: self.upload, C.Download: self.download,
-                C.Files: self.files}
+                C.Files: self.files, C.Cancel: self.cancel}
 
     def view_of(self, file_id: int):
         """The ``file`` view of a message's file (see MessageHandlers.view)."""
@@ -402,6 +403,17 @@ class FileHandlers:
         self._producers.add(producer)
         return Stream({"file": self.catalog.view(record), "offset": request.offset},
                       record.size - request.offset, producer)
+
+    # -- cancel
+    def cancel(self, connection, request, body):
+        """Stop an upload or download of this connection (see ChatConnection.cancel): the
+        upload keeps its partial for a resume, as after a lost connection."""
+        cancelled = connection.cancel(request.request)
+        if cancelled:
+            user = connection.session.name if connection.session else "?"
+            self.log.info("request {id} of {user} at {address} cancelled", id=request.request,
+                          user=user, address=connection.address)
+        return {"request": request.request, "cancelled": cancelled}
 
     # -- files
     @defer.inlineCallbacks
