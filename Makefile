@@ -47,7 +47,7 @@ qt: install
 	$(BIN)/chat-qt $(ARGS)
 
 screenshots: install
-	$(BIN)/python tools/screenshots.py
+	xvfb-run -a -s "-screen 0 1400x900x24" $(BIN)/python tools/screenshots.py
 
 bench: install
 	$(BIN)/python bench/fanout.py

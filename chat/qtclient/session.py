@@ -175,8 +175,8 @@ class Session(QObject):
     def download(self, file_id: int, folder: str):
         return self.client.download(file_id, folder)
 
-    def cancel(self, transfer) -> None:
-        self.client.files.cancel(transfer)
+    def cancel(self, transfer):
+        return self.client.cancel_transfer(transfer)
 
     # ------------------------------------------------------------------ people and rooms
     def users(self, online: bool = False, after: str = None):

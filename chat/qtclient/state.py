@@ -17,6 +17,8 @@ from chat.qtclient.models import (
 
 LOBBY = "#lobby"
 HISTORY_PAGE = 50
+INLINE_IMAGE_MAX = 10 * 1024 * 1024
+"""Images up to this size are fetched as soon as they are shown; bigger ones on a click."""
 
 
 class ChatState(QObject):
@@ -29,8 +31,10 @@ class ChatState(QObject):
     avatarChanged = pyqtSignal(str)              # a user's avatar arrived
     historyLoaded = pyqtSignal(str, int)         # conv, rows added at the top
 
-    def __init__(self, session, translator, settings=None, clock=time.monotonic, parent=None):
+    def __init__(self, session, translator, settings=None, clock=time.monotonic, parent=None,
+                 image_dir: str = None):
         super().__init__(parent)
+        self.image_dir = image_dir               # where inline images are fetched to
         self.session = session
         self.translator = translator
         self.settings = settings
@@ -45,7 +49,7 @@ class ChatState(QObject):
         self._burn_timer.setInterval(250)
         self._burn_timer.timeout.connect(self._tick_burns)
         s = session
-        s.loggedIn.connect(self._logged_in)
+        s.loggedIn.connect(self.logged_in)
         s.messageReceived.connect(self._message)
         s.messageQueued.connect(self._queued)
         s.messageAcked.connect(self._acked)
@@ -117,12 +121,15 @@ class ChatState(QObject):
             model.loading = False
             model.more_before = bool(data.get("more"))
             floor = self.cleared_up_to(conv)
-            items = [self._item(m) for m in data.get("messages", []) if m["id"] > floor]
+            items = [self._item(m) for m in data.get("messages", [])
+                     if m["id"] > floor and not m.get("burned")]
             if len(items) < len(data.get("messages", [])):
                 model.more_before = False           # the rest was cleared by the user
             before = len(model.items)
             model.prepend(items)
             added = len(model.items) - before
+            for item in items:
+                self._fetch_image(item)
             self.historyLoaded.emit(conv, added)
             if conv == self.current:
                 self.mark_seen()
@@ -159,7 +166,8 @@ class ChatState(QObject):
             self.session.retry(item.out)
 
     # ------------------------------------------------------------------ session events
-    def _logged_in(self, data: dict, first: bool) -> None:
+    def logged_in(self, data: dict, first: bool) -> None:
+        """The login reply (also replayed by the app for the login that created this state)."""
         model = self.session.model
         for room in model.rooms.values():
             self.conversations.ensure("#" + room.name, room.topic)
@@ -240,6 +248,7 @@ class ChatState(QObject):
             model.changed(row)
         elif model.row_of_id(item.msg_id) < 0:
             model.append(item)
+            self._fetch_image(item)
         if not item.own:
             seen = conv == self.current and self.active
             if seen:
@@ -250,6 +259,19 @@ class ChatState(QObject):
                 self.unreadChanged.emit(self.conversations.total_unread())
             if live:
                 self.incoming.emit(conv, msg)
+
+    def download(self, item: ChatItem, folder: str):
+        """Fetch the file of ``item`` into ``folder``; the item follows its progress."""
+        transfer = self.session.download(item.file["id"], folder)
+        self._transfer(transfer)
+        return transfer
+
+    def _fetch_image(self, item: ChatItem) -> None:
+        """Images show inline: fetch them at once (small ones) unless we have them."""
+        if (not item.is_image or self.image_dir is None or item.transfer is not None
+                or (item.file.get("size") or 0) > INLINE_IMAGE_MAX):
+            return
+        item.transfer = self.download(item, self.image_dir)
 
     def _queued(self, out) -> None:
         model = self.log(out.to)
@@ -359,7 +381,11 @@ class ChatState(QObject):
 
     def _notice(self, event: dict) -> None:
         conv = self.current or LOBBY
-        self.log(conv).append(ChatItem(ItemKind.NOTICE, text=event.get("text", ""),
+        text = event.get("text", "")
+        if event.get("kind") == "shutdown":
+            text = self.translator.tr("main_shutdown", seconds=event.get("seconds", 0),
+                                      message=text)
+        self.log(conv).append(ChatItem(ItemKind.NOTICE, text=text,
                                        sender=event.get("from", ""),
                                        ts=event.get("ts") or _now_ts()))
         self.notice.emit(event)

@@ -23,6 +23,38 @@ EN = {
     "server_unreachable": "Cannot reach the server {host}:{port} ({reason}). "
                           "Is it running, and are the address and port right?",
     "login_failed": "Login failed: {message}",
+    # sidebar
+    "side_chats": "Chats",
+    "side_new_room": "Join or create a room",
+    "side_people": "People: {online} online of {total}",
+    "side_private": "private chat",
+    "side_online": "online",
+    "side_offline": "offline",
+    "side_yesterday": "yesterday {time}",
+    "side_last_seen": "last seen {when}",
+    # main window
+    "main_title": "{app} - {user}",
+    "main_room_header": "#{room}",
+    "main_private_header": "Private chat with {user}",
+    "main_no_topic": "no topic",
+    "main_menu_chat": "&Chat",
+    "main_menu_history": "&History of this chat...",
+    "main_menu_settings": "&Settings...",
+    "main_menu_admin": "&Admin panel...",
+    "main_menu_logout": "&Log out",
+    "main_menu_quit": "&Quit",
+    "main_menu_leave": "Leave this room",
+    "main_new_room_title": "Join or create a room",
+    "main_new_room_prompt": "Room name (a new name creates the room):",
+    "main_policy_monitoring": "Admins on this server can watch every conversation live, "
+                              "private chats included.",
+    "main_policy_log": "This server keeps every message, private ones included; its operator "
+                       "can read them.",
+    "main_kicked": "You were disconnected by an admin: {message}",
+    "main_server_notice": "Notice from {user}",
+    "main_shutdown": "The server shuts down in {seconds} s. {message}",
+    "main_error": "Error",
+    "main_file_failed": "The file {name} was not sent: {message}",
 }
 
 ZH = {
@@ -39,6 +71,41 @@ ZH = {
     "server_unreachable": "无法连接服务器 {host}:{port}（{reason}）。"
                           "服务器是否已启动？地址和端口是否正确？",
     "login_failed": "登录失败：{message}",
+    "side_chats": "会话",
+    "side_new_room": "加入或创建聊天室",
+    "side_people": "用户：{online} 人在线，共 {total} 人",
+    "side_private": "私聊",
+    "side_online": "在线",
+    "side_offline": "离线",
+    "side_yesterday": "昨天 {time}",
+    "side_last_seen": "最后在线 {when}",
+    "main_title": "{app} - {user}",
+    "main_room_header": "#{room}",
+    "main_private_header": "与 {user} 私聊",
+    "main_no_topic": "无主题",
+    "main_menu_chat": "聊天(&C)",
+    "main_menu_history": "本会话历史记录(&H)……",
+    "main_menu_settings": "设置(&S)……",
+    "main_menu_admin": "管理面板(&A)……",
+    "main_menu_logout": "注销(&L)",
+    "main_menu_quit": "退出(&Q)",
+    "main_menu_leave": "离开此聊天室",
+    "main_new_room_title": "加入或创建聊天室",
+    "main_new_room_prompt": "聊天室名称（新名称将创建聊天室）：",
+    "main_policy_monitoring": "本服务器的管理员可以实时查看所有会话，包括私聊。",
+    "main_policy_log": "本服务器保存所有消息（包括私聊），服务器管理者可以阅读。",
+    "main_kicked": "你已被管理员断开连接：{message}",
+    "main_server_notice": "来自 {user} 的公告",
+    "main_shutdown": "服务器将在 {seconds} 秒后关闭。{message}",
+    "main_error": "错误",
+    "main_file_failed": "文件 {name} 未能发送：{message}",
 }
+
+from chat.qtclient import strings_messages as _messages, strings_windows as _windows  # noqa: E402
+
+EN.update(_messages.EN)
+EN.update(_windows.EN)
+ZH.update(_messages.ZH)
+ZH.update(_windows.ZH)
 
 CATALOGUES = {"en": EN, "zh": ZH}

@@ -1,0 +1,157 @@
+"""The desktop application: which window shows when, from first start to logout.
+
+First start asks for the language (then remembered); the login window comes next; a
+successful login opens the main window with a fresh :class:`ChatState`; logging out (or a
+refusal for good: kicked, banned) goes back to the login window. Notifications, settings,
+history and the admin panel are opened from here so that the main window stays a view.
+"""
+
+import os
+
+from PyQt6.QtCore import QObject, QStandardPaths
+from PyQt6.QtWidgets import QApplication
+
+from chat.qtclient.i18n import Translator
+from chat.qtclient.lock import PasswordCheck
+from chat.qtclient.session import Session
+from chat.qtclient.settings import Settings
+from chat.qtclient.state import ChatState
+from chat.qtclient.widgets.language import LanguageDialog
+from chat.qtclient.widgets.login import LoginWindow, describe_login_error
+from chat.qtclient.widgets.main_window import MainWindow
+from chat.qtclient.widgets.notifier import Notifier
+
+
+class ChatApp(QObject):
+    """Owns the windows, the session and the settings of one running client."""
+
+    def __init__(self, reactor, settings: Settings = None, ask_language: bool = True,
+                 image_dir: str = None, parent=None):
+        super().__init__(parent)
+        self.reactor = reactor
+        self.settings = settings or Settings()
+        self.translator = Translator(self.settings.language)
+        self.image_dir = image_dir or os.path.join(
+            QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+            or os.path.expanduser("~/.cache/chat-qt"), "images")
+        self.session = None
+        self.state = None
+        self.main = None
+        self.notifier = None
+        self.history_windows = {}
+        self.admin_panel = None
+        self.password_check = None
+        if ask_language and self.settings.language is None:
+            dialog = LanguageDialog(self.translator)
+            if dialog.exec():
+                self.translator.set_language(dialog.chosen)
+        if self.settings.language is None:
+            self.settings.language = self.translator.lang
+        self.translator.languageChanged.connect(self._language_changed)
+        self.login = LoginWindow(self.translator, self.settings)
+        self.login.submitted.connect(self._submit)
+
+    def start(self) -> None:
+        self.login.show()
+
+    def _language_changed(self, lang: str) -> None:
+        self.settings.language = lang
+
+    # ------------------------------------------------------------------ login
+    def _submit(self, host, port, user, password, register, avatar) -> None:
+        self.login.set_busy(True)
+        session = Session(self.reactor)
+        d = session.login(host, port, user, password, register=register, avatar=avatar)
+        d.addCallbacks(self._logged_in, self._login_failed, callbackArgs=(session, password),
+                       errbackArgs=(session, host, port))
+
+    def _login_failed(self, failure, session, host, port) -> None:
+        session.close()
+        self.login.set_busy(False)
+        self.login.show_error(describe_login_error(self.translator, failure.value, host, port))
+
+    def _logged_in(self, data, session, password) -> None:
+        self.login.set_busy(False)
+        self.session = session
+        self.password_check = PasswordCheck(password)
+        os.makedirs(self.image_dir, exist_ok=True)
+        self.state = ChatState(session, self.translator, self.settings, image_dir=self.image_dir)
+        self.main = MainWindow(self.state, self.translator, self.settings)
+        self.notifier = Notifier(self.translator, self.settings, self.main)
+        self.notifier.activated.connect(self._notification_clicked)
+        self.state.incoming.connect(self._incoming)
+        self.state.unreadChanged.connect(self.notifier.set_unread)
+        self.main.logoutRequested.connect(self.logout)
+        self.main.quitRequested.connect(self.quit)
+        self.main.settingsRequested.connect(self.open_settings)
+        self.main.historyRequested.connect(self.open_history)
+        self.main.adminRequested.connect(self.open_admin)
+        session.stateChanged.connect(self._link_state)
+        # the login reply came before the state existed: replay it
+        self.state.logged_in(data, True)
+        self.login.hide()
+        self.main.show()
+        self.main.activateWindow()
+
+    def _link_state(self, state: str, reason: str, retry_in: float) -> None:
+        if state == "offline" and self.session is not None and self.session.client.gave_up \
+                and self.main is not None and reason != "logged out" and reason != "closed":
+            self.login.show_error(reason)
+
+    def _incoming(self, conv: str, msg: dict) -> None:
+        text = msg.get("text") or (msg.get("file") or {}).get("name", "")
+        self.notifier.message(conv, msg.get("from", ""), text)
+
+    def _notification_clicked(self, conv: str) -> None:
+        self.main.showNormal()
+        self.main.raise_()
+        self.main.activateWindow()
+        self.state.select(conv)
+
+    # ------------------------------------------------------------------ other windows
+    def open_settings(self) -> None:
+        from chat.qtclient.widgets.settings_dialog import SettingsDialog
+        SettingsDialog(self.translator, self.settings, self.main).exec()
+
+    def open_history(self, conv: str) -> None:
+        from chat.qtclient.widgets.history import HistoryWindow
+        window = self.history_windows.get(conv.casefold())
+        if window is None:
+            window = HistoryWindow(self.state, conv, self.translator, self.main)
+            self.history_windows[conv.casefold()] = window
+        window.show()
+        window.raise_()
+
+    def open_admin(self) -> None:
+        if not self.session.is_admin:
+            return
+        if self.admin_panel is None:
+            from chat.qtclient.widgets.admin import AdminPanel
+            self.admin_panel = AdminPanel(self.session, self.translator, self.settings)
+            self.admin_panel.set_password_check(self.password_check)
+        self.admin_panel.show()
+        self.admin_panel.raise_()
+
+    # ------------------------------------------------------------------ the end
+    def logout(self) -> None:
+        if self.session is not None:
+            self.session.logout()
+        self._close_windows()
+        self.login.show()
+
+    def _close_windows(self) -> None:
+        for window in list(self.history_windows.values()) + [self.admin_panel, self.main]:
+            if window is not None:
+                window.close()
+                window.deleteLater()
+        self.history_windows = {}
+        self.admin_panel = None
+        self.main = None
+        self.state = None
+        self.session = None
+        self.password_check = None
+
+    def quit(self) -> None:
+        if self.session is not None:
+            self.session.close()
+        QApplication.instance().quit()

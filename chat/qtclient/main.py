@@ -1,0 +1,42 @@
+"""``chat-qt`` and ``python -m chat.qtclient``: start the desktop client."""
+
+import argparse
+import os
+import sys
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="chat-qt", description="The chat desktop client.")
+    parser.add_argument("--settings", metavar="FILE",
+                        help="an INI file to keep the settings in (default: the user's)")
+    parser.add_argument("--lang", choices=("zh", "en"),
+                        help="the language of this run (also remembered)")
+    args, qt_args = parser.parse_known_args(argv)
+    os.environ["QT_API"] = "pyqt6"
+    from PyQt6.QtWidgets import QApplication
+    app = QApplication([sys.argv[0]] + qt_args)
+    app.setApplicationName("chat-qt")
+    app.setOrganizationName("chat")
+    app.setQuitOnLastWindowClosed(True)
+    from chat.qtclient import reactor as qt_reactor
+    reactor = qt_reactor.install()
+    from twisted.logger import globalLogBeginner, textFileLogObserver
+    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
+    from chat.qtclient.app import ChatApp
+    from chat.qtclient.settings import Settings
+    settings = Settings(args.settings)
+    if args.lang:
+        settings.language = args.lang
+    chat = ChatApp(reactor, settings)
+    chat.start()
+    code = app.exec()
+    if chat.session is not None:
+        chat.session.close()
+    reactor.stop()
+    reactor.runUntilCurrent()
+    settings.sync()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

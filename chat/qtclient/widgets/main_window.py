@@ -1,0 +1,292 @@
+"""The main window: sidebar, conversation header, policy banner, messages, input, status.
+
+It wires widgets to :class:`chat.qtclient.state.ChatState` and the session's methods; it
+renders the link state in the status bar at all times (with a live countdown while
+reconnecting) and the unread total in the window title.
+"""
+
+import os
+import time
+
+from PyQt6.QtCore import QEvent, QTimer, QUrl, Qt, pyqtSignal
+from PyQt6.QtGui import QAction, QDesktopServices
+from PyQt6.QtWidgets import (
+    QInputDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget)
+
+from chat.qtclient.widgets.input import InputBar
+from chat.qtclient.widgets.messages import MessageView, show_image
+from chat.qtclient.widgets.sidebar import Sidebar
+
+STATE_COLOURS = {"online": "#30a46c", "reconnecting": "#f76b15", "connecting": "#f76b15",
+                 "logging_in": "#f76b15", "offline": "#e5484d"}
+
+
+class MainWindow(QMainWindow):
+    """See the module docstring. ``logoutRequested`` and ``settingsRequested``,
+    ``adminRequested`` and ``historyRequested(conv)`` go to the application."""
+
+    logoutRequested = pyqtSignal()
+    quitRequested = pyqtSignal()
+    settingsRequested = pyqtSignal()
+    adminRequested = pyqtSignal()
+    historyRequested = pyqtSignal(str)
+
+    def __init__(self, state, translator, settings, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.session = state.session
+        self.translator = translator
+        self.settings = settings
+        self._link = ("offline", "", 0.0)
+        self._retry_at = None
+        self.resize(1100, 720)
+
+        self.sidebar = Sidebar(state, translator, self.avatar_for)
+        self.sidebar.conversationChosen.connect(state.select)
+        self.sidebar.newRoomRequested.connect(self._new_room)
+
+        self.header = QLabel()
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setStyleSheet("padding: 10px 14px; border-bottom: 1px solid #e0e1e6;"
+                                  "background: white; font-size: 15px;")
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("padding: 6px 14px; background: #fff4d5; color: #6b4e00;"
+                                  "border-bottom: 1px solid #f3d673;")
+        self.view = MessageView(translator, avatar_for=self.avatar_for)
+        self.input = InputBar(translator)
+        self.view.retryRequested.connect(state.retry)
+        self.view.downloadRequested.connect(self._download)
+        self.view.cancelRequested.connect(self._cancel)
+        self.view.openRequested.connect(self._open)
+        self.view.showInFolderRequested.connect(self._show_in_folder)
+        self.view.imageClicked.connect(lambda path: show_image(self, path))
+        self.view.nearTop.connect(lambda: state.load_older(state.current))
+        self.view.filesDropped.connect(self._send_files)
+        self.input.sendText.connect(self._send_text)
+        self.input.sendFiles.connect(self._send_files)
+
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.header)
+        column.addWidget(self.banner)
+        column.addWidget(self.view, 1)
+        column.addWidget(self.input)
+        splitter = QSplitter()
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([270, 830])
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        self.link_label = QLabel()
+        self.statusBar().addPermanentWidget(self.link_label, 1)
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._show_link)
+        self._make_menu()
+
+        state.currentChanged.connect(self._conversation_changed)
+        state.conversations.dataChanged.connect(lambda *_: self._update_header())
+        state.unreadChanged.connect(lambda *_: self._update_title())
+        state.avatarChanged.connect(lambda *_: self.view.viewport().update())
+        self.session.stateChanged.connect(self._link_changed)
+        self.session.loggedIn.connect(lambda *_: self._policy())
+        self.session.byeReceived.connect(self._bye)
+        self.session.transferChanged.connect(self._transfer_changed)
+        translator.languageChanged.connect(self.retranslate)
+        self._link_changed(self.session.state, "", 0.0)
+        self.retranslate()
+        if state.current:
+            self._conversation_changed(state.current)
+
+    # ------------------------------------------------------------------ look
+    def avatar_for(self, name: str):
+        person = self.state.users.get(name)
+        return person.avatar if person is not None else None
+
+    def _make_menu(self) -> None:
+        self.menu = self.menuBar().addMenu("")
+        self.act_history = QAction(self, triggered=lambda: self.historyRequested.emit(
+            self.state.current))
+        self.act_leave = QAction(self, triggered=self._leave)
+        self.act_settings = QAction(self, triggered=self.settingsRequested)
+        self.act_admin = QAction(self, triggered=self.adminRequested)
+        self.act_logout = QAction(self, triggered=self.logoutRequested)
+        self.act_quit = QAction(self, triggered=self.quitRequested)
+        for action in (self.act_history, self.act_leave, None, self.act_settings,
+                       self.act_admin, None, self.act_logout, self.act_quit):
+            if action is None:
+                self.menu.addSeparator()
+            else:
+                self.menu.addAction(action)
+
+    def retranslate(self, *_):
+        tr = self.translator.tr
+        self.menu.setTitle(tr("main_menu_chat"))
+        self.act_history.setText(tr("main_menu_history"))
+        self.act_leave.setText(tr("main_menu_leave"))
+        self.act_settings.setText(tr("main_menu_settings"))
+        self.act_admin.setText(tr("main_menu_admin"))
+        self.act_logout.setText(tr("main_menu_logout"))
+        self.act_quit.setText(tr("main_menu_quit"))
+        self._update_header()
+        self._update_title()
+        self._policy()
+        self._show_link()
+        self.view.viewport().update()
+
+    def _update_title(self) -> None:
+        tr = self.translator.tr
+        title = tr("main_title", app=tr("app_title"), user=self.session.me or "")
+        unread = self.state.conversations.total_unread()
+        self.setWindowTitle(tr("title_unread", n=unread, title=title) if unread else title)
+
+    def _update_header(self) -> None:
+        conv = self.state.current
+        tr = self.translator.tr
+        if not conv:
+            self.header.setText("")
+            return
+        if conv.startswith("#"):
+            info = self.state.conversations.get(conv)
+            topic = info.topic if info and info.topic else tr("main_no_topic")
+            self.header.setText(f"<b>{_esc(tr('main_room_header', room=conv[1:]))}</b>"
+                                f"&nbsp;&nbsp;<span style='color:#60646c'>{_esc(topic)}</span>")
+        else:
+            self.header.setText(f"<b>{_esc(tr('main_private_header', user=conv[1:]))}</b>")
+        self.act_leave.setEnabled(conv.startswith("#") and conv.casefold() != "#lobby")
+
+    def _policy(self) -> None:
+        if self.session.client is None:
+            self.banner.hide()
+            return
+        policy = self.session.model.policy or {}
+        lines = []
+        if policy.get("monitoring"):
+            lines.append(self.translator.tr("main_policy_monitoring"))
+        if policy.get("message_log"):
+            lines.append(self.translator.tr("main_policy_log"))
+        self.banner.setText("⚠ " + "  ".join(lines) if lines else "")
+        self.banner.setVisible(bool(lines))
+        self.act_admin.setVisible(self.session.is_admin)
+
+    # ------------------------------------------------------------------ link state
+    def _link_changed(self, state: str, reason: str, retry_in: float) -> None:
+        self._link = (state, reason, retry_in)
+        self._retry_at = time.monotonic() + retry_in if state == "reconnecting" else None
+        if self._retry_at is not None:
+            self._tick.start()
+        else:
+            self._tick.stop()
+        self._show_link()
+
+    def _show_link(self) -> None:
+        state, reason, _ = self._link
+        tr = self.translator.tr
+        if state == "online":
+            text = tr("state_online", server=self.session.model.server_name
+                      or f"{self.session.host}:{self.session.port}")
+        elif state == "reconnecting":
+            left = max(0, round((self._retry_at or 0) - time.monotonic()))
+            text = tr("state_reconnecting", seconds=left, reason=reason)
+        elif state in ("connecting", "logging_in"):
+            text = tr("state_" + state)
+        else:
+            text = tr("state_offline_reason", reason=reason) if reason else tr("state_offline")
+        colour = STATE_COLOURS.get(state, "#60646c")
+        self.link_label.setText(f"<span style='color:{colour}'>●</span> {_esc(text)}")
+
+    def link_text(self) -> str:
+        """What the status bar says (for tests)."""
+        from PyQt6.QtGui import QTextDocument
+        doc = QTextDocument()
+        doc.setHtml(self.link_label.text())
+        return doc.toPlainText()
+
+    # ------------------------------------------------------------------ actions
+    def _conversation_changed(self, conv: str) -> None:
+        self.view.setModel(self.state.log(conv))
+        self.view.scrollToBottom()
+        self.input.set_conversation(conv)
+        self._update_header()
+        self.input.setFocus()
+
+    def _send_text(self, text: str, burn: bool) -> None:
+        if not self.state.current:
+            return
+        ttl = (self.session.model.limits or {}).get("burn_ttl_default", 5) if burn else None
+        self.state.send(text, ttl)
+        self.view.scrollToBottom()
+
+    def _send_files(self, paths) -> None:
+        for path in paths:
+            if os.path.isfile(path):
+                self.session.send_file(self.state.current, path)
+
+    def _download(self, item) -> None:
+        self.state.download(item, self.settings.download_dir)
+
+    def _cancel(self, item) -> None:
+        if item.transfer is not None:
+            self.session.cancel(item.transfer)
+
+    def _open(self, path: str) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def _show_in_folder(self, path: str) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+    def _transfer_changed(self, transfer) -> None:
+        if transfer.direction == "up" and transfer.state.value == "failed" and transfer.error:
+            self.statusBar().showMessage(self.translator.tr(
+                "main_file_failed", name=transfer.name, message=transfer.error[1]), 10000)
+
+    def _new_room(self) -> None:
+        tr = self.translator.tr
+        name, ok = QInputDialog.getText(self, tr("main_new_room_title"),
+                                        tr("main_new_room_prompt"))
+        name = name.strip().lstrip("#")
+        if not ok or not name:
+            return
+        conv = "#" + name
+
+        def joined(_):
+            self.state.select(conv)
+
+        def not_there(failure):
+            from chat.client.connection import RequestFailed
+            if failure.check(RequestFailed) and failure.value.code == "not_found":
+                return self.session.create_room(name).addCallback(joined)
+            return failure
+
+        d = self.session.join(name).addCallbacks(joined, not_there)
+        d.addErrback(self._show_error)
+
+    def _leave(self) -> None:
+        conv = self.state.current
+        if conv.startswith("#") and conv.casefold() != "#lobby":
+            d = self.session.leave(conv[1:])
+            d.addCallback(lambda _: self.state.select("#lobby"))
+            d.addErrback(self._show_error)
+
+    def _show_error(self, failure) -> None:
+        message = getattr(failure.value, "message", None) or str(failure.value)
+        QMessageBox.warning(self, self.translator.tr("main_error"), message)
+
+    def _bye(self, code: str, message: str) -> None:
+        if code in ("kicked", "banned"):
+            self.statusBar().showMessage(self.translator.tr("main_kicked", message=message))
+
+    # ------------------------------------------------------------------ Qt events
+    def changeEvent(self, event):
+        if event.type() == QEvent.Type.ActivationChange:
+            self.state.set_active(self.isActiveWindow())
+        super().changeEvent(event)
+
+
+def _esc(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))

@@ -1,0 +1,283 @@
+"""The main window's sidebar: conversations with unread badges, and the people list.
+
+Both are list views over the models of :mod:`chat.qtclient.models`, painted by small
+delegates; choosing a row emits the conversation key, and nothing here talks to the network.
+"""
+
+from PyQt6.QtCore import QRect, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PyQt6.QtWidgets import (
+    QHBoxLayout, QLabel, QListView, QStyle, QStyledItemDelegate, QToolButton, QVBoxLayout,
+    QWidget)
+
+from chat.qtclient.models import ItemRole, local_time
+
+AVATAR = 32
+BADGE = QColor("#e5484d")
+ONLINE = QColor("#30a46c")
+OFFLINE = QColor("#a0a0a0")
+PALETTE = ["#3e63dd", "#30a46c", "#e5484d", "#f76b15", "#8e4ec6", "#12a594", "#d6409f"]
+
+
+def initial_avatar(name: str, size: int = AVATAR):
+    """A coloured disc with the name's first letter: the avatar of someone without one."""
+    from PyQt6.QtGui import QPixmap
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor(PALETTE[sum(map(ord, name)) % len(PALETTE)]))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(0, 0, size, size)
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(int(size * 0.45))
+    painter.setFont(font)
+    painter.setPen(QColor("white"))
+    painter.drawText(QRect(0, 0, size, size), Qt.AlignmentFlag.AlignCenter,
+                     (name[:1] or "?").upper())
+    painter.end()
+    return pixmap
+
+
+def draw_avatar(painter: QPainter, rect: QRect, pixmap) -> None:
+    """``pixmap`` clipped to a circle in ``rect``."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    path = QPainterPath()
+    path.addEllipse(rect.toRectF())
+    painter.setClipPath(path)
+    painter.drawPixmap(rect, pixmap.scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                                           Qt.TransformationMode.SmoothTransformation))
+    painter.restore()
+
+
+class ConversationDelegate(QStyledItemDelegate):
+    """A conversation row: its icon, name, topic (rooms) and a red unread badge."""
+
+    def __init__(self, translator, avatar_for, parent=None):
+        super().__init__(parent)
+        self.translator = translator
+        self.avatar_for = avatar_for
+
+    def sizeHint(self, option, index):
+        return QSize(option.rect.width(), 46)
+
+    def paint(self, painter, option, index):
+        conv = index.data(ItemRole)
+        if conv is None:
+            return
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, QColor("#dbe4ff"))
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(option.rect, QColor("#f0f2f7"))
+        r = option.rect
+        icon = QRect(r.left() + 8, r.top() + 7, AVATAR, AVATAR)
+        if conv.is_room:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setBrush(QColor("#5b6b8c"))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawRoundedRect(icon, 8, 8)
+            font = QFont(option.font)
+            font.setBold(True)
+            font.setPixelSize(18)
+            painter.setFont(font)
+            painter.setPen(QColor("white"))
+            painter.drawText(icon, Qt.AlignmentFlag.AlignCenter, "#")
+        else:
+            draw_avatar(painter, icon, self.avatar_for(conv.name) or initial_avatar(conv.name))
+        badge_w = 0
+        if conv.unread:
+            text = str(conv.unread) if conv.unread < 100 else "99+"
+            font = QFont(option.font)
+            font.setBold(True)
+            font.setPixelSize(11)
+            painter.setFont(font)
+            badge_w = max(20, painter.fontMetrics().horizontalAdvance(text) + 10)
+            badge = QRect(r.right() - badge_w - 8, r.top() + 14, badge_w, 18)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setBrush(BADGE)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawRoundedRect(badge, 9, 9)
+            painter.setPen(QColor("white"))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+            badge_w += 8
+        left = icon.right() + 10
+        width = r.right() - left - badge_w - 6
+        name_font = QFont(option.font)
+        name_font.setBold(bool(conv.unread))
+        painter.setFont(name_font)
+        painter.setPen(QColor("#1c2024"))
+        title = conv.key if conv.is_room else conv.name
+        fm = painter.fontMetrics()
+        if conv.is_room and conv.topic:
+            painter.drawText(QRect(left, r.top() + 5, width, 18),
+                             Qt.AlignmentFlag.AlignVCenter, fm.elidedText(title, Qt.TextElideMode.ElideRight, width))
+            small = QFont(option.font)
+            small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+            painter.setFont(small)
+            painter.setPen(QColor("#60646c"))
+            painter.drawText(QRect(left, r.top() + 24, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                             painter.fontMetrics().elidedText(conv.topic, Qt.TextElideMode.ElideRight, width))
+        else:
+            subtitle = "" if conv.is_room else self.translator.tr("side_private")
+            if subtitle:
+                painter.drawText(QRect(left, r.top() + 5, width, 18), Qt.AlignmentFlag.AlignVCenter,
+                                 fm.elidedText(title, Qt.TextElideMode.ElideRight, width))
+                small = QFont(option.font)
+                small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+                painter.setFont(small)
+                painter.setPen(QColor("#60646c"))
+                painter.drawText(QRect(left, r.top() + 24, width, 16),
+                                 Qt.AlignmentFlag.AlignVCenter, subtitle)
+            else:
+                painter.drawText(QRect(left, r.top(), width, r.height()),
+                                 Qt.AlignmentFlag.AlignVCenter,
+                                 fm.elidedText(title, Qt.TextElideMode.ElideRight, width))
+        painter.restore()
+
+
+class PersonDelegate(QStyledItemDelegate):
+    """A person: avatar with an online dot, name, and "online" or when last seen."""
+
+    def __init__(self, translator, parent=None):
+        super().__init__(parent)
+        self.translator = translator
+
+    def sizeHint(self, option, index):
+        return QSize(option.rect.width(), 42)
+
+    def last_seen_text(self, person) -> str:
+        tr = self.translator.tr
+        if person.online:
+            return tr("side_online")
+        seen = local_time(person.last_seen)
+        if seen is None:
+            return tr("side_offline")
+        import datetime
+        today = datetime.datetime.now().astimezone().date()
+        if seen.date() == today:
+            when = seen.strftime("%H:%M")
+        elif (today - seen.date()).days == 1:
+            when = tr("side_yesterday", time=seen.strftime("%H:%M"))
+        else:
+            when = seen.strftime("%Y-%m-%d")
+        return tr("side_last_seen", when=when)
+
+    def paint(self, painter, option, index):
+        person = index.data(ItemRole)
+        if person is None:
+            return
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, QColor("#dbe4ff"))
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(option.rect, QColor("#f0f2f7"))
+        r = option.rect
+        icon = QRect(r.left() + 8, r.top() + 5, AVATAR, AVATAR)
+        pixmap = person.avatar or initial_avatar(person.name)
+        if not person.online:
+            painter.setOpacity(0.55)
+        draw_avatar(painter, icon, pixmap)
+        painter.setOpacity(1.0)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        dot = QRect(icon.right() - 9, icon.bottom() - 9, 11, 11)
+        painter.setBrush(QBrush(ONLINE if person.online else OFFLINE))
+        painter.setPen(QPen(QColor("white"), 2))
+        painter.drawEllipse(dot)
+        left = icon.right() + 10
+        width = r.right() - left - 6
+        painter.setPen(QColor("#1c2024") if person.online else QColor("#60646c"))
+        name = person.name + ("  ★" if person.admin else "")
+        painter.setFont(option.font)
+        painter.drawText(QRect(left, r.top() + 4, width, 18), Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, width))
+        small = QFont(option.font)
+        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+        painter.setFont(small)
+        painter.setPen(ONLINE if person.online else QColor("#80838d"))
+        painter.drawText(QRect(left, r.top() + 22, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                         self.last_seen_text(person))
+        painter.restore()
+
+
+class Sidebar(QWidget):
+    """Conversations on top, people below. ``conversationChosen`` carries ``#room``/``@user``;
+    ``newRoomRequested`` asks the window for a room to join or create."""
+
+    conversationChosen = pyqtSignal(str)
+    newRoomRequested = pyqtSignal()
+
+    def __init__(self, state, translator, avatar_for, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.translator = translator
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        head = QHBoxLayout()
+        head.setContentsMargins(10, 8, 6, 4)
+        self.chats_label = QLabel()
+        self.chats_label.setStyleSheet("font-weight: bold; color: #3a3f4b;")
+        self.new_room = QToolButton()
+        self.new_room.setText("+")
+        self.new_room.clicked.connect(self.newRoomRequested)
+        head.addWidget(self.chats_label)
+        head.addStretch(1)
+        head.addWidget(self.new_room)
+        layout.addLayout(head)
+        self.conversations = QListView()
+        self.conversations.setModel(state.conversations)
+        self.conversations.setItemDelegate(ConversationDelegate(translator, avatar_for, self))
+        self.conversations.setMouseTracking(True)
+        self.conversations.setFrameShape(QListView.Shape.NoFrame)
+        self.conversations.clicked.connect(self._chosen)
+        self.conversations.activated.connect(self._chosen)
+        layout.addWidget(self.conversations, 3)
+        self.people_label = QLabel()
+        self.people_label.setStyleSheet("font-weight: bold; color: #3a3f4b; padding: 8px 10px 4px;")
+        layout.addWidget(self.people_label)
+        self.people = QListView()
+        self.people.setModel(state.users)
+        self.people.setItemDelegate(PersonDelegate(translator, self))
+        self.people.setMouseTracking(True)
+        self.people.setFrameShape(QListView.Shape.NoFrame)
+        self.people.doubleClicked.connect(self._person_chosen)
+        self.people.activated.connect(self._person_chosen)
+        layout.addWidget(self.people, 2)
+        self.setStyleSheet("QListView { background: #f8f9fb; } Sidebar { background: #f8f9fb; }")
+        state.users.modelReset.connect(self._count)
+        state.users.rowsInserted.connect(self._count)
+        state.users.rowsRemoved.connect(self._count)
+        state.currentChanged.connect(self._select)
+        translator.languageChanged.connect(self.retranslate)
+        self.retranslate()
+
+    def retranslate(self, *_):
+        tr = self.translator.tr
+        self.chats_label.setText(tr("side_chats"))
+        self.new_room.setToolTip(tr("side_new_room"))
+        self._count()
+        self.conversations.viewport().update()
+        self.people.viewport().update()
+
+    def _count(self, *_):
+        self.people_label.setText(self.translator.tr(
+            "side_people", online=self.state.users.online_count(),
+            total=self.state.users.rowCount()))
+
+    def _chosen(self, index):
+        key = index.data(Qt.ItemDataRole.UserRole + 2)
+        if key:
+            self.conversationChosen.emit(key)
+
+    def _person_chosen(self, index):
+        name = index.data(Qt.ItemDataRole.UserRole + 2)
+        if name and name != self.state.session.me:
+            self.conversationChosen.emit("@" + name)
+
+    def _select(self, conv: str):
+        row = self.state.conversations.find(conv)
+        if row >= 0:
+            self.conversations.setCurrentIndex(self.state.conversations.index(row))
