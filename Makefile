@@ -10,7 +10,7 @@ ARGS   ?=
 
 # What Qt needs of the system (offscreen tests), a virtual screen and CJK fonts (screenshots).
 SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
-                   xvfb xauth fonts-noto-cjk
+                   xvfb xauth fonts-noto-cjk fonts-noto-color-emoji
 
 install: $(VENV)/.installed
 

@@ -21,15 +21,7 @@ from chat.qtclient import reactor as qt_reactor  # noqa: E402
 
 reactor = qt_reactor.install()
 
-
-def wait_deferred(qtbot, d, timeout=15000):
-    """Run Qt's loop (and so the reactor) until ``d`` fires; return its result or raise."""
-    box = {}
-    d.addCallbacks(lambda r: box.update(ok=r), lambda f: box.update(fail=f))
-    qtbot.waitUntil(lambda: bool(box), timeout=timeout)
-    if "fail" in box:
-        box["fail"].raiseException()
-    return box["ok"]
+from tests.qt.support import wait_deferred  # noqa: E402,F401  (older tests import it from here)
 
 
 @pytest.fixture

@@ -5,23 +5,9 @@ import pytest
 
 from chat.client.core import CannotConnect
 from chat.client.connection import RequestFailed
-from chat.qtclient.i18n import Translator
 from chat.qtclient.models import Delivery, ItemKind
 from chat.qtclient.session import Session
-from chat.qtclient.state import ChatState
-from tests.qt.conftest import reactor, wait_deferred
-
-PASSWORD = "correct horse"
-
-
-def logged_in(qtbot, server, name, register=True):
-    session = Session(reactor)
-    state = ChatState(session, Translator("en"))
-    state.set_active(True)
-    wait_deferred(qtbot, session.login("127.0.0.1", server.port, name, PASSWORD,
-                                       register=register))
-    qtbot.waitUntil(lambda: state.current == "#lobby", timeout=5000)
-    return session, state
+from tests.qt.support import PASSWORD, log_in as logged_in, qt_reactor, wait_deferred
 
 
 def test_room_and_private_messages_with_unread_counts(qtbot, server):
@@ -61,7 +47,7 @@ def test_room_and_private_messages_with_unread_counts(qtbot, server):
 def test_wrong_password_and_unreachable_server(qtbot, server):
     alice, _ = logged_in(qtbot, server, "alice")
     alice.close()
-    session = Session(reactor)
+    session = Session(qt_reactor())
     with pytest.raises(RequestFailed) as err:
         wait_deferred(qtbot, session.login("127.0.0.1", server.port, "alice", "wrong password"))
     assert err.value.code == "bad_credentials"

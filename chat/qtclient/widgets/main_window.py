@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
                                   "border-bottom: 1px solid #f3d673;")
         self.view = MessageView(translator, avatar_for=self.avatar_for)
         self.input = InputBar(translator)
-        self.view.retryRequested.connect(state.retry)
+        self.view.retryRequested.connect(self._retry)
         self.view.downloadRequested.connect(self._download)
         self.view.cancelRequested.connect(self._cancel)
         self.view.openRequested.connect(self._open)
@@ -95,6 +95,9 @@ class MainWindow(QMainWindow):
         state.avatarChanged.connect(lambda *_: self.view.viewport().update())
         self.session.stateChanged.connect(self._link_changed)
         self.session.loggedIn.connect(lambda *_: self._policy())
+        if self.session.client is not None:
+            self.input.set_burn_seconds(
+                (self.session.model.limits or {}).get("burn_ttl_default", 5))
         self.session.byeReceived.connect(self._bye)
         self.session.transferChanged.connect(self._transfer_changed)
         translator.languageChanged.connect(self.retranslate)
@@ -188,15 +191,17 @@ class MainWindow(QMainWindow):
         state, reason, _ = self._link
         tr = self.translator.tr
         if state == "online":
-            text = tr("state_online", server=self.session.model.server_name
+            text = tr("link_online", server=self.session.model.server_name
                       or f"{self.session.host}:{self.session.port}")
         elif state == "reconnecting":
             left = max(0, round((self._retry_at or 0) - time.monotonic()))
-            text = tr("state_reconnecting", seconds=left, reason=reason)
-        elif state in ("connecting", "logging_in"):
-            text = tr("state_" + state)
+            text = tr("link_reconnecting", seconds=left, reason=reason)
+        elif state == "connecting":
+            text = tr("link_connecting")
+        elif state == "logging_in":
+            text = tr("link_logging_in")
         else:
-            text = tr("state_offline_reason", reason=reason) if reason else tr("state_offline")
+            text = tr("link_offline_reason", reason=reason) if reason else tr("link_offline")
         colour = STATE_COLOURS.get(state, "#60646c")
         self.link_label.setText(f"<span style='color:{colour}'>●</span> {_esc(text)}")
 
@@ -211,21 +216,27 @@ class MainWindow(QMainWindow):
     def _conversation_changed(self, conv: str) -> None:
         self.view.setModel(self.state.log(conv))
         self.view.scrollToBottom()
-        self.input.set_conversation(conv)
+        self.input.set_enabled_for(conv)
         self._update_header()
         self.input.setFocus()
 
     def _send_text(self, text: str, burn: bool) -> None:
         if not self.state.current:
             return
-        ttl = (self.session.model.limits or {}).get("burn_ttl_default", 5) if burn else None
-        self.state.send(text, ttl)
+        self.state.send(text, self.input.burn_seconds if burn else None)
         self.view.scrollToBottom()
 
     def _send_files(self, paths) -> None:
         for path in paths:
             if os.path.isfile(path):
                 self.session.send_file(self.state.current, path)
+
+    def _retry(self, item) -> None:
+        transfer = item.transfer
+        if transfer is not None and transfer.direction == "up":
+            self.session.send_file(transfer.target or self.state.current, transfer.path)
+        else:
+            self.state.retry(item)
 
     def _download(self, item) -> None:
         self.state.download(item, self.settings.download_dir)

@@ -151,7 +151,7 @@ class PersonDelegate(QStyledItemDelegate):
     def last_seen_text(self, person) -> str:
         tr = self.translator.tr
         if person.online:
-            return tr("side_online")
+            return tr("state_online")
         seen = local_time(person.last_seen)
         if seen is None:
             return tr("side_offline")
@@ -163,7 +163,7 @@ class PersonDelegate(QStyledItemDelegate):
             when = tr("side_yesterday", time=seen.strftime("%H:%M"))
         else:
             when = seen.strftime("%Y-%m-%d")
-        return tr("side_last_seen", when=when)
+        return tr("state_last_seen", when=when)
 
     def paint(self, painter, option, index):
         person = index.data(ItemRole)

@@ -1,0 +1,428 @@
+"""The login window: server, user name and password, or a new account with a picture.
+
+The window only collects and checks what the user typed; it never connects. A valid form
+emits ``submitted``; the app logs in through the session, then calls ``set_busy(False)`` and,
+on failure, ``show_error(describe_login_error(...))``. The rules checked here are the
+server's own (chat.protocol.names), so that the user hears of a short password before a
+round trip, in their language.
+"""
+
+import os
+import re
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QFont, QPainter, QPainterPath, QPixmap
+from PyQt6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QVBoxLayout, QWidget)
+
+from chat.cli.format import human_size
+from chat.client.connection import RequestFailed
+from chat.client.core import CannotConnect
+from chat.protocol.commands import AVATAR_MAX
+from chat.protocol.errors import ProtocolError
+from chat.protocol.names import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, normalise_name
+from chat.qtclient.i18n import LANGUAGE_NAMES, LANGUAGES
+
+AVATAR_SIZE = 64
+"""Side of the avatar preview, in pixels."""
+
+ERROR_STYLE = "color: #b3261e;"
+"""A dark red that stays readable on the light and the grey window backgrounds."""
+
+# the server checks the first bytes against the announced type (handlers/accounts.py), so
+# the type is taken from the bytes, never from the file name
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def image_type(data: bytes):
+    """The MIME type of a PNG, JPEG, GIF or WebP picture from its first bytes, else None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for magic, mime in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return mime
+    return None
+
+
+def describe_login_error(translator, failure_value, host: str, port: int,
+                         user: str = None) -> str:
+    """What went wrong with a login, in the user's language.
+
+    ``failure_value`` is the exception (or the Failure) the session's ``login`` failed with;
+    ``user`` names the account for ``name_taken`` (else it is read from the server's message).
+    """
+    exc = getattr(failure_value, "value", failure_value)
+    tr = translator.tr
+    if isinstance(exc, CannotConnect):
+        return tr("server_unreachable", host=host, port=port, reason=exc.reason)
+    if not isinstance(exc, RequestFailed):
+        return tr("login_failed", message=str(exc) or type(exc).__name__)
+    code, message = exc.code, exc.message or ""
+    if code == "bad_credentials":
+        return tr("bad_credentials")
+    if code == "name_taken":
+        if user is None:
+            found = re.search(r"the name (.+) is taken", message)
+            user = found.group(1) if found else ""
+        return tr("name_taken", user=user)
+    if code == "banned":
+        # the server says "this account is banned: spam"; the shared text says the first half
+        reason = message.partition(":")[2].strip()
+        return tr("banned", reason=tr("login_ban_reason", reason=reason) if reason else "").strip()
+    if code == "bad_request":
+        # register's rules (chat.protocol.names): "password must be 8 to 1024 characters",
+        # "field 'username' must be 1 to 32 characters" / "... may hold only letters, ..."
+        if message.startswith("password"):
+            return tr("login_password_rule", min=PASSWORD_MIN, max=PASSWORD_MAX)
+        if "'username'" in message:
+            return tr("login_bad_name", max=NAME_MAX)
+    return tr("login_failed", message=message or code)
+
+
+def round_avatar(data: bytes, size: int = AVATAR_SIZE):
+    """``data`` decoded, cut to its centre square and drawn in a circle; None if not a picture."""
+    source = QPixmap()
+    if not source.loadFromData(data):
+        return None
+    scaled = source.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                           Qt.TransformationMode.SmoothTransformation)
+    result = QPixmap(size, size)
+    result.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(result)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    path = QPainterPath()
+    path.addEllipse(0, 0, size, size)
+    painter.setClipPath(path)
+    painter.drawPixmap((size - scaled.width()) // 2, (size - scaled.height()) // 2, scaled)
+    painter.end()
+    return result
+
+
+class LoginWindow(QWidget):
+    """Log in or register; see the module docstring.
+
+    ``submitted(host, port, user, password, register, avatar)``: ``avatar`` is None or
+    ``(mime type, bytes)`` (only when registering).
+    """
+
+    submitted = pyqtSignal(str, int, str, str, bool, object)
+
+    def __init__(self, translator, settings, parent=None):
+        super().__init__(parent)
+        self.translator = translator
+        self.settings = settings
+        self._avatar = None          # (mime, bytes) of the picked picture
+        self._avatar_name = ""
+        self._busy = False
+        self._error = None           # (key, params) to re-word on a language switch, or text
+        self._build()
+        self.set_register(False)
+        translator.languageChanged.connect(self.retranslate)
+        self.retranslate()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.heading = QLabel()
+        heading_font = QFont(self.font())
+        heading_font.setPointSizeF(heading_font.pointSizeF() * 1.4)
+        heading_font.setBold(True)
+        self.heading.setFont(heading_font)
+        self.language_label = QLabel()
+        self.language = QComboBox()
+        for lang in LANGUAGES:
+            self.language.addItem(LANGUAGE_NAMES[lang], lang)
+        self.language.currentIndexChanged.connect(self._language_picked)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.language_label)
+        top.addWidget(self.language)
+
+        self.host = QLineEdit(self.settings.host)
+        self.port = QLineEdit(str(self.settings.port))
+        self.port.setMaxLength(5)
+        self.port.setFixedWidth(self.port.fontMetrics().horizontalAdvance("0") * 8 + 16)
+        self.port_label = QLabel()
+        server_row = QHBoxLayout()
+        server_row.addWidget(self.host, 1)
+        server_row.addWidget(self.port_label)
+        server_row.addWidget(self.port)
+        self.user = QLineEdit(self.settings.user)
+        self.user.setMaxLength(NAME_MAX * 2)   # room for decomposed characters before NFKC
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.register = QCheckBox()
+        self.register.toggled.connect(self.set_register)
+        self.password2 = QLineEdit()
+        self.password2.setEchoMode(QLineEdit.EchoMode.Password)
+
+        self.avatar_preview = QLabel()
+        self.avatar_preview.setFixedSize(AVATAR_SIZE, AVATAR_SIZE)
+        self.avatar_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.avatar_choose = QPushButton()
+        self.avatar_choose.setAutoDefault(True)      # Enter on it opens the file dialog
+        self.avatar_choose.clicked.connect(self.choose_avatar)
+        self.avatar_remove = QPushButton()
+        self.avatar_remove.setAutoDefault(True)
+        self.avatar_remove.clicked.connect(self.remove_avatar)
+        self.avatar_hint = QLabel()
+        self.avatar_hint.setWordWrap(True)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.avatar_choose)
+        buttons.addWidget(self.avatar_remove)
+        buttons.addStretch(1)
+        avatar_row = QHBoxLayout()
+        avatar_row.addWidget(self.avatar_preview)
+        avatar_row.addLayout(buttons)
+        avatar_row.addWidget(self.avatar_hint, 1)
+        self.avatar_box = QWidget()
+        self.avatar_box.setLayout(avatar_row)
+        avatar_row.setContentsMargins(0, 0, 0, 0)
+
+        self.form_box = QWidget()
+        form = self.form = QFormLayout(self.form_box)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.host_label, self.user_label, self.password_label = QLabel(), QLabel(), QLabel()
+        self.password2_label, self.avatar_label = QLabel(), QLabel()
+        form.addRow(self.host_label, server_row)
+        form.addRow(self.user_label, self.user)
+        form.addRow(self.password_label, self.password)
+        form.addRow("", self.register)
+        form.addRow(self.password2_label, self.password2)
+        form.addRow(self.avatar_label, self.avatar_box)
+        for label, field in ((self.host_label, self.host), (self.user_label, self.user),
+                             (self.password_label, self.password),
+                             (self.password2_label, self.password2)):
+            label.setBuddy(field)
+
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
+        self.busy_label = QLabel()
+        self.busy_label.hide()
+        self.submit_button = QPushButton()
+        self.submit_button.setAutoDefault(True)
+        self.submit_button.clicked.connect(self.submit)
+        self.submit_button.setMinimumWidth(140)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.busy_label)
+        bottom.addStretch(1)
+        bottom.addWidget(self.submit_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(14)
+        layout.addLayout(top)
+        layout.addWidget(self.form_box)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+        layout.addLayout(bottom)
+        self.setMinimumWidth(460)
+        (self.user if self.settings.user == "" else self.password).setFocus()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def avatar(self):
+        """The picture picked for the new account: ``(mime type, bytes)`` or None."""
+        return self._avatar
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def set_register(self, on: bool) -> None:
+        """Show (or hide) what only a new account needs: the second password, the picture."""
+        if self.register.isChecked() != on:
+            self.register.setChecked(on)        # calls back here through toggled
+            return
+        self.form.setRowVisible(self.password2, on)
+        self.form.setRowVisible(self.avatar_box, on)
+        self.submit_button.setText(self.translator.tr(
+            "login_submit_register" if on else "login_submit"))
+
+    def set_busy(self, busy: bool) -> None:
+        """While logging in: the form is disabled and "Connecting..." shows."""
+        self._busy = busy
+        self.form_box.setEnabled(not busy)
+        self.submit_button.setEnabled(not busy)
+        self.busy_label.setVisible(busy)
+        if busy:
+            self._clear_error()
+
+    def show_error(self, text: str) -> None:
+        """Show ``text`` (already in the user's language) in red under the form."""
+        self._error = text
+        self._render_error()
+
+    def _show_problem(self, key: str, focus=None, **params) -> None:
+        self._error = (key, params)
+        self._render_error()
+        if focus is not None:
+            focus.setFocus()
+            focus.selectAll()
+
+    def _clear_error(self) -> None:
+        self._error = None
+        self._render_error()
+
+    def _render_error(self) -> None:
+        if self._error is None:
+            self.error.hide()
+            self.error.clear()
+            return
+        if isinstance(self._error, tuple):
+            key, params = self._error
+            self.error.setText(self.translator.tr(key, **params))
+        else:
+            self.error.setText(self._error)
+        self.error.show()
+
+    # ------------------------------------------------------------------ submitting
+    def keyPressEvent(self, event) -> None:
+        # line edits and the check box pass Enter on to their parent: one place submits
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.submit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def submit(self) -> bool:
+        """Check the form; if it is right, remember the server and emit ``submitted``."""
+        if self._busy:
+            return False
+        checked = self._check()
+        if checked is None:
+            return False
+        host, port, user, password, register = checked
+        self._clear_error()
+        self.settings.host = host
+        self.settings.port = port
+        self.settings.user = user
+        self.submitted.emit(host, port, user, password, register,
+                            self._avatar if register else None)
+        return True
+
+    def _check(self):
+        """The form's values, or None after showing what is wrong with them."""
+        host = self.host.text().strip()
+        if not host:
+            return self._show_problem("login_empty_host", self.host)
+        port_text = self.port.text().strip()
+        if not (port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535):
+            return self._show_problem("login_bad_port", self.port)
+        user = self.user.text().strip()
+        if not user:
+            return self._show_problem("login_empty_user", self.user)
+        try:
+            normalise_name(user)
+        except ProtocolError:
+            return self._show_problem("login_bad_name", self.user, max=NAME_MAX)
+        password = self.password.text()
+        if len(password) < PASSWORD_MIN:
+            return self._show_problem("password_too_short", self.password, n=PASSWORD_MIN)
+        if len(password) > PASSWORD_MAX:
+            return self._show_problem("login_password_rule", self.password,
+                                      min=PASSWORD_MIN, max=PASSWORD_MAX)
+        register = self.register.isChecked()
+        if register and self.password2.text() != password:
+            return self._show_problem("passwords_differ", self.password2)
+        return host, int(port_text), user, password, register
+
+    # ------------------------------------------------------------------ the picture
+    def choose_avatar(self) -> bool:
+        """Ask for a picture file and load it (see ``load_avatar``)."""
+        path, _ = QFileDialog.getOpenFileName(self, self.translator.tr("login_avatar_dialog"),
+                                              os.path.expanduser("~"),
+                                              self.translator.tr("login_avatar_filter"))
+        if not path:
+            return False
+        return self.load_avatar(path)
+
+    def load_avatar(self, path: str) -> bool:
+        """Take ``path`` as the new account's picture; False (and a message) if it cannot be."""
+        name = os.path.basename(path)
+        try:
+            size = os.path.getsize(path)
+            # checked before reading: a huge file picked by mistake is never loaded
+            if size > AVATAR_MAX:
+                self._show_problem("login_avatar_too_big", name=name, size=human_size(size),
+                                   max=human_size(AVATAR_MAX))
+                return False
+            with open(path, "rb") as f:
+                data = f.read(AVATAR_MAX + 1)
+        except OSError as exc:
+            self._show_problem("login_avatar_unreadable", name=name,
+                               reason=exc.strerror or str(exc))
+            return False
+        mime = image_type(data)
+        preview = round_avatar(data) if mime else None
+        if preview is None:
+            self._show_problem("login_avatar_not_image", name=name)
+            return False
+        self._avatar = (mime, data)
+        self._avatar_name = name
+        self.avatar_preview.setPixmap(preview)
+        self.avatar_preview.setToolTip(name)
+        self.avatar_preview.setStyleSheet("")
+        self.avatar_remove.setEnabled(True)
+        self._clear_error()
+        return True
+
+    def remove_avatar(self) -> None:
+        """Register without a picture after all."""
+        self._avatar = None
+        self._avatar_name = ""
+        self.avatar_preview.clear()
+        self.avatar_preview.setToolTip("")
+        self.avatar_remove.setEnabled(False)
+        self._render_empty_avatar()
+
+    def _render_empty_avatar(self) -> None:
+        if self._avatar is None:
+            self.avatar_preview.setText(self.translator.tr("login_avatar_none"))
+            # a grey circle where the picture will be
+            self.avatar_preview.setStyleSheet(
+                f"background: #d9d9d9; color: #555; border-radius: {AVATAR_SIZE // 2}px;")
+
+    # ------------------------------------------------------------------ language
+    def _language_picked(self, index: int) -> None:
+        lang = self.language.itemData(index)
+        if lang and lang != self.translator.lang:
+            self.settings.language = lang
+            self.translator.set_language(lang)
+
+    def retranslate(self, *_) -> None:
+        """Re-read every text in the translator's language (on ``languageChanged``)."""
+        tr = self.translator.tr
+        self.setWindowTitle(tr("login_title"))
+        self.heading.setText(tr("login_heading"))
+        self.language_label.setText(tr("login_language"))
+        index = self.language.findData(self.translator.lang)
+        if index != self.language.currentIndex():
+            self.language.blockSignals(True)
+            self.language.setCurrentIndex(index)
+            self.language.blockSignals(False)
+        self.host_label.setText(tr("prompt_host"))
+        self.port_label.setText(tr("prompt_port"))
+        self.user_label.setText(tr("prompt_user"))
+        self.password_label.setText(tr("prompt_password"))
+        self.password2_label.setText(tr("prompt_password_again"))
+        self.register.setText(tr("login_register"))
+        self.avatar_label.setText(tr("login_avatar"))
+        self.avatar_choose.setText(tr("login_avatar_choose"))
+        self.avatar_remove.setText(tr("login_avatar_remove"))
+        self.avatar_remove.setEnabled(self._avatar is not None)
+        self.avatar_hint.setText(tr("login_avatar_hint", max=human_size(AVATAR_MAX)))
+        self._render_empty_avatar()
+        self.busy_label.setText(tr("link_connecting"))
+        self.submit_button.setText(tr("login_submit_register" if self.register.isChecked()
+                                      else "login_submit"))
+        self._render_error()
