@@ -10,6 +10,8 @@ ARGS   ?=
 
 # What Qt needs of the system (offscreen tests), a virtual screen and CJK fonts (screenshots).
 SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
+                   libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 \
+                   libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \
                    xvfb xauth fonts-noto-cjk fonts-noto-color-emoji
 
 install: $(VENV)/.installed

@@ -57,7 +57,7 @@ def make_image(path: str, w: int, h: int, hue: int, label: str) -> None:
     gradient.setColorAt(1, QColor.fromHsv((hue + 60) % 360, 200, 160))
     painter.fillRect(0, 0, w, h, gradient)
     font = QFont()
-    font.setPixelSize(h // 6)
+    font.setPixelSize(h // 2 if w == h else h // 6)
     font.setBold(True)
     painter.setFont(font)
     painter.setPen(QColor("white"))
@@ -123,6 +123,13 @@ def run(base: str, port: int) -> int:
         return ChatApp(reactor, settings, ask_language=False,
                        image_dir=os.path.join(base, f"images-{name}"))
 
+    def fill(login, name, avatar):
+        login.user.setText(name)
+        login.password.setText(PASSWORD)
+        login.register.setChecked(True)
+        login.password2.setText(PASSWORD)
+        login.load_avatar(avatar)
+
     def shoot(widget, name):
         app.processEvents()
         path = os.path.join(OUT, name)
@@ -135,17 +142,18 @@ def run(base: str, port: int) -> int:
         # the login window, filled in, for each language
         for lang in ("en", "zh"):
             alice.translator.set_language(lang)
-            alice.login.resize(460, 560)
             alice.login.show()
-            alice.login.fill_for_screenshot("alice", PASSWORD, avatar_a)
+            fill(alice.login, "alice", avatar_a)
+            alice.login.adjustSize()
+            alice.login.resize(max(480, alice.login.width()), alice.login.height())
             yield sleep(0.3)
             shoot(alice.login, f"login-{lang}.png")
         alice.translator.set_language("en")
-        alice.login.submit_now()
+        alice.login.submit()
         yield wait_for(lambda: alice.main is not None)
         bob.login.show()
-        bob.login.fill_for_screenshot("bob", PASSWORD, avatar_b)
-        bob.login.submit_now()
+        fill(bob.login, "bob", avatar_b)
+        bob.login.submit()
         yield wait_for(lambda: bob.main is not None)
         a, b = alice.state, bob.state
         yield alice.session.set_topic("lobby", "Class of 2026: questions welcome")
@@ -164,6 +172,10 @@ def run(base: str, port: int) -> int:
         # a private chat, with a burn-after-reading message
         b.send("Psst, can we move the lab to Thursday?", conv="@alice")
         b.send("The door code is 4711", burn=30, conv="@alice")
+        yield sleep(0.5)
+        a.send("Thursday works, I'll tell the class.", conv="@bob")
+        bob.state.set_active(True)
+        bob.state.select("@alice")               # bob reads: alice sees the read mark
         yield sleep(0.8)
         # alice downloads the notes so that the file card shows its finished state
         item = [i for i in a.log("#lobby").items if i.file and not i.is_image][0]
@@ -172,6 +184,8 @@ def run(base: str, port: int) -> int:
         for lang in ("en", "zh"):
             alice.translator.set_language(lang)
             alice.main.resize(1180, 760)
+            alice.main.activateWindow()
+            a.set_active(True)
             a.select("#lobby")
             yield sleep(0.6)
             alice.main.view.scrollToBottom()
@@ -191,6 +205,7 @@ def run(base: str, port: int) -> int:
 
     reactor.callLater(0, lambda: play().addCallbacks(done, failed))
     app.exec()
+    qt_reactor.shutdown(reactor)
     return result["code"]
 
 

@@ -32,8 +32,7 @@ def main(argv=None) -> int:
     code = app.exec()
     if chat.session is not None:
         chat.session.close()
-    reactor.stop()
-    reactor.runUntilCurrent()
+    qt_reactor.shutdown(reactor)
     settings.sync()
     return code
 

@@ -65,6 +65,14 @@ class ChatItem:
     file: Optional[dict] = None          # the server's file view for a file message
     transfer: object = None              # the download (or our upload) of that file
     burned: bool = False
+    template: Optional[tuple] = None     # (key, params): a system line worded at display time
+
+    def shown_text(self, translator) -> str:
+        """The text to show: a system line in the current language, else the text."""
+        if self.template is not None:
+            key, params = self.template
+            return translator.tr(key, **params)
+        return self.text
 
     @property
     def day(self) -> Optional[datetime.date]:

@@ -23,3 +23,12 @@ def install():
     # runReturn: the reactor runs from Qt's loop, which QApplication.exec() (or a test) drives
     reactor.runReturn(installSignalHandlers=False)
     return reactor
+
+
+def shutdown(reactor) -> None:
+    """After Qt's loop has ended: stop the thread pool that file transfers used, whose
+    threads would otherwise keep the process alive (the reactor's own shutdown triggers need
+    a running loop, which is gone by then)."""
+    pool = getattr(reactor, "threadpool", None)
+    if pool is not None and pool.started:
+        pool.stop()

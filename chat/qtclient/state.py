@@ -307,8 +307,11 @@ class ChatState(QObject):
             item.out = out
             model.changed(row)
 
-    def _system(self, conv: str, text: str) -> None:
-        self.log(conv).append(ChatItem(ItemKind.SYSTEM, text=text, ts=_now_ts()))
+    def _system(self, conv: str, key: str, **params) -> None:
+        """A line of the client's own (joined, left, topic), worded when it is shown."""
+        item = ChatItem(ItemKind.SYSTEM, ts=_now_ts(), template=(key, params))
+        item.text = item.shown_text(self.translator)
+        self.log(conv).append(item)
 
     def _presence(self, event: dict) -> None:
         for change in event.get("changes", []):
@@ -317,27 +320,29 @@ class ChatState(QObject):
             if not change["online"]:
                 changes["last_seen"] = change.get("last_seen")
             self.users.update(change["user"], **changes)
-            if person is None and change.get("avatar"):
+            if person is None:
+                # someone new (registered after our user list was read): presence does not
+                # say whether there is an avatar, so ask; "not_found" is simply ignored
                 self.fetch_avatar(change["user"])
 
     def _joined(self, event: dict) -> None:
         conv = "#" + event["room"]
         if event["user"] == self.session.me:
             self.conversations.ensure(conv, event.get("topic"))
-        self._system(conv, self.translator.tr("joined", user=event["user"], room=event["room"]))
+        self._system(conv, "joined", user=event["user"], room=event["room"])
 
     def _left(self, event: dict) -> None:
         conv = "#" + event["room"]
         if event["user"] == self.session.me:
             self.conversations.remove(conv)
             return
-        self._system(conv, self.translator.tr("left", user=event["user"], room=event["room"]))
+        self._system(conv, "left", user=event["user"], room=event["room"])
 
     def _topic(self, event: dict) -> None:
         conv = "#" + event["room"]
         self.conversations.set_topic(conv, event["topic"])
-        self._system(conv, self.translator.tr("topic", by=event.get("by", ""),
-                                              room=event["room"], topic=event["topic"]))
+        self._system(conv, "topic", by=event.get("by", ""), room=event["room"],
+                     topic=event["topic"])
 
     def _read(self, event: dict) -> None:
         conv, up_to = event["conv"], event["up_to"]

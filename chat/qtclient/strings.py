@@ -52,6 +52,15 @@ EN = {
     "main_shutdown": "The server shuts down in {seconds} s. {message}",
     "main_error": "Error",
     "main_file_failed": "The file {name} was not sent: {message}",
+    # why the link went (the client core's reasons)
+    "reason_lost": "connection lost",
+    "reason_refused": "connection refused",
+    "reason_unknown_host": "unknown host",
+    "reason_timed_out": "timed out",
+    "reason_no_route": "no route to host",
+    "reason_closed": "closed",
+    "reason_logged_out": "logged out",
+    "reason_silent": "no answer from the server for {seconds} s",
 }
 
 ZH = {
@@ -93,6 +102,14 @@ ZH = {
     "main_shutdown": "服务器将在 {seconds} 秒后关闭。{message}",
     "main_error": "错误",
     "main_file_failed": "文件 {name} 未能发送：{message}",
+    "reason_lost": "连接已断开",
+    "reason_refused": "连接被拒绝",
+    "reason_unknown_host": "未知主机",
+    "reason_timed_out": "连接超时",
+    "reason_no_route": "无法到达主机",
+    "reason_closed": "已关闭",
+    "reason_logged_out": "已注销",
+    "reason_silent": "服务器 {seconds} 秒无响应",
 }
 
 from chat.qtclient import strings_messages as _messages, strings_windows as _windows  # noqa: E402

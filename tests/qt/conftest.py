@@ -43,3 +43,10 @@ def server(qtbot, tmp_dir):
     yield proc
     if proc.running:
         wait_deferred(qtbot, proc.stop(), timeout=30000)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_thread_pool():
+    """File transfers use the reactor's thread pool; its threads would keep pytest alive."""
+    yield
+    qt_reactor.shutdown(reactor)

@@ -67,7 +67,8 @@ def test_settings_language_applies_at_once_and_persists(qtbot, ini):
     with qtbot.waitSignal(translator.languageChanged, timeout=1000) as blocker:
         dialog.language.setCurrentIndex(dialog.language.findData("zh"))
     assert blocker.args == ["zh"] and translator.lang == "zh"
-    assert dialog.windowTitle() == "设置" and dialog.notifications.text() == "收到新消息时显示桌面通知"
+    assert dialog.windowTitle() == "设置"
+    assert dialog.notifications.text() == "收到新消息时显示桌面通知"
     settings.sync()
     assert Settings(path=ini).language == "zh"
 

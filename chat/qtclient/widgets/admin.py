@@ -239,6 +239,9 @@ class _SessionsTab(_Tab):
                 self.table.setItem(row, column, item)
             if s["user"] == selected:
                 self.table.selectRow(row)
+        # idle times are not in the protocol's sessions reply (yet): no empty column for them
+        self.table.setColumnHidden(len(self.COLUMNS) - 1,
+                                   not any("idle" in s for s in self.sessions))
         self.table.blockSignals(False)
         self._render_count()
 
@@ -264,7 +267,7 @@ class _SessionsTab(_Tab):
     def show_user(self, name: str):
         """Show ``user_info`` of ``name``; a Deferred fired once it is shown."""
         if not name:
-            self.panel.report(self.translator.tr("admin_no_user"), error=True)
+            self.panel.report(lambda: self.translator.tr("admin_no_user"), error=True)
             return defer.succeed(None)
 
         def shown(data):
@@ -305,7 +308,7 @@ class _SessionsTab(_Tab):
     def _confirm_and(self, action: str) -> None:
         user = self.user.text().strip()
         if not user:
-            self.panel.report(self.translator.tr("admin_no_user"), error=True)
+            self.panel.report(lambda: self.translator.tr("admin_no_user"), error=True)
             return
         tr = self.translator.tr
         titles = {"kick": tr("admin_kick_title", user=user),
@@ -327,8 +330,8 @@ class _SessionsTab(_Tab):
         fields = {"reason": reason} if reason else {}
 
         def done(data):
-            self.panel.report(self.translator.tr("kick_done", user=user,
-                                                 n=data.get("closed", 0)))
+            closed = data.get("closed", 0)
+            self.panel.report(lambda: self.translator.tr("kick_done", user=user, n=closed))
             return self.refresh()
         return self.panel.run(self.session.request("kick", user=user, **fields), done)
 
@@ -336,14 +339,14 @@ class _SessionsTab(_Tab):
         fields = {"reason": reason} if reason else {}
 
         def done(data):
-            self.panel.report(self.translator.tr("ban_done", user=user,
-                                                 n=data.get("closed", 0)))
+            closed = data.get("closed", 0)
+            self.panel.report(lambda: self.translator.tr("ban_done", user=user, n=closed))
             return defer.gatherResults([self.refresh(), self.show_user(user)])
         return self.panel.run(self.session.request("ban", user=user, **fields), done)
 
     def unban(self, user: str):
         def done(data):
-            self.panel.report(self.translator.tr("unban_done", user=user))
+            self.panel.report(lambda: self.translator.tr("unban_done", user=user))
             return self.show_user(user)
         return self.panel.run(self.session.request("unban", user=user), done)
 
@@ -351,8 +354,6 @@ class _SessionsTab(_Tab):
         tr = self.translator.tr
         self.refresh_button.setText(tr("admin_refresh"))
         self.table.setHorizontalHeaderLabels([tr(key) for key in self.COLUMNS])
-        idle_header = self.table.horizontalHeaderItem(len(self.COLUMNS) - 1)
-        idle_header.setToolTip(tr("admin_idle_unknown"))
         self.user_label.setText(tr("admin_user_label"))
         self.user.setPlaceholderText(tr("admin_user_placeholder"))
         self.lookup.setText(tr("admin_lookup"))
@@ -395,6 +396,7 @@ class _RoomsTab(_Tab):
         self.tree.setColumnCount(3)
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemExpanded.connect(self._expanded)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -411,8 +413,9 @@ class _RoomsTab(_Tab):
         self.members.clear()
         self.tree.clear()
         for room in self.rooms:
-            item = QTreeWidgetItem(["#" + room["name"], room.get("topic", ""),
-                                    str(room.get("members", ""))])
+            # the topic last: it is the one column that may be long
+            item = QTreeWidgetItem(["#" + room["name"], str(room.get("members", "")),
+                                    room.get("topic", "")])
             item.setData(0, Qt.ItemDataRole.UserRole, room["name"])
             item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
             self.tree.addTopLevelItem(item)
@@ -467,8 +470,8 @@ class _RoomsTab(_Tab):
     def retranslate(self) -> None:
         tr = self.translator.tr
         self.refresh_button.setText(tr("admin_refresh"))
-        self.tree.setHeaderLabels([tr("admin_col_room"), tr("admin_col_topic"),
-                                   tr("admin_col_members")])
+        self.tree.setHeaderLabels([tr("admin_col_room"), tr("admin_col_members"),
+                                   tr("admin_col_topic")])
         self._render_count()
         for i in range(self.tree.topLevelItemCount()):
             self._render_members(self.tree.topLevelItem(i))
@@ -526,13 +529,11 @@ class _NoticeTab(_Tab):
         self.send_button = QPushButton()
         self.send_button.clicked.connect(
             lambda: self.send(self.text.toPlainText(), self.target.user_name()))
-        self.result = QLabel()
-        self.result.setWordWrap(True)
         form = QFormLayout()
         form.addRow(self.text_label, self.text)
         form.addRow(self.target_label, self.target)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.result, 1)
+        bottom.addStretch(1)
         bottom.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -543,17 +544,16 @@ class _NoticeTab(_Tab):
         the outcome ("delivered to N") is shown."""
         tr = self.translator.tr
         if not text.strip():
-            self.panel.report(tr("admin_notice_empty"), error=True)
+            self.panel.report(lambda: tr("admin_notice_empty"), error=True)
             return defer.succeed(None)
         if to is not None and not to:
-            self.panel.report(tr("admin_target_empty"), error=True)
+            self.panel.report(lambda: tr("admin_target_empty"), error=True)
             return defer.succeed(None)
         fields = {"to": to} if to is not None else {}
 
         def done(data):
-            message = tr("notice_sent", n=data.get("delivered", 0))
-            self.result.setText(message)
-            self.panel.report(message)
+            delivered = data.get("delivered", 0)
+            self.panel.report(lambda: tr("notice_sent", n=delivered))
             self.text.clear()
             return data
         return self.panel.run(self.session.request("notice", text=text, **fields), done)
@@ -616,7 +616,7 @@ class _FilesTab(_Tab):
     def _send_clicked(self) -> None:
         user = self.target.user_name()
         if user is not None and not user:
-            self.panel.report(self.translator.tr("admin_target_empty"), error=True)
+            self.panel.report(lambda: self.translator.tr("admin_target_empty"), error=True)
             return
         self.send(self.path.text().strip(), "@all" if user is None else "@" + user)
 
@@ -625,10 +625,10 @@ class _FilesTab(_Tab):
         message) if there is no such file."""
         tr = self.translator.tr
         if not path:
-            self.panel.report(tr("admin_file_empty"), error=True)
+            self.panel.report(lambda: tr("admin_file_empty"), error=True)
             return None
         if not os.path.isfile(path):
-            self.panel.report(tr("no_such_file", path=path), error=True)
+            self.panel.report(lambda: tr("no_such_file", path=path), error=True)
             return None
         transfer = self.session.send_file(target, path)
         self.transfers.append(transfer)
@@ -711,7 +711,6 @@ class _MonitorTab(_Tab):
         self.pages.addWidget(allowed)
         self.pages.addWidget(self.forbidden)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
 
         self.session.monitorEvent.connect(self._event)
@@ -722,8 +721,9 @@ class _MonitorTab(_Tab):
     @property
     def allowed(self) -> bool:
         """Whether the server allows monitoring (``policy.monitoring`` of its hello)."""
-        client = self.session.client
-        return bool(client is not None and client.model.policy.get("monitoring"))
+        if self.session.client is None:          # not logged in yet: nothing is known
+            return False
+        return bool(self.session.model.policy.get("monitoring"))
 
     def _show_policy(self) -> None:
         self.pages.setCurrentIndex(0 if self.allowed else 1)
@@ -736,7 +736,7 @@ class _MonitorTab(_Tab):
 
         def done(data):
             self.paused.hide()
-            self.panel.report(self.translator.tr("monitor_on" if on else "monitor_off"))
+            self.panel.report(lambda: self.translator.tr("monitor_on" if on else "monitor_off"))
             return data
 
         def failed(failure):
@@ -831,7 +831,8 @@ class _LockScreen(QWidget):
         row.addWidget(self.unlock_button)
         box = QFrame()
         box.setFrameShape(QFrame.Shape.StyledPanel)
-        box.setMaximumWidth(460)
+        box.setMinimumWidth(380)
+        box.setMaximumWidth(480)
         column = QVBoxLayout(box)
         column.setContentsMargins(24, 20, 24, 20)
         column.setSpacing(12)
@@ -897,6 +898,7 @@ class AdminPanel(QWidget):
                     self.monitor_tab):
             self.tabs.addTab(tab, "")
         self.status = QLabel()
+        self._status = ("", False)
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -920,8 +922,10 @@ class AdminPanel(QWidget):
         self._presence_timer.setSingleShot(True)
         self._presence_timer.setInterval(PRESENCE_REFRESH_MS)
         self._presence_timer.timeout.connect(self._presence_refresh)
-        session.presenceChanged.connect(lambda _: self._presence_timer.start())
-        session.loggedIn.connect(lambda data, first: self.refresh())
+        # bound methods, not lambdas: Qt drops those connections when the panel is deleted,
+        # while the session lives on
+        session.presenceChanged.connect(self._presence_changed)
+        session.loggedIn.connect(self._logged_in)
         self._idle_timer = QTimer(self)
         self._idle_timer.setInterval(IDLE_CHECK_MS)
         self._idle_timer.timeout.connect(self.check_idle)
@@ -939,19 +943,34 @@ class AdminPanel(QWidget):
     def run(self, d, done):
         """``done(result)`` once ``d`` fires; a failure is shown, not raised (fires None)."""
         def failed(failure):
-            self.report(describe_error(self.translator, failure), error=True)
+            exc = failure.value              # not the Failure: its traceback would stay alive
+            self.report(lambda: describe_error(self.translator, exc), error=True)
             return None
         return d.addCallbacks(done, failed)
 
-    def report(self, text: str, error: bool = False) -> None:
-        """Show the outcome of the last action in the status line."""
+    def report(self, text, error: bool = False) -> None:
+        """Show the outcome of the last action in the status line: ``text()`` gives it in
+        the current language (asked again on a language switch); a plain string is shown
+        as it is."""
+        self._status = (text, error)
+        self._render_status()
+
+    def _render_status(self) -> None:
+        text, error = self._status
         self.status.setStyleSheet(ERROR_STYLE if error else OK_STYLE)
-        self.status.setText(text)
+        self.status.setText(text() if callable(text) else text)
 
     # ------------------------------------------------------------------ actions
     def refresh(self):
         """Refresh the online users and the rooms; a Deferred fired once both are shown."""
         return defer.gatherResults([self.sessions_tab.refresh(), self.rooms_tab.refresh()])
+
+    def _presence_changed(self, event: dict) -> None:
+        if not self._presence_timer.isActive():
+            self._presence_timer.start()
+
+    def _logged_in(self, data: dict, first: bool) -> None:
+        self.refresh()
 
     def _presence_refresh(self) -> None:
         if not self._locked and self.session.is_online:
@@ -1066,3 +1085,4 @@ class AdminPanel(QWidget):
         for tab in (self.sessions_tab, self.rooms_tab, self.notice_tab, self.files_tab,
                     self.monitor_tab, self.lock_screen):
             tab.retranslate()
+        self._render_status()

@@ -284,6 +284,17 @@ class LoginWindow(QWidget):
         else:
             self.error.setText(self._error)
         self.error.show()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # a window's minimum size ignores how tall wrapped text gets at its width, so a long
+        # error would squeeze the form: grow the window to what the layout needs
+        layout = self.layout()
+        if self.isWindow() and layout is not None and layout.hasHeightForWidth():
+            layout.activate()
+            need = layout.totalHeightForWidth(self.width())
+            if need > self.height():
+                self.resize(self.width(), need)
 
     # ------------------------------------------------------------------ submitting
     def keyPressEvent(self, event) -> None:
@@ -420,7 +431,9 @@ class LoginWindow(QWidget):
         self.avatar_choose.setText(tr("login_avatar_choose"))
         self.avatar_remove.setText(tr("login_avatar_remove"))
         self.avatar_remove.setEnabled(self._avatar is not None)
-        self.avatar_hint.setText(tr("login_avatar_hint", max=human_size(AVATAR_MAX)))
+        # a no-break space keeps "256 KiB" on one line
+        self.avatar_hint.setText(tr("login_avatar_hint",
+                                    max=human_size(AVATAR_MAX).replace(" ", "\u00a0")))
         self._render_empty_avatar()
         self.busy_label.setText(tr("link_connecting"))
         self.submit_button.setText(tr("login_submit_register" if self.register.isChecked()

@@ -195,13 +195,14 @@ class MainWindow(QMainWindow):
                       or f"{self.session.host}:{self.session.port}")
         elif state == "reconnecting":
             left = max(0, round((self._retry_at or 0) - time.monotonic()))
-            text = tr("link_reconnecting", seconds=left, reason=reason)
+            text = tr("link_reconnecting", seconds=left, reason=describe_reason(tr, reason))
         elif state == "connecting":
             text = tr("link_connecting")
         elif state == "logging_in":
             text = tr("link_logging_in")
         else:
-            text = tr("link_offline_reason", reason=reason) if reason else tr("link_offline")
+            text = (tr("link_offline_reason", reason=describe_reason(tr, reason)) if reason
+                    else tr("link_offline"))
         colour = STATE_COLOURS.get(state, "#60646c")
         self.link_label.setText(f"<span style='color:{colour}'>●</span> {_esc(text)}")
 
@@ -297,6 +298,21 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.ActivationChange:
             self.state.set_active(self.isActiveWindow())
         super().changeEvent(event)
+
+
+def describe_reason(tr, reason: str) -> str:
+    """The client core's reasons for a lost link (English, short) in the UI's language."""
+    import re
+    known = {"connection lost": tr("reason_lost"), "connection refused": tr("reason_refused"),
+             "unknown host": tr("reason_unknown_host"), "timed out": tr("reason_timed_out"),
+             "no route to host": tr("reason_no_route"), "closed": tr("reason_closed"),
+             "logged out": tr("reason_logged_out")}
+    if reason in known:
+        return known[reason]
+    silent = re.fullmatch(r"no answer from the server for (\d+) s", reason or "")
+    if silent:
+        return tr("reason_silent", seconds=int(silent.group(1)))
+    return reason
 
 
 def _esc(text: str) -> str:

@@ -256,7 +256,8 @@ class MessageDelegate(QStyledItemDelegate):
     def _lay_system(self, out, item, left, top, width) -> int:
         _, _, small, _ = self.fonts()
         when = local_time(item.ts)
-        text = f"{when:%H:%M:%S}  {item.text}" if when else item.text
+        shown = item.shown_text(self.translator)      # worded now: a language switch shows
+        text = f"{when:%H:%M:%S}  {shown}" if when else shown
         avail = max(80, width - 2 * MARGIN - 80)
         out.doc, _, height = self._doc(text, avail, small, centred=True)
         out.doc_at = QPoint(left + (width - avail) // 2, top + 2)
