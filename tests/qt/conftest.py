@@ -21,7 +21,7 @@ from chat.qtclient import reactor as qt_reactor  # noqa: E402
 
 reactor = qt_reactor.install()
 
-from tests.qt.support import wait_deferred  # noqa: E402,F401  (older tests import it from here)
+from tests.qt.support import wait_deferred  # noqa: E402
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from chat.qtclient.settings import Settings
 from chat.qtclient.widgets import admin as admin_module
 from chat.qtclient.widgets.admin import AdminPanel, ConfirmDialog
 from chat.qtclient.widgets.login import describe_login_error
-from tests.qt.conftest import reactor, wait_deferred
+from tests.qt.support import qt_reactor, wait_deferred
 
 PASSWORD = "correct horse"
 
@@ -26,7 +26,7 @@ def in_place(f, *args, **kwargs):
 
 
 def log_in(qtbot, server, name, register=True):
-    session = Session(reactor, run_in_thread=in_place)
+    session = Session(qt_reactor(), run_in_thread=in_place)
     wait_deferred(qtbot, session.login("127.0.0.1", server.port, name, PASSWORD,
                                        register=register))
     return session

@@ -11,7 +11,7 @@ from chat.qtclient.models import ItemKind
 from chat.qtclient.session import Session
 from chat.qtclient.state import ChatState
 from chat.qtclient.widgets.history import HistoryWindow
-from tests.qt.conftest import reactor, wait_deferred
+from tests.qt.support import qt_reactor, wait_deferred
 
 PASSWORD = "correct horse"
 COUNT = 30
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
 
 def logged_in(qtbot, server, name):
-    session = Session(reactor)
+    session = Session(qt_reactor())
     state = ChatState(session, Translator("en"))
     state.set_active(True)
     wait_deferred(qtbot, session.login("127.0.0.1", server.port, name, PASSWORD,

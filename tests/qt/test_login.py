@@ -12,7 +12,7 @@ from chat.qtclient.i18n import Translator
 from chat.qtclient.session import Session
 from chat.qtclient.settings import Settings
 from chat.qtclient.widgets.login import LoginWindow, describe_login_error, image_type
-from tests.qt.conftest import reactor, wait_deferred
+from tests.qt.support import qt_reactor, wait_deferred
 
 PASSWORD = "correct horse"
 
@@ -210,16 +210,16 @@ def failure_of(qtbot, d):
 def test_describe_login_error_against_a_real_server(qtbot, server):
     en, zh = Translator("en"), Translator("zh")
     port = server.port
-    first = Session(reactor)
+    first = Session(qt_reactor())
     wait_deferred(qtbot, first.login("127.0.0.1", port, "alice", PASSWORD, register=True))
     first.close()
 
-    wrong = failure_of(qtbot, Session(reactor).login("127.0.0.1", port, "alice", "wrong pass"))
+    wrong = failure_of(qtbot, Session(qt_reactor()).login("127.0.0.1", port, "alice", "wrong pass"))
     assert isinstance(wrong, RequestFailed) and wrong.code == "bad_credentials"
     assert describe_login_error(en, wrong, "127.0.0.1", port) == "Wrong user name or password."
     assert describe_login_error(zh, wrong, "127.0.0.1", port) == "用户名或密码错误。"
 
-    taken = failure_of(qtbot, Session(reactor).login("127.0.0.1", port, "ALICE", PASSWORD,
+    taken = failure_of(qtbot, Session(qt_reactor()).login("127.0.0.1", port, "ALICE", PASSWORD,
                                                      register=True))
     assert taken.code == "name_taken"
     assert describe_login_error(en, taken, "127.0.0.1", port) == \
@@ -228,20 +228,20 @@ def test_describe_login_error_against_a_real_server(qtbot, server):
         "The name ALICE is taken; please choose another."
 
     # what the server says when the window's own checks are bypassed
-    short = failure_of(qtbot, Session(reactor).login("127.0.0.1", port, "carol", "short",
+    short = failure_of(qtbot, Session(qt_reactor()).login("127.0.0.1", port, "carol", "short",
                                                      register=True))
     assert short.code == "bad_request" and short.message.startswith("password must be")
     assert describe_login_error(en, short, "127.0.0.1", port) == \
         "A password has 8 to 1024 characters."
     assert describe_login_error(zh, short, "127.0.0.1", port) == "密码长度为 8 到 1024 个字符。"
-    bad_name = failure_of(qtbot, Session(reactor).login("127.0.0.1", port, "two words",
+    bad_name = failure_of(qtbot, Session(qt_reactor()).login("127.0.0.1", port, "two words",
                                                         PASSWORD, register=True))
     assert bad_name.code == "bad_request"
     assert describe_login_error(en, bad_name, "127.0.0.1", port) == \
         "A user name has 1 to 32 characters: letters, digits, '_', '-' and '.'."
 
     wait_deferred(qtbot, server.stop(), timeout=30000)
-    gone = failure_of(qtbot, Session(reactor).login("127.0.0.1", port, "alice", PASSWORD))
+    gone = failure_of(qtbot, Session(qt_reactor()).login("127.0.0.1", port, "alice", PASSWORD))
     assert isinstance(gone, CannotConnect)
     assert describe_login_error(en, gone, "127.0.0.1", port) == (
         f"Cannot reach the server 127.0.0.1:{port} (connection refused). "
@@ -274,7 +274,7 @@ def test_register_through_the_window_with_an_avatar(qtbot, server, tmp_path, set
     with qtbot.waitSignal(window.submitted, timeout=1000) as blocker:
         window.submit()
     host, port, user, password, register, avatar = blocker.args
-    session = Session(reactor)
+    session = Session(qt_reactor())
     try:
         wait_deferred(qtbot, session.login(host, port, user, password, register, avatar))
         assert session.me == "dora"
