@@ -1,0 +1,47 @@
+"""How the admin panel words what it shows: local times, addresses, durations, errors."""
+
+import datetime
+
+from chat.client.connection import NotConnected, RequestFailed
+
+def local_time(ts, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A wire timestamp in local time (``ts`` itself if it cannot be read)."""
+    try:
+        moment = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return ts or ""
+    return moment.astimezone().strftime(fmt)
+
+
+def address(host: str, port) -> str:
+    """``host:port``, with an IPv6 address in brackets."""
+    if port is None:
+        return host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def duration(translator, seconds: float) -> str:
+    """``42 s``, ``5 min`` or ``2 h 5 min`` in the translator's language."""
+    tr = translator.tr
+    seconds = int(seconds)
+    if seconds < 60:
+        return tr("admin_duration_s", n=seconds)
+    if seconds < 3600:
+        return tr("admin_duration_min", n=seconds // 60)
+    return tr("admin_duration_h", h=seconds // 3600, min=seconds % 3600 // 60)
+
+
+def describe_error(translator, failure) -> str:
+    """A failed request (a Failure or an exception) in the translator's language."""
+    exc = getattr(failure, "value", failure)
+    tr = translator.tr
+    if isinstance(exc, RequestFailed):
+        key = "code_" + exc.code
+        try:
+            name = tr(key)
+        except KeyError:
+            name = exc.code          # a code newer than this client
+        return tr("error", code=name, message=exc.message)
+    if isinstance(exc, NotConnected):
+        return tr("not_connected")
+    return tr("admin_failed_status", message=str(exc) or type(exc).__name__)
