@@ -7,7 +7,7 @@ through ``data(index, role)`` with the roles below. Nothing here talks to the ne
 
 import datetime
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from PyQt6.QtCore import QAbstractListModel, QModelIndex, Qt

@@ -3,6 +3,7 @@ everyone, the live monitor, rooms, errors shown instead of raised, and the lock 
 
 import pytest
 from PyQt6.QtCore import QPoint, Qt
+from PyQt6.QtWidgets import QLineEdit
 from twisted.internet import defer
 
 from chat.client.connection import RequestFailed
@@ -11,7 +12,6 @@ from chat.qtclient.i18n import Translator
 from chat.qtclient.lock import PasswordCheck
 from chat.qtclient.session import Session
 from chat.qtclient.settings import Settings
-from chat.qtclient.widgets import admin as admin_module
 from chat.qtclient.widgets.admin import AdminPanel, ConfirmDialog
 from chat.qtclient.widgets.login import describe_login_error
 from tests.qt.support import qt_reactor, wait_deferred
@@ -275,7 +275,7 @@ def test_idle_locks_after_the_settings_minutes(qtbot, panel):
     assert panel.check_idle() is True and panel.is_locked
     assert panel.unlock(PASSWORD) and not panel.is_locked
     # events outside the panel do not keep it open
-    other = admin_module.QLineEdit()
+    other = QLineEdit()
     qtbot.addWidget(other)
     clock.now += 200
     qtbot.keyClick(other, Qt.Key.Key_A)

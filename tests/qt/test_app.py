@@ -170,7 +170,10 @@ def test_privacy_mode_message_vanishes_on_both_sides(qtbot, server, tmp_dir):
         assert burning.burn == 1
         bob.state.select("@alice")                          # bob reads it: countdown
         assert burning.burn_at is not None
+        shown = b_main.view.model()
+        assert shown is bob.state.log("@alice") and shown.rowCount() == 1
         qtbot.waitUntil(lambda: "this burns" not in texts(bob.state, "@alice"), timeout=8000)
+        assert shown.rowCount() == 0                         # gone from bob's window
         qtbot.waitUntil(lambda: "this burns" not in texts(alice.state, "@bob"), timeout=8000)
     finally:
         close(alice, bob)

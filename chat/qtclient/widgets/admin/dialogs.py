@@ -4,6 +4,7 @@ from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxL
 
 REASON_MAX = 500
 
+
 class ConfirmDialog(QDialog):
     """"Really kick/ban/unban bob?", with a reason field for kick and ban."""
 

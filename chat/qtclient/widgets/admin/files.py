@@ -11,6 +11,7 @@ from chat.client.transfers import TransferState
 from .tab import Tab
 from .target_chooser import TargetChooser
 
+
 class FilesTab(Tab):
     """A file for everyone (``@all``) or one user, with each upload's progress."""
 

@@ -6,6 +6,7 @@ from PyQt6.QtWidgets import (
 
 from .styles import ERROR_STYLE, set_bold
 
+
 class LockScreen(QWidget):
     """What covers the panel while it is locked: the admin's password, and Unlock."""
 

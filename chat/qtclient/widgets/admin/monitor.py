@@ -14,6 +14,7 @@ from .wording import local_time
 MONITOR_KEEP = 2000
 """Monitor lines kept on screen; older ones scroll away for good."""
 
+
 class MonitorTab(Tab):
     """The live copy of every new message (only where the server allows it)."""
 

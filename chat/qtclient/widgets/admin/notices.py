@@ -7,6 +7,7 @@ from twisted.internet import defer
 from .tab import Tab
 from .target_chooser import TargetChooser
 
+
 class NoticeTab(Tab):
     """A notice to everyone logged in, or to one user's connections."""
 

@@ -39,6 +39,7 @@ PRESENCE_REFRESH_MS = 500
 _ACTIVITY = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress,
                        QEvent.Type.MouseButtonDblClick, QEvent.Type.Wheel})
 
+
 class AdminPanel(QWidget):
     """See the module docstring. ``clock`` (seconds, monotonic) is injectable for tests.
 

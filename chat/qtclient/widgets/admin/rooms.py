@@ -10,6 +10,7 @@ from .tab import Tab
 PAGES_MAX = 20
 """Pages of rooms or members fetched per refresh (500 names each)."""
 
+
 @defer.inlineCallbacks
 def _all_pages(first, following, key: str):
     """Items of a paged list (see PROTOCOL "Pages"): ``first()`` and ``following(after)``

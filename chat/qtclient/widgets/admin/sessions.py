@@ -10,6 +10,7 @@ from .dialogs import ConfirmDialog
 from .tab import Tab
 from .wording import address, duration, local_time
 
+
 class SessionsTab(Tab):
     """Online users: the ``sessions`` table, one account's ``user_info``, kick/ban/unban."""
 

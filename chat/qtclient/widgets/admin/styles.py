@@ -6,6 +6,7 @@ from PyQt6.QtWidgets import QWidget
 ERROR_STYLE = "color: #b3261e;"
 OK_STYLE = "color: #1b5e20;"
 
+
 def set_bold(widget: QWidget, scale: float = 1.0) -> None:
     font = QFont(widget.font())
     font.setBold(True)

@@ -7,6 +7,7 @@ from PyQt6.QtWidgets import QWidget
 if TYPE_CHECKING:
     from .panel import AdminPanel
 
+
 class Tab(QWidget):
     """One page of the panel: the panel gives it the session, the words and the status line."""
 

@@ -2,6 +2,7 @@
 
 from PyQt6.QtWidgets import QButtonGroup, QHBoxLayout, QLineEdit, QRadioButton, QWidget
 
+
 class TargetChooser(QWidget):
     """"Everyone" or "One user: [name]", for notices and files."""
 

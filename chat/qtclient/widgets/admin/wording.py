@@ -4,6 +4,7 @@ import datetime
 
 from chat.client.connection import NotConnected, RequestFailed
 
+
 def local_time(ts, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """A wire timestamp in local time (``ts`` itself if it cannot be read)."""
     try:

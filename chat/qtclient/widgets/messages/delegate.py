@@ -15,6 +15,7 @@ from .style import (
     AVATAR_COLOURS, BUBBLE, INK, MARGIN, MUTED, NOTICE_BG, NOTICE_EDGE, PROGRESS_BG,
     PROGRESS_FG)
 
+
 class MessageDelegate(RowLayouter):
     """Lays out (see :class:`~.layout.RowLayouter`) and paints a
     :class:`~chat.qtclient.models.ChatItem`."""

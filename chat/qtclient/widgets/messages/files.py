@@ -8,6 +8,7 @@ from chat.cli.format import human_size
 
 RUNNING = {"hashing", "waiting", "offering", "sending", "receiving"}
 
+
 def transfer_state(transfer) -> Optional[str]:
     """The transfer's state as its string value ("sending", "done", ...), None without one."""
     if transfer is None:

@@ -6,6 +6,7 @@ from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtGui import QGuiApplication, QImageReader, QPixmap
 from PyQt6.QtWidgets import QDialog, QLabel, QScrollArea, QStyle, QVBoxLayout
 
+
 class ImageViewer(QDialog):
     """A picture at its full size, scrollable when larger than the screen."""
 

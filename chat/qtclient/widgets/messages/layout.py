@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 DOC_CACHE = 4000     # laid-out texts kept (sizeHint and paint both ask for every row)
 THUMB_CACHE = 100
 
+
 @dataclass
 class Span:
     """A piece of a one-line row of text: plain, coloured, or a clickable link (``action``)."""

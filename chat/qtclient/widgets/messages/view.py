@@ -1,7 +1,9 @@
 """The list of one conversation's messages, its scrolling, clicks and dropped files.
 
-Every action (retry, download, cancel, open, show in folder, view an image) leaves the view
-as a signal: nothing here calls the session or touches the network.
+Clicks are hit-tested on the delegate's :class:`~.layout.RowLayout`, the very layout that was
+painted, so what is drawn and what is clicked never disagree. Every action (retry, download,
+cancel, open, show in folder, view an image) leaves the view as a signal: nothing here calls
+the session or touches the network.
 """
 
 import time
@@ -16,6 +18,7 @@ from chat.qtclient.models import ItemRole
 from .delegate import MessageDelegate
 from .files import local_files, local_image
 from .layout import RowLayout
+
 
 class MessageView(QListView):
     """The messages of one conversation (see the module docstring).
