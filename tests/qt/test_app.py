@@ -213,3 +213,14 @@ def test_reconnect_after_server_restart_delivers_the_queued_message(qtbot, serve
         assert texts(bob.state, "#lobby").count("typed while offline") == 1
     finally:
         close(alice, bob)
+
+
+def test_entry_points():
+    import shutil
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "chat.qtclient", "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "chat-qt" in out.stdout
+    script = os.path.join(os.path.dirname(sys.executable), "chat-qt")
+    assert os.path.exists(script) or shutil.which("chat-qt")
