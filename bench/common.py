@@ -149,7 +149,7 @@ class ServerProcess:
         if profile:  # cProfile of the whole reactor, written when the server stops
             args += ["--profile", profile, "--profiler", "cprofile", "--savestats"]
         args += ["chatserver", "--port", f"tcp:{port}:interface={HOST}",
-                 "--data-dir", str(data_dir), *extra]
+                 "--data-dir", str(data_dir), *no_limit_args(), *extra]
         return cls(["-c", TWISTD_WRAPPER, *args], port, data_dir / "stdout.log")
 
     @property
@@ -269,6 +269,27 @@ def fast_hash_args() -> list:
     for name, value in FAST_HASH_CANDIDATES.items():
         if name in opts:
             args += [f"--{name}", value]
+    return args
+
+
+# The benchmarks are thousands of clients on 127.0.0.1, some sending as fast as they can: the
+# server's abuse limits (docs/ARCHITECTURE.md, *Limits*) are not what they measure. Only options
+# the server has are passed; later arguments (--server-arg) may set them again.
+NO_LIMITS = {
+    "exempt-loopback": None,               # a flag: per-address limits skip 127.0.0.1
+    "max-connections": "0",
+    "send-rate": "0",
+    "file-offers-per-minute": "0",
+    "login-timeout": "0",
+}
+
+
+def no_limit_args() -> list:
+    opts = server_options()
+    args = []
+    for name, value in NO_LIMITS.items():
+        if name in opts:
+            args += [f"--{name}"] + ([] if value is None else [value])
     return args
 
 

@@ -28,6 +28,8 @@ class States(ClientListener):
 
 class ClientCoreE2E(E2ECase):
     timeout = 90
+    # one account sends 3000 messages as fast as it can: far above any person's rate
+    server_args = ("--send-rate", "0")
 
     def make_client(self, port, **options):
         listener = States()
@@ -73,14 +75,25 @@ class ClientCoreE2E(E2ECase):
         sent = [client.send("#lobby", f"m{n}") for n in range(count)]
         await self.until(lambda: proc.poll() is not None, timeout=20)
         del listener.on_acked
+        # what the client had seen acknowledged when the server died
+        acked_before = {out.msg_id: out.text for out in acks}
+        self.assertGreaterEqual(len(acked_before), 1000)
         await self.server.kill9()
         await self.server.start()
         await self.until(lambda: all(out.state is OutState.ACKED for out in sent), timeout=45)
         with self.db() as db:
-            texts = [r[0] for r in db.execute(
-                "SELECT text FROM messages WHERE conv = 'r:lobby' ORDER BY id")]
+            rows = list(db.execute(
+                "SELECT id, text FROM messages WHERE conv = 'r:lobby' ORDER BY id"))
+        stored = dict(rows)
+        texts = [text for _, text in rows]
+        # every acknowledged message survived the kill, under the id its sender was given
+        self.assertEqual({i: stored.get(i) for i in acked_before}, acked_before)
+        # each message is stored exactly once: the resends added no duplicate
         self.assertEqual(sorted(texts, key=lambda t: int(t[1:])), [f"m{n}" for n in range(count)])
         self.assertEqual(len({out.msg_id for out in sent}), count)
+        # and every client-side id is the stored row of that text (a resend answered
+        # "duplicate" got the first copy's id)
+        self.assertEqual({out.msg_id: out.text for out in sent}, stored)
         # the kill hit messages on their way: they were sent again after the restart
         self.assertTrue([out for out in sent if out.attempts > 1])
         self.assertTrue([out for out in sent if out.attempts == 1])

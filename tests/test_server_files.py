@@ -843,7 +843,8 @@ class FlowControlTests(unittest.TestCase):
         self.io.release_all()
         body = take_body(self.bob, request_id)
         self.assertEqual(data[FILE_CHUNK:], body)
-        self.assertIsNone(transport.producer)     # unregistered at the end
+        # unregistered at the end: the connection watches its own output again
+        self.assertIs(transport.producer, self.bob.connection.output)
 
     def test_ok_comes_before_the_body_and_downloads_queue(self):
         one = random_bytes(3 * FILE_CHUNK, seed=54)
@@ -1203,7 +1204,7 @@ class CancelDownloadTests(unittest.TestCase):
         self.assertEqual(self.bob.inbox[2]["code"], CANCELLED)
         self.assertEqual(self.bob.inbox[3]["data"], {"request": request_id, "cancelled": True})
         self.bob.inbox = []
-        self.assertIsNone(transport.producer)          # unregistered
+        self.assertIs(transport.producer, self.bob.connection.output)   # unregistered
         self.assertTrue(producer.ended)
         self.assertEqual(self.bob.connection._transfers, 0)
         self.assertEqual(self.server.files.catalog.downloads_of, {})
@@ -1255,7 +1256,7 @@ class CancelDownloadTests(unittest.TestCase):
                                  ("ok", second_id), ("_body", second_id)])
         self.assertEqual(take_body(self.bob, second_id), second_data)
         self.assertEqual(self.bob.connection._transfers, 0)
-        self.assertIsNone(self.bob.transport.producer)
+        self.assertIs(self.bob.transport.producer, self.bob.connection.output)
 
 
 class AbuseTests(FilesCase):

@@ -67,7 +67,7 @@ class ConnectionHeartbeatTests(unittest.TestCase):
 
     def test_unresponsive_peer_is_cut(self):
         server = make_server()
-        client = Client(server)
+        client = user(server, "alice")   # logged in: not closed earlier for want of a login
         aborted = []
         client.transport.abortConnection = lambda: aborted.append(True)
         server.clock.advance(90)

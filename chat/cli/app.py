@@ -9,6 +9,7 @@ not sent.
 """
 
 import collections
+import math
 import os
 import sys
 
@@ -100,19 +101,28 @@ class CliApp(ClientListener):
 
     def _login_failed(self, failure) -> None:
         error = failure.value
-        if failure.check(CannotConnect):
+        cause = getattr(error, "error", None)
+        if failure.check(CannotConnect) and hasattr(cause, "presented"):   # CertificateChanged
+            line = self.fmt.tr("cert_changed", server=cause.server, pinned=cause.pinned,
+                               presented=cause.presented, path=cause.known_servers)
+        elif failure.check(CannotConnect) and getattr(self.settings, "tls", False):
+            line = self.fmt.tr("tls_failed", host=self.settings.host,
+                               port=self.settings.port, reason=error.reason)
+        elif failure.check(CannotConnect):
             line = self.fmt.tr("cannot_connect", host=self.settings.host,
                                port=self.settings.port, reason=error.reason)
         elif failure.check(RequestFailed):
-            line = self._refusal(error.code, error.message)
+            line = self._refusal(error.code, error.message, error.retry_after)
         else:
             line = self.fmt.tr("connection_lost")
         self.err(line)
         self.finish(1)
 
-    def _refusal(self, code: str, message: str) -> str:
+    def _refusal(self, code: str, message: str, retry_after=None) -> str:
         if code == "bad_credentials":
             return self.fmt.tr("bad_credentials")
+        if code == "rate_limited":
+            return self.fmt.tr("too_many_attempts", seconds=math.ceil(retry_after or 1))
         if code == "name_taken":
             return self.fmt.tr("name_taken", user=self.settings.user)
         if code == "banned":

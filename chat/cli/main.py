@@ -55,8 +55,14 @@ def run(settings, prog: str) -> int:
     from chat.cli.app import CliApp, LineInput
     from chat.client.core import ChatClient
 
-    endpoint = endpoints.HostnameEndpoint(reactor, settings.host, settings.port, timeout=10)
-    client = ChatClient(endpoint.connect, reactor, client_name=f"{prog}/{__version__}")
+    tls = settings.tls_options() if hasattr(settings, "tls_options") else None
+    if tls is not None:
+        from chat.client.tls import tls_connector
+        connect = tls_connector(reactor, settings.host, settings.port, tls, timeout=10)
+    else:
+        connect = endpoints.HostnameEndpoint(reactor, settings.host, settings.port,
+                                             timeout=10).connect
+    client = ChatClient(connect, reactor, client_name=f"{prog}/{__version__}")
     codes = []
 
     def stop():

@@ -35,6 +35,18 @@ class Settings:
     wait: float
     admin_console: bool
     log: Optional[str] = None
+    tls: bool = False
+    ca_file: Optional[str] = None
+    system_ca: bool = False
+    known_servers: Optional[str] = None
+
+    def tls_options(self):
+        """The client core's TLSOptions, or None for plain TCP."""
+        if not self.tls:
+            return None
+        from chat.client.tls import TLSOptions
+        return TLSOptions(ca_file=self.ca_file, system_ca=self.system_ca,
+                          known_servers=self.known_servers)
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
@@ -51,6 +63,19 @@ def parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS",
                    help="at the end of piped input, how long to wait for the server to "
                         f"acknowledge what was sent [default: {DEFAULT_WAIT:.0f}]")
+    p.add_argument("--tls", action="store_true",
+                   help="connect with TLS (the server listens with --port ssl:...); without "
+                        "--ca-file or --system-ca the server's certificate is pinned on first "
+                        "use, like SSH")
+    p.add_argument("--ca-file", metavar="FILE",
+                   help="with --tls: verify the server's certificate against the CA "
+                        "certificates in FILE (PEM) instead of pinning it")
+    p.add_argument("--system-ca", action="store_true",
+                   help="with --tls: verify the server's certificate against the system's "
+                        "certificate authorities instead of pinning it")
+    p.add_argument("--known-servers", metavar="FILE",
+                   help="with --tls: where pinned certificates are kept "
+                        "[default: ~/.config/chat/known_servers]")
     p.add_argument("--log", metavar="FILE", help="write the client's log to FILE (for "
                    "bug reports); without it only internal errors are shown, in one line")
     return p
@@ -91,8 +116,13 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
         raise UsageError(f"{prog}: error: no password (use --password-file or {PASSWORD_ENV})")
     if args.wait < 0:
         raise UsageError(f"{prog}: error: --wait must not be negative")
+    if not args.tls and (args.ca_file or args.system_ca or args.known_servers):
+        raise UsageError(f"{prog}: error: --ca-file, --system-ca and --known-servers need --tls")
+    if args.ca_file and args.system_ca:
+        raise UsageError(f"{prog}: error: use either --ca-file or --system-ca")
     return Settings(host, port, user, password, args.register, lang, args.wait, admin_console,
-                    args.log)
+                    args.log, tls=args.tls, ca_file=args.ca_file, system_ca=args.system_ca,
+                    known_servers=args.known_servers)
 
 
 def _password(args, environ) -> Optional[str]:

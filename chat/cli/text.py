@@ -102,7 +102,14 @@ EN = {
     "welcome": "Welcome, {user}! Online now: {online}. You are in #{room}. "
                "Type /help for commands.",
     "cannot_connect": "cannot connect to {host}:{port}: {reason}; is the server running?",
+    "tls_failed": "cannot connect to {host}:{port} over TLS: {reason}",
+    "cert_changed": "REFUSED: the TLS certificate of {server} has changed. Pinned: SHA-256 "
+                    "{pinned}. Presented now: SHA-256 {presented}. Someone may be "
+                    "intercepting the connection, or the server got a new certificate. Only "
+                    "if its admin confirms the new fingerprint, remove the line for {server} "
+                    "from {path} and connect again.",
     "bad_credentials": "Wrong user name or password.",
+    "too_many_attempts": "Too many attempts; try again in {seconds} s.",
     "name_taken": "The name {user} is taken; please choose another.",
     "registered": "Account {user} created.",
     "banned": "This account is banned. {reason}",
@@ -222,7 +229,13 @@ ZH = {
     "burned_text": "（已焚毁）",
     "welcome": "欢迎，{user}！当前在线 {online} 人。你在 #{room}。输入 /help 查看命令。",
     "cannot_connect": "无法连接到 {host}:{port}：{reason}。服务器是否在运行？",
+    "tls_failed": "无法通过 TLS 连接到 {host}:{port}：{reason}",
+    "cert_changed": "已拒绝连接：{server} 的 TLS 证书已改变。已记录的指纹：SHA-256 {pinned}。"
+                    "现在出示的指纹：SHA-256 {presented}。可能有人在截获连接，也可能服务器换了"
+                    "新证书。只有在服务器管理员确认新指纹之后，才从 {path} 中删除 {server} "
+                    "那一行，然后重新连接。",
     "bad_credentials": "用户名或密码错误。",
+    "too_many_attempts": "尝试次数过多，请在 {seconds} 秒后再试。",
     "name_taken": "用户名 {user} 已被占用，请换一个。",
     "registered": "账号 {user} 已创建。",
     "banned": "此账号已被封禁。{reason}",

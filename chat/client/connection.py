@@ -175,6 +175,10 @@ class ClientConnection(Protocol):
         except ProtocolError as exc:
             self.log.warn("ignoring a bad frame from the server: {error}", error=exc.message)
             return
+        if kind in ("ok", "error") and not isinstance(obj.get("id"), (int, str, type(None))):
+            # our ids are integers: a list or an object (unhashable) answers nothing of ours
+            self.log.warn("ignoring a reply with the id {id!r}", id=obj.get("id"))
+            return
         if kind == "ok":
             self._ok(obj)
         elif kind == "error":

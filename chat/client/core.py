@@ -61,9 +61,10 @@ class LinkState(enum.Enum):
 class CannotConnect(Exception):
     """The server could not be reached; ``reason`` is short and human."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, error: BaseException = None):
         super().__init__(reason)
         self.reason = reason
+        self.error = error      # what the connect failed with (a TLSFailed, ...), if known
 
 
 def describe_connect_error(exc: BaseException) -> str:
@@ -117,6 +118,7 @@ class ChatClient:
         self.model = ClientModel()
         self.outbox = Outbox()
         self.backoff = Backoff(random=random)
+        self._login_wait = None      # a login's rate_limited retry_after, for the next retry
         self.state = LinkState.OFFLINE
         self.hello: dict = {}
         self._conn = None
@@ -183,11 +185,13 @@ class ChatClient:
             conn = yield self.connect(_ConnectionFactory(self))
         except Exception as exc:
             reason = describe_connect_error(exc)
+            if getattr(exc, "permanent", False):
+                self._give_up = reason   # a changed certificate: retrying cannot cure it
             if first:
                 self._set_state(LinkState.OFFLINE, reason)
             else:
                 self.log.info("reconnect failed: {reason}", reason=reason)
-            raise CannotConnect(reason) from None
+            raise CannotConnect(reason, exc) from None
         if self._give_up is not None:        # closed while connecting
             conn.close()
             return None
@@ -218,6 +222,9 @@ class ChatClient:
         except RequestFailed as exc:
             if exc.code in FATAL_LOGIN:
                 self._give_up = exc.message
+            elif exc.code == "rate_limited":
+                # the server refuses logins from here for a while: the next try waits for it
+                self._login_wait = exc.retry_after or None
             conn.close()
             raise
         if conn is not self._conn:
@@ -294,6 +301,9 @@ class ChatClient:
 
     def _schedule_retry(self, why: str) -> None:
         delay = self.backoff.next()
+        wait, self._login_wait = self._login_wait, None
+        if wait is not None:
+            delay = max(delay, float(wait))
         self._set_state(LinkState.RECONNECTING, why, delay)
         self._retry_call = self.clock.callLater(delay, self._retry)
 

@@ -29,8 +29,26 @@ ALL_CODES = frozenset({
 class ProtocolError(Exception):
     """A request that gets an ``error`` reply with ``code`` and a human ``message``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: float = None) -> None:
         assert code in ALL_CODES, code
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.retry_after = retry_after   # rate_limited: seconds until a retry may succeed
+
+
+# ``bye`` codes: why the server closes a connection (sent just before it does)
+BYE_TIMEOUT = "timeout"                            # no data for the heartbeat's timeout
+BYE_ABUSE = "abuse"                                # malformed frames in a row
+BYE_SHUTDOWN = "shutdown"                          # the server is stopping
+BYE_KICKED = "kicked"                              # an admin closed the user's connections
+BYE_BANNED = "banned"                              # an admin banned the account
+BYE_SERVER_FULL = "server_full"                    # the server has all the connections it takes
+BYE_TOO_MANY_CONNECTIONS = "too_many_connections"  # too many from this address
+BYE_LOGIN_TIMEOUT = "login_timeout"                # no login soon enough after connecting
+BYE_SLOW_READER = "slow_reader"                    # output piled up that the peer did not read
+
+BYE_CODES = frozenset({
+    BYE_TIMEOUT, BYE_ABUSE, BYE_SHUTDOWN, BYE_KICKED, BYE_BANNED, BYE_SERVER_FULL,
+    BYE_TOO_MANY_CONNECTIONS, BYE_LOGIN_TIMEOUT, BYE_SLOW_READER,
+})

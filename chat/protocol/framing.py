@@ -120,7 +120,7 @@ class FrameDecoder:
         while end - offset >= 4:
             (length,) = _LENGTH.unpack_from(view, offset)
             if length > self.max_frame:
-                self._buffer += view[offset:]
+                # nothing of what follows is kept: the peer is not speaking our protocol
                 raise FrameTooLarge(length, self.max_frame)
             stop = offset + 4 + length
             if stop > end:
@@ -144,7 +144,7 @@ class FrameDecoder:
                 return None
         (length,) = _LENGTH.unpack_from(buffer, 0)
         if length > self.max_frame:
-            buffer += view
+            buffer.clear()      # nothing of this read is kept either (see feed)
             raise FrameTooLarge(length, self.max_frame)
         need = 4 + length - len(buffer)
         if len(view) < need:

@@ -61,7 +61,12 @@ class ChatApp(QObject):
     def _submit(self, host, port, user, password, register, avatar) -> None:
         self.login.set_busy(True)
         session = Session(self.reactor)
-        d = session.login(host, port, user, password, register=register, avatar=avatar)
+        tls = None
+        if self.login.tls.isChecked():
+            from chat.client.tls import TLSOptions
+            tls = TLSOptions()        # the certificate pinned on first use
+        d = session.login(host, port, user, password, register=register, avatar=avatar,
+                          tls=tls)
         d.addCallbacks(self._logged_in, self._login_failed, callbackArgs=(session, password),
                        errbackArgs=(session, host, port))
 

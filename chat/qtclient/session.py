@@ -98,25 +98,33 @@ class Session(QObject):
         self.client = None
         self.host = None
         self.port = None
+        self.tls = None
 
-    def _tcp(self, host: str, port: int):
+    def _tcp(self, host: str, port: int, tls=None):
         from twisted.internet.endpoints import TCP4ClientEndpoint, HostnameEndpoint
+        if tls is not None:
+            from chat.client.tls import tls_connector
+            return tls_connector(self.reactor, host, port, tls, timeout=10)
         if host.replace(".", "").isdigit():
             return TCP4ClientEndpoint(self.reactor, host, port, timeout=10).connect
         return HostnameEndpoint(self.reactor, host.encode("idna"), port, timeout=10).connect
 
     # ------------------------------------------------------------------ account
     def login(self, host: str, port: int, user: str, password: str, register: bool = False,
-              avatar: tuple = None):
+              avatar: tuple = None, tls=None):
         """Connect and log in; fires with the login reply or fails (CannotConnect,
-        RequestFailed). A session logs in once; log out and make a new one to switch."""
+        RequestFailed). A session logs in once; log out and make a new one to switch.
+        ``tls`` (a :class:`chat.client.tls.TLSOptions`) connects with TLS."""
         if self.client is not None:
             self.client.close()
         self.host, self.port = host, port
         kwargs = {}
         if self._run_in_thread is not None:
             kwargs["run_in_thread"] = self._run_in_thread
-        self.client = ChatClient(self._endpoint_for(host, port), self.reactor, _Relay(self),
+        self.tls = tls
+        connect = (self._endpoint_for(host, port) if tls is None
+                   else self._endpoint_for(host, port, tls=tls))
+        self.client = ChatClient(connect, self.reactor, _Relay(self),
                                  client_name=CLIENT_NAME, **kwargs)
         return self.client.login(user, password, register=register, avatar=avatar)
 

@@ -1,7 +1,7 @@
 """What the desktop client remembers between runs (``QSettings``: an INI file per user).
 
-Server address and port, the last user name, the language (unset until the first start
-asked), desktop notifications on or off, the download folder, the admin panel's lock
+Server address and port, TLS on or off, the last user name, the language (unset until the
+first start asked), desktop notifications on or off, the download folder, the admin panel's lock
 delay, and per account and conversation the newest message "clear local history" removed.
 Passwords are never stored.
 """
@@ -61,6 +61,15 @@ class Settings:
     @port.setter
     def port(self, value: int) -> None:
         self.q.setValue("server/port", int(value))
+
+    @property
+    def tls(self) -> bool:
+        """Connect with TLS (the server's certificate pinned on first use)."""
+        return self._get("server/tls", "false", str).lower() in ("true", "1", "yes")
+
+    @tls.setter
+    def tls(self, on: bool) -> None:
+        self.q.setValue("server/tls", "true" if on else "false")
 
     @property
     def user(self) -> str:

@@ -17,6 +17,15 @@ EN = {
     "login_heading": "Log in to a chat server",
     "login_language": "Language:",
     "login_register": "Register a new account",
+    "login_tls": "TLS",
+    "login_tls_tip": "Encrypt the connection (the server listens with --port ssl:...). The "
+                     "server's certificate is remembered the first time; a different one "
+                     "later is refused.",
+    "login_cert_changed": "Connection refused: the TLS certificate of {server} has changed.\n"
+                          "Remembered:\n{pinned}\nPresented now:\n{presented}\n"
+                          "Someone may be intercepting the connection, or the server got a "
+                          "new certificate. Only if its admin confirms the new fingerprint, "
+                          "remove the line for {server} from {path} and log in again.",
     "login_avatar": "Picture",
     "login_avatar_hint": "Optional: PNG, JPEG, GIF or WebP, at most {max}.",
     "login_avatar_choose": "Choose...",
@@ -28,6 +37,7 @@ EN = {
                             "Please choose a smaller one.",
     "login_avatar_not_image": "{name} is not a PNG, JPEG, GIF or WebP picture.",
     "login_avatar_unreadable": "Cannot read {name}: {reason}",
+    "login_rate_limited": "Too many attempts. Please wait {seconds} s and try again.",
     "login_submit": "Log in",
     "login_submit_register": "Register and log in",
     "login_empty_host": "Please enter the server's address.",
@@ -152,12 +162,20 @@ ZH = {
     "login_heading": "登录聊天服务器",
     "login_language": "语言：",
     "login_register": "注册新账号",
+    "login_tls": "TLS",
+    "login_tls_tip": "加密连接（服务器以 --port ssl:... 监听）。第一次连接时记住服务器的证书；"
+                     "以后证书不同则拒绝连接。",
+    "login_cert_changed": "已拒绝连接：{server} 的 TLS 证书已改变。\n"
+                          "已记录的指纹：\n{pinned}\n现在出示的指纹：\n{presented}\n"
+                          "可能有人在截获连接，也可能服务器换了新证书。只有在服务器管理员"
+                          "确认新指纹之后，才从 {path} 中删除 {server} 那一行，然后重新登录。",
     "login_avatar": "头像",
     "login_avatar_hint": "可选：PNG、JPEG、GIF 或 WebP 图片，最大 {max}。",
     "login_avatar_choose": "选择……",
     "login_avatar_remove": "移除",
     "login_avatar_none": "无",
     "login_avatar_dialog": "选择头像图片",
+    "login_rate_limited": "尝试次数过多，请等待 {seconds} 秒后再试。",
     "login_avatar_filter": "图片 (*.png *.jpg *.jpeg *.gif *.webp)",
     "login_avatar_too_big": "{name} 大小为 {size}，服务器只接受不超过 {max} 的图片，"
                             "请选择更小的图片。",

@@ -28,10 +28,11 @@ from chat.protocol import commands as C
 from chat.protocol.bulk import bulk_io
 from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import (
-    BAD_REQUEST, CANCELLED, NOT_LOGGED_IN, SERVER_ERROR, TOO_LARGE, ProtocolError)
+    BAD_REQUEST, BYE_LOGIN_TIMEOUT, BYE_SLOW_READER, CANCELLED, NOT_LOGGED_IN, SERVER_ERROR,
+    TOO_LARGE, ProtocolError)
 from chat.protocol.framing import (
-    BODY_KIND, CONTROL_KIND, FrameDecoder, FrameTooLarge, body_frame_prefix, iter_body_frames,
-    split_body_frame_view)
+    BODY_KIND, CONTROL_KIND, MAX_CONTROL_FRAME, FrameDecoder, FrameTooLarge, body_frame_prefix,
+    iter_body_frames, split_body_frame_view)
 from chat.protocol.heartbeat import Heartbeat
 from chat.server.storage import StorageError
 
@@ -40,6 +41,33 @@ MALFORMED_IN_A_ROW = 20
 
 ABORT_AFTER = 10.0
 """Seconds a closing connection may take to flush its last frames before it is cut."""
+
+
+class OutputWatch:
+    """The connection's own output as a streaming producer of the transport.
+
+    Twisted pauses a transport's streaming producer when it holds more than its buffer size
+    (64 KiB) for the socket, and resumes it when that has gone out. The connection is the
+    producer of its own frames, so it registers this while no download does: ``paused`` means
+    the peer is not reading what it gets, and what the connection writes meanwhile is counted
+    (:meth:`ChatConnection._counted_write`). A download registers its own producer instead
+    (and is simply paused); its ``paused`` tells the same."""
+
+    __slots__ = ("connection", "paused")
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.paused = False
+
+    def pauseProducing(self):
+        self.paused = True
+
+    def resumeProducing(self):
+        self.paused = False
+        self.connection.unsent = 0
+
+    def stopProducing(self):
+        self.paused = False
 
 
 class State(enum.Enum):
@@ -117,6 +145,13 @@ class ChatConnection(Protocol):
         self._streaming = None               # the Stream being sent
         self._streaming_id = None            # ... and the id of its request
         self._transfers = 0                  # uploads and downloads running (bulk I/O)
+        self.admitted = False                # counted in the server's connection limits
+        self.output = OutputWatch(self)      # tells when the peer stops reading
+        self.unsent = 0                      # bytes written since the transport fell behind
+        self.logins_running = 0              # login/register requests being checked
+        self._login_timer = None
+        self._watching = False               # self.output is the transport's producer
+        self._closing = False                # said bye already
 
     # -- life cycle
     def connectionMade(self):
@@ -131,8 +166,16 @@ class ChatConnection(Protocol):
         set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
         if set_no_delay is not None:
             set_no_delay(True)
-        self._write = self.server.flusher.writer_for(self.transport)
+        self._raw_write = self.server.flusher.writer_for(self.transport)
+        self._write = self._counted_write
         self.log.info("connection from {address}", address=self.address)
+        refusal = self.server.admit(self)
+        if refusal is not None:
+            self.close(*refusal)
+            self.state = State.CLOSED      # read nothing from it
+            return
+        self._watch_output()
+        self.start_login_timer()
         self._heartbeat = Heartbeat(self.server.clock, self._ping, self._expire,
                                     self.server.config.ping_after, self.server.config.timeout)
         self._heartbeat.start()
@@ -142,6 +185,8 @@ class ChatConnection(Protocol):
         self.state = State.CLOSED
         if self._heartbeat is not None:
             self._heartbeat.stop()
+        self.stop_login_timer()
+        self._watching = False
         bodies = list(self._bodies.values())
         self._bodies.clear()
         for pending in bodies:
@@ -154,15 +199,83 @@ class ChatConnection(Protocol):
 
     def close(self, code: str, message: str) -> None:
         """Say goodbye, close, and cut the connection if the peer does not read."""
-        if self.state is State.CLOSED:
+        if self.state is State.CLOSED or self._closing:
             return
+        self._closing = True
+        self.stop_login_timer()
         self.send(C.Bye(code, message))
         self._lose_connection()
         self.server.clock.callLater(ABORT_AFTER, self._abort)
 
     def _lose_connection(self):
         self.server.flusher.flush_transport(self.transport)  # the last frames go out first
+        self._unwatch_output()      # a registered producer would keep the connection open
         self.transport.loseConnection()
+
+    def _watch_output(self):
+        if self.state is not State.CLOSED and self._streaming is None and not self._watching:
+            self.output.paused = False
+            self.unsent = 0
+            self.transport.registerProducer(self.output, True)
+            self._watching = True
+
+    def _unwatch_output(self):
+        if self._watching:
+            self._watching = False
+            self.output.paused = False
+            self.transport.unregisterProducer()
+
+    # -- the login deadline
+    def start_login_timer(self) -> None:
+        """Close the connection unless it logs in within ``login_timeout`` seconds (from its
+        start, and again after a logout)."""
+        self.stop_login_timer()
+        timeout = self.server.config.login_timeout
+        if timeout and self.state is not State.CLOSED:
+            self._login_timer = self.server.clock.callLater(timeout, self._login_overdue)
+
+    def stop_login_timer(self) -> None:
+        if self._login_timer is not None and self._login_timer.active():
+            self._login_timer.cancel()
+        self._login_timer = None
+
+    def _login_overdue(self) -> None:
+        self._login_timer = None
+        if self.state in (State.AUTHENTICATED, State.CLOSED):
+            return
+        if self.logins_running:
+            # the client did its part; its login waits for a password check: look again then
+            self._login_timer = self.server.clock.callLater(1.0, self._login_overdue)
+            return
+        timeout = self.server.config.login_timeout
+        self.log.info("closing {address}: no login within {s:g} s", address=self.address,
+                      s=timeout)
+        self.close(BYE_LOGIN_TIMEOUT, f"no login within {timeout:g} s")
+
+    # -- slow readers
+    def _counted_write(self, data) -> None:
+        """Write a frame; while the transport is behind (the peer does not read), count it, and
+        drop the connection once ``max_output_buffer`` bytes wait."""
+        if self.output.paused or (self._streaming is not None
+                                  and getattr(self._streaming.producer, "paused", False)):
+            self.unsent += len(data)
+            limit = self.server.config.max_output_buffer
+            if limit and self.unsent > limit and self.state is not State.CLOSED:
+                return self._drop_slow_reader()
+        self._raw_write(data)
+
+    def _drop_slow_reader(self) -> None:
+        limit = self.server.config.max_output_buffer
+        self.log.warn("dropping {address}{user}: over {n} bytes of output it does not read",
+                      address=self.address, n=limit,
+                      user=f" (user {self.session.name})" if self.session else "")
+        self.state = State.CLOSED      # nothing more is read or written
+        # the bye waits behind what the peer did not read; it arrives only if it reads on
+        self._raw_write(control_frame(C.Bye(
+            BYE_SLOW_READER, f"more than {limit} bytes of output were not read").to_dict()))
+        self.server.flusher.flush_transport(self.transport)
+        self._unwatch_output()
+        self.transport.abortConnection()
 
     def _abort(self):
         if self.state is not State.CLOSED:
@@ -182,7 +295,8 @@ class ChatConnection(Protocol):
 
     def send_frame(self, frame: bytes) -> None:
         """Write an already encoded frame (a fan-out encodes once for all receivers)."""
-        self._write(frame)
+        if self.state is not State.CLOSED:
+            self._write(frame)
 
     def keep_alive(self) -> None:
         """Count as a sign of life from the peer (its upload is being written while the
@@ -241,9 +355,10 @@ class ChatConnection(Protocol):
         if type(command.id) is not int:
             return self._reply_error(command.id, ProtocolError(
                 BAD_REQUEST, "a request with a body needs an integer id"))
-        if body > command.BODY_MAX:
+        body_max = self.server.body_max(command)
+        if body > body_max:
             return self._reply_error(command.id, ProtocolError(
-                TOO_LARGE, f"body of {body} bytes is over the limit of {command.BODY_MAX}"))
+                TOO_LARGE, f"body of {body} bytes is over the limit of {body_max}"))
         if any(not pending.discarded for pending in self._bodies.values()):
             return self._refuse_stream(command, body, ProtocolError(
                 BAD_REQUEST, "one request body at a time"))
@@ -364,7 +479,7 @@ class ChatConnection(Protocol):
         else:
             reply = C.Ok(request_id, result if result is not None else {})
         frame = control_frame(reply.to_dict())
-        if len(frame) - 4 > self.server.config.max_control_frame:
+        if len(frame) - 4 > MAX_CONTROL_FRAME:
             # a handler forgot to page: never send what a client must refuse
             self.log.error("reply of {n} bytes to {address} is over the frame limit",
                            n=len(frame) - 4, address=self.address)
@@ -380,7 +495,7 @@ class ChatConnection(Protocol):
         while self._streaming is None and self._streams and self.state is not State.CLOSED:
             request_id, stream = self._streams.popleft()
             frame = control_frame(C.Ok(request_id, stream.data, stream.size or None).to_dict())
-            if len(frame) - 4 > self.server.config.max_control_frame:
+            if len(frame) - 4 > MAX_CONTROL_FRAME:
                 self.log.error("reply of {n} bytes to {address} is over the frame limit",
                                n=len(frame) - 4, address=self.address)
                 stream.producer.stopProducing()
@@ -392,6 +507,8 @@ class ChatConnection(Protocol):
             self.server.flusher.flush_transport(self.transport)
             self.transport.write(frame)
             self._streaming, self._streaming_id = stream, request_id
+            self._unwatch_output()      # a transport has one producer: the download's now
+            self.unsent = 0
             self.transport.registerProducer(stream.producer, True)
             self._bulk(+1)
             stream.producer.start(
@@ -402,6 +519,7 @@ class ChatConnection(Protocol):
         if self.state is State.CLOSED:
             return
         self.server.flusher.flush_transport(self.transport)
+        self.unsent = 0      # the producer may write: the transport is not behind
         # the prefix apart from the data: a 256 KiB chunk is not copied into a new frame
         self.transport.writeSequence((body_frame_prefix(request_id, len(data)), data))
 
@@ -414,6 +532,7 @@ class ChatConnection(Protocol):
             self.transport.unregisterProducer()
         if self.state is State.CLOSED or getattr(self.transport, "disconnecting", False):
             return
+        self._watch_output()
         if not complete:
             # the body announced in the ok cannot be sent: only closing tells the client;
             # it resumes the download after reconnecting
@@ -453,6 +572,7 @@ class ChatConnection(Protocol):
             if self.transport.producer is stream.producer:
                 self.transport.unregisterProducer()
             stream.producer.stopProducing()
+            self._watch_output()
             # after the body frames already written: the client drops those, and this error
             # tells it that no more come
             self._reply_error(request_id, error)

@@ -11,6 +11,7 @@ from typing import Optional
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from chat.protocol import commands as C
 from chat.protocol.framing import MAX_CONTROL_FRAME, MAX_FRAME
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import now_ms
@@ -26,6 +27,7 @@ from chat.server.handlers.files import FileHandlers
 from chat.server.handlers.messages import MessageHandlers
 from chat.server.handlers.rooms import RoomHandlers
 from chat.protocol.heartbeat import PING_AFTER, TIMEOUT
+from chat.server.limits import Limits
 from chat.server.monitor import Monitor
 from chat.server.presence import Presence, PresenceNotices
 from chat.server.storage import NameTaken
@@ -54,6 +56,23 @@ class ServerConfig:
     quota: int = GiB                   # per user: the sizes of their files, complete or partial
     partial_ttl: float = 86400.0       # seconds without progress after which a partial goes
     file_ttl: float = 3600.0           # --lite only: a published file's life at most
+    # sizes (each at most the protocol's own limit; hello reports them)
+    max_text: int = C.TEXT_MAX             # characters of a message or notice
+    max_avatar: int = C.AVATAR_MAX         # bytes of an avatar
+    history_page: int = C.HISTORY_PAGE_MAX  # messages per history page at most
+    # limits (see chat.server.limits; 0 turns a count or rate off)
+    login_failures: int = 5                # per account name, then 1, 2, 4 ... s of backoff
+    login_failures_per_address: int = 100  # per address (a classroom shares one NAT address)
+    login_backoff_max: float = 300.0       # the longest backoff
+    registrations_per_hour: int = 100      # per address
+    send_rate: float = 10.0                # messages per second per account ...
+    send_burst: int = 30                   # ... with bursts of this many
+    file_offers_per_minute: int = 30       # per account
+    max_connections: int = 10_000          # in all
+    max_connections_per_address: int = 500
+    exempt_loopback: bool = False          # per-address limits skip 127.0.0.0/8 and ::1
+    login_timeout: float = 30.0            # seconds a connection may stay without a login
+    max_output_buffer: int = 4 * MiB       # unsent output while the peer does not read
 
 
 class RecordedStop:
@@ -84,6 +103,7 @@ class ChatServer:
         self.storage = storage
         self.clock = clock
         self.request_stop = request_stop if request_stop is not None else RecordedStop()
+        self.limits = Limits(config, clock)
         self.directory = Directory()
         self.conversations = Conversations(self.directory)
         self.presence = Presence()
@@ -96,7 +116,8 @@ class ChatServer:
         self.monitor = Monitor(lambda message: self.messages.view(message, message.sender_id))
         self.messages = MessageHandlers(clock, storage, self.writer, self.burner, self.directory,
                                         self.conversations, self.fanout, self.monitor,
-                                        lambda file_id: self.files.view_of(file_id))
+                                        lambda file_id: self.files.view_of(file_id),
+                                        limits=self.limits, config=config)
         if file_io is None:
             # the clock is the reactor in production; a test clock cannot take thread results
             file_io = FileIO(clock if hasattr(clock, "callFromThread") else None)
@@ -115,6 +136,7 @@ class ChatServer:
         self.admin = AdminHandlers(config, clock, storage, self.directory, self.conversations,
                                    self.presence, self.fanout, self.monitor,
                                    self.accounts.sign_out, lambda: self.request_stop())
+        self.accounts.limits = self.files.limits = self.limits
         self._handlers = {}
         for group in (self.accounts, self.rooms, self.messages, self.admin, self.files):
             self._handlers.update(group.commands())
@@ -167,10 +189,30 @@ class ChatServer:
     def handle(self, connection, request, body):
         return self._handlers[type(request)](connection, request, body)
 
+    def admit(self, connection):
+        """Count a new connection, or return ``(bye code, message)`` if it must be refused
+        (the server is full, or its address has too many)."""
+        refusal = self.limits.connections.admit(connection.host)
+        if refusal is None:
+            connection.admitted = True
+        else:
+            self.log.warn("refused a connection from {address}: {why}",
+                          address=connection.address, why=refusal[1])
+        return refusal
+
+    def body_max(self, command) -> int:
+        """The most body bytes ``command`` may announce."""
+        if command.BODY_MAX == C.AVATAR_MAX:
+            return min(command.BODY_MAX, self.config.max_avatar)
+        return command.BODY_MAX
+
     def connection_made(self, connection) -> None:
         self.connections.add(connection)
 
     def connection_lost(self, connection) -> None:
+        if getattr(connection, "admitted", False):
+            connection.admitted = False
+            self.limits.connections.release(connection.host)
         self.connections.discard(connection)
         self.accounts.end_session(connection)
 

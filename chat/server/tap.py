@@ -17,8 +17,11 @@ from twisted.python import usage
 from chat.protocol.errors import ProtocolError
 from chat.protocol.names import normalise_name
 from chat.server.core import GiB, MiB, ChatServer, ServerConfig, admin_keys
+from chat.server.limit_options import (
+    LIMIT_FLAGS, LIMIT_PARAMETERS, apply_limit_options, check_limit_options)
 from chat.server.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, PasswordHasher
 from chat.server.storage import StorageError
+from chat.server.certs import require_modern_tls
 
 DEFAULT_PORT = "tcp:5000"
 DB_NAME = "chat_server.db"
@@ -53,6 +56,8 @@ class Options(usage.Options):
     optFlags = [
         ["lite", None, "A pure relay: no database, no message log, everything in memory."],
         ["allow-monitoring", None, "Let admins watch every message live (clients are told)."],
+        ["make-cert", None, "Write a self-signed TLS key and certificate to <data-dir>/tls/, "
+         "print its fingerprint and the --port ssl:... to listen with, and exit."],
     ]
     optParameters = [
         ["data-dir", "d", "chat-data", "Directory for the database (created if missing)."],
@@ -69,7 +74,14 @@ class Options(usage.Options):
         ["file-ttl", None, None,
          "--lite only: seconds a file is kept at most (it goes earlier once every recipient "
          "has it) [default: 3600]."],
+        ["cert-names", None, None,
+         "--make-cert: more host names or IP addresses for the certificate, comma-separated "
+         "(host1,10.0.0.5) [always: this host's name, localhost, 127.0.0.1]."],
     ]
+
+    # limits and sizes: chat.server.limit_options
+    optFlags = optFlags + LIMIT_FLAGS
+    optParameters = optParameters + LIMIT_PARAMETERS
 
     def __init__(self):
         super().__init__()
@@ -78,14 +90,31 @@ class Options(usage.Options):
 
     def opt_port(self, description):
         """Listen on this Twisted endpoint, e.g. tcp:5000 or
-        tcp:5000:interface=127.0.0.1; repeat to listen on several [default: tcp:5000]."""
+        tcp:5000:interface=127.0.0.1, or TLS (1.2 or newer):
+        ssl:5443:privateKey=key.pem:certKey=cert.pem (see --make-cert); repeat to listen
+        on several [default: tcp:5000]."""
         self["port"].append(description)
 
+    opt_port.__doc__ = " ".join(opt_port.__doc__.split())   # one paragraph in --help
     opt_p = opt_port
 
     def opt_admin(self, name):
         """Give this account (existing or future) the admin role; may be repeated."""
         self["admin"].append(name)
+
+    def _check_tls_ports(self):
+        """An ``ssl:`` port: its key and certificate load, and TLS 1.2 is the minimum."""
+        for description in self["port"]:
+            if not description.lstrip().lower().startswith("ssl:"):
+                continue
+            try:
+                require_modern_tls(endpoints.serverFromString(None, description))
+            except Exception as error:
+                detail = getattr(error, "strerror", None) or str(error) or type(error).__name__
+                if error.args and isinstance(error.args[0], list):   # OpenSSL's error stack
+                    detail = "cannot load the key or certificate: " + ", ".join(
+                        str(r[-1]) for r in error.args[0] if r)
+                raise usage.UsageError(f"bad --port {description!r}: {detail}") from None
 
     def parseOptions(self, options=None):
         try:
@@ -94,8 +123,11 @@ class Options(usage.Options):
             raise SystemExit(f"chatserver: error: {error}") from None
 
     def postOptions(self):
+        if self["make-cert"]:
+            make_cert(self)          # exits
         if not self["port"]:
             self["port"] = [DEFAULT_PORT]
+        self._check_tls_ports()
         for description in self["port"]:
             try:
                 endpoints.serverFromString(None, description)  # parse only; nothing listens
@@ -107,6 +139,7 @@ class Options(usage.Options):
             raise usage.UsageError(f"bad --admin: {error.message}") from None
         if self["hash-time"] < 1 or self["hash-memory"] < 8:
             raise usage.UsageError("--hash-time must be >= 1 and --hash-memory >= 8 (KiB)")
+        check_limit_options(self)
         for name, parse in (("max-file-size", parse_size), ("quota", parse_size),
                             ("partial-ttl", parse_seconds), ("file-ttl", parse_seconds)):
             if self[name] is not None and not isinstance(self[name], (int, float)):
@@ -154,7 +187,7 @@ class ChatService(service.MultiService):
             self._fail_at_start(f"cannot use the database {error}")
         factory = ChatFactory(self.server)
         for description in self.descriptions:
-            endpoint = endpoints.serverFromString(self.reactor, description)
+            endpoint = require_modern_tls(endpoints.serverFromString(self.reactor, description))
             result = []
             endpoint.listen(factory).addBoth(result.append)
             if not result or not hasattr(result[0], "getHost"):
@@ -221,6 +254,7 @@ def makeService(options):
     )
     if options["file-ttl"] is not None:
         config.file_ttl = options["file-ttl"]
+    apply_limit_options(options, config)
     hasher = PasswordHasher(options["hash-time"], options["hash-memory"])
     server = ChatServer(config, storage, hasher, reactor, request_stop=reactor_stopper(reactor))
     return ChatService(server, options["port"], reactor)
@@ -235,3 +269,32 @@ def reactor_stopper(reactor):
         except error.ReactorNotRunning:
             pass  # stopping already (Ctrl-C, SIGTERM): nothing more to do
     return stop
+
+
+def make_cert(options) -> None:
+    """``--make-cert``: write ``<data-dir>/tls/key.pem`` and ``cert.pem``, print what to do
+    with them, exit 0 (1 with one line on stderr if they exist already or cannot be made)."""
+    from chat.server.certs import (
+        TLS_DIR, default_names, make_certificate, parse_names, ssl_port_string)
+    try:
+        names = default_names()
+        names += [n for n in parse_names(options["cert-names"]) if n not in names]
+    except ValueError as error:
+        raise usage.UsageError(f"bad --cert-names: {error}") from None
+    folder = os.path.join(options["data-dir"], TLS_DIR)
+    try:
+        key_path, cert_path, fingerprint = make_certificate(folder, names)
+    except FileExistsError as error:
+        raise usage.UsageError(
+            f"{error} exists already; remove key.pem and cert.pem from {folder} to make a "
+            f"new certificate (clients that pinned the old one will refuse the new one)"
+        ) from None
+    except OSError as error:
+        raise usage.UsageError(f"cannot write {error.filename!r}: {error.strerror}") from None
+    print(f"wrote {key_path} (private key) and {cert_path} (certificate)")
+    print(f"names: {', '.join(names)}")
+    print(f"SHA-256 fingerprint: {fingerprint}")
+    port_string = ssl_port_string(os.path.abspath(key_path), os.path.abspath(cert_path))
+    print(f"listen with: --port {port_string}")
+    sys.stdout.flush()
+    raise SystemExit(0)

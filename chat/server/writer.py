@@ -81,9 +81,14 @@ class MessageWriter:
                     copy.callback((message, StoreResult(result.id, result.ts, True,
                                                         result.burn_deadline)))
         else:
-            self.log.failure("storing {n} messages failed", results, n=len(batch))
-            error = results.value if isinstance(results.value, StorageError) else StorageError(
-                str(results.value))
+            if isinstance(results.value, StorageError):
+                # an operational fault (disk full, database locked), not a bug: no traceback
+                error = results.value
+                self.log.error("storing {n} messages failed, their senders get an error: "
+                               "{error}", n=len(batch), error=error)
+            else:
+                self.log.failure("storing {n} messages failed", results, n=len(batch))
+                error = StorageError(str(results.value))
             for (_message, done), copies in zip(batch, resends):
                 for waiting in [done, *copies]:
                     waiting.errback(error)

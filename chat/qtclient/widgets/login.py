@@ -7,6 +7,7 @@ server's own (chat.protocol.names), so that the user hears of a short password b
 round trip, in their language.
 """
 
+import math
 import os
 import re
 
@@ -19,6 +20,7 @@ from PyQt6.QtWidgets import (
 from chat.cli.format import human_size
 from chat.client.connection import RequestFailed
 from chat.client.core import CannotConnect
+from chat.client.tls import CertificateChanged, TLSFailed
 from chat.protocol.commands import AVATAR_MAX
 from chat.protocol.errors import ProtocolError
 from chat.protocol.names import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, normalise_name
@@ -59,6 +61,12 @@ def describe_login_error(translator, failure_value, host: str, port: int,
     """
     exc = getattr(failure_value, "value", failure_value)
     tr = translator.tr
+    if isinstance(exc, CannotConnect) and isinstance(exc.error, CertificateChanged):
+        cause = exc.error
+        return tr("login_cert_changed", server=cause.server, path=cause.known_servers,
+                  pinned=_two_lines(cause.pinned), presented=_two_lines(cause.presented))
+    if isinstance(exc, CannotConnect) and isinstance(exc.error, TLSFailed):
+        return tr("tls_failed", host=host, port=port, reason=exc.reason)
     if isinstance(exc, CannotConnect):
         return tr("server_unreachable", host=host, port=port, reason=exc.reason)
     if not isinstance(exc, RequestFailed):
@@ -66,6 +74,9 @@ def describe_login_error(translator, failure_value, host: str, port: int,
     code, message = exc.code, exc.message or ""
     if code == "bad_credentials":
         return tr("bad_credentials")
+    if code == "rate_limited":
+        # too many failed logins (or registrations) from here: the server says how long to wait
+        return tr("login_rate_limited", seconds=math.ceil(exc.retry_after or 1))
     if code == "name_taken":
         if user is None:
             found = re.search(r"the name (.+) is taken", message)
@@ -83,6 +94,13 @@ def describe_login_error(translator, failure_value, host: str, port: int,
         if "'username'" in message:
             return tr("login_bad_name", max=NAME_MAX)
     return tr("login_failed", message=message or code)
+
+
+def _two_lines(fingerprint: str) -> str:
+    """A SHA-256 fingerprint (95 characters, no space) in two halves, to fit the window."""
+    parts = fingerprint.split(":")
+    half = (len(parts) + 1) // 2
+    return ":".join(parts[:half]) + ":\n" + ":".join(parts[half:]) if half else fingerprint
 
 
 def round_avatar(data: bytes, size: int = AVATAR_SIZE):
@@ -152,6 +170,10 @@ class LoginWindow(QWidget):
         server_row.addWidget(self.host, 1)
         server_row.addWidget(self.port_label)
         server_row.addWidget(self.port)
+        self.tls = QCheckBox()
+        self.tls.setChecked(self.settings.tls)
+        self.tls.toggled.connect(self._tls_toggled)
+        server_row.addWidget(self.tls)
         self.user = QLineEdit(self.settings.user)
         self.user.setMaxLength(NAME_MAX * 2)   # room for decomposed characters before NFKC
         self.password = QLineEdit()
@@ -317,9 +339,16 @@ class LoginWindow(QWidget):
         self.settings.host = host
         self.settings.port = port
         self.settings.user = user
+        self.settings.tls = self.tls.isChecked()
         self.submitted.emit(host, port, user, password, register,
                             self._avatar if register else None)
         return True
+
+    def _tls_toggled(self, on: bool) -> None:
+        # the usual ports follow the box: 5000 plain, 5443 TLS (another port stays)
+        usual = {True: ("5000", "5443"), False: ("5443", "5000")}[on]
+        if self.port.text().strip() == usual[0]:
+            self.port.setText(usual[1])
 
     def _check(self):
         """The form's values, or None after showing what is wrong with them."""
@@ -427,6 +456,8 @@ class LoginWindow(QWidget):
         self.password_label.setText(tr("prompt_password"))
         self.password2_label.setText(tr("prompt_password_again"))
         self.register.setText(tr("login_register"))
+        self.tls.setText(tr("login_tls"))
+        self.tls.setToolTip(tr("login_tls_tip"))
         self.avatar_label.setText(tr("login_avatar"))
         self.avatar_choose.setText(tr("login_avatar_choose"))
         self.avatar_remove.setText(tr("login_avatar_remove"))

@@ -116,12 +116,30 @@ class FileStore:
 
     @staticmethod
     def close(f) -> int:
-        """Close a partial after an interrupted upload; returns the bytes it holds."""
+        """Close a partial after an interrupted upload; returns the bytes it holds.
+
+        A disk that is full (or failing) does not make this fail: what did not reach the disk
+        is lost, and the partial holds what did, a prefix of the upload (writes are in order),
+        which a resume starts from (and rehashes)."""
         try:
-            f.flush()
-            return f.tell()
+            try:
+                f.flush()
+            except OSError:
+                pass
+            return os.fstat(f.fileno()).st_size
         finally:
-            f.close()
+            try:
+                f.close()
+            except OSError:
+                pass      # the same failed flush again; the descriptor is closed all the same
+
+    def partial_ids(self) -> list[int]:
+        """The file ids of every partial on disk (the start-up looks for orphans)."""
+        try:
+            names = os.listdir(os.path.join(self.root, "partial"))
+        except FileNotFoundError:
+            return []
+        return [int(name) for name in names if name.isdigit() and name.isascii()]
 
     def commit(self, f, digest, file_id: int, sha256: str) -> bool:
         """The upload is complete: make it durable and, if its hash matches, the blob of

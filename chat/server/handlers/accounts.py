@@ -4,12 +4,13 @@ from dataclasses import replace
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from chat import __version__
 from chat.protocol import PROTOCOL_VERSION
 from chat.protocol import commands as C
 from chat.protocol.errors import (
-    ALREADY_LOGGED_IN, BAD_CREDENTIALS, BAD_REQUEST, BANNED, NAME_TAKEN, NOT_FOUND,
+    ALREADY_LOGGED_IN, BAD_CREDENTIALS, BAD_REQUEST, BANNED, NAME_TAKEN, NOT_FOUND, TOO_LARGE,
     UNSUPPORTED_VERSION, ProtocolError)
 from chat.protocol.framing import FILE_CHUNK
 from chat.protocol.names import name_key
@@ -51,6 +52,8 @@ def user_view(account, online: bool) -> dict:
 class AccountHandlers:
     """Handlers for the account and session requests."""
 
+    limits = None     # chat.server.limits.Limits, set by the server
+
     log = Logger()
 
     def __init__(self, config, clock, storage, hasher, directory, conversations, presence,
@@ -84,8 +87,8 @@ class AccountHandlers:
             connection.state = State.READY
         connection.client_name = request.client
         config = self.config
-        limits = {"max_frame": config.max_control_frame, "max_text": C.TEXT_MAX,
-                  "max_avatar": C.AVATAR_MAX, "history_page": C.HISTORY_PAGE_MAX,
+        limits = {"max_frame": config.max_control_frame, "max_text": config.max_text,
+                  "max_avatar": config.max_avatar, "history_page": config.history_page,
                   "sync_page": C.SYNC_PAGE_MAX, "burn_ttl_default": C.BURN_TTL_DEFAULT,
                   "max_file_size": config.max_file_size, "quota": config.quota,
                   "file_chunk": FILE_CHUNK, "partial_ttl": config.partial_ttl}
@@ -113,10 +116,20 @@ class AccountHandlers:
             if request.avatar_type is None:
                 raise ProtocolError(BAD_REQUEST, "an avatar needs avatar_type")
             check_avatar(request.avatar_type, body)
+        if body is not None and len(body) > self.config.max_avatar:
+            raise ProtocolError(TOO_LARGE, f"an avatar is at most {self.config.max_avatar} bytes")
         key = name_key(request.username)
         if self.directory.id_for(key) is not None:
             raise ProtocolError(NAME_TAKEN, f"the name {request.username} is taken")
-        password_hash = yield self.hasher.hash(request.password)
+        if self.limits is not None and not self.limits.exempt(connection.host):
+            self.limits.registrations.hit(
+                connection.host, "too many accounts registered from your address; "
+                                 "try again in {wait} s")
+        connection.logins_running += 1
+        try:
+            password_hash = yield self.hasher.hash(request.password)
+        finally:
+            connection.logins_running -= 1
         admin = key in self.config.admins or len(self.directory) == 0
         try:
             account = yield self.storage.create_account(
@@ -133,10 +146,41 @@ class AccountHandlers:
                       address=connection.address, admin=" (admin)" if admin else "")
         return {"user": user_view(account, False)}
 
-    @defer.inlineCallbacks
     def login(self, connection, request, body):
         if connection.state is State.AUTHENTICATED:
             raise ProtocolError(ALREADY_LOGGED_IN, f"already logged in as {connection.session.name}")
+        limits = self.limits
+        if limits is None:
+            return self._login(connection, request)
+        # before the password: a key that is backing off costs no hashing
+        key = name_key(request.username)
+        host = None if limits.exempt(connection.host) else connection.host
+        try:
+            limits.login_accounts.check(key)
+            if host is not None:
+                try:
+                    limits.login_addresses.check(host)
+                except ProtocolError:
+                    limits.login_accounts.done(key, failed=False)   # not attempted after all
+                    raise
+        except ProtocolError as error:
+            self.log.info("login as {user} from {address} refused: {why}",
+                          user=request.username, address=connection.address, why=error.message)
+            raise
+        connection.logins_running += 1
+
+        def ended(result):
+            connection.logins_running -= 1
+            failed = isinstance(result, Failure) and result.check(ProtocolError) is not None \
+                and result.value.code == BAD_CREDENTIALS
+            limits.login_accounts.done(key, failed, reset=not isinstance(result, Failure))
+            if host is not None:
+                limits.login_addresses.done(host, failed)
+            return result
+        return self._login(connection, request).addBoth(ended)
+
+    @defer.inlineCallbacks
+    def _login(self, connection, request):
         account = yield self.storage.account_by_key(name_key(request.username))
         valid = yield self.hasher.verify(account.password_hash if account else None,
                                          request.password)
@@ -158,6 +202,7 @@ class AccountHandlers:
         connection.session = Session(account.id, account.name, account.key, account.admin,
                                      self.clock.seconds())
         connection.state = State.AUTHENTICATED
+        connection.stop_login_timer()
         came_online = self.presence.add(connection, account.id)
         self.conversations.connection_online(connection, account.id)
         self.log.info("login {user} from {address}", user=account.name, address=connection.address)
@@ -182,6 +227,7 @@ class AccountHandlers:
         self.end_session(connection)
         if connection.state is State.AUTHENTICATED:
             connection.state = State.READY
+            connection.start_login_timer()      # logged out: log in again in time, or go
 
     def end_session(self, connection, announce: bool = True):
         """Forget a connection's login (logout or lost connection); announce going offline.

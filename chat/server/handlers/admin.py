@@ -11,7 +11,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from chat.protocol import commands as C
-from chat.protocol.errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, ProtocolError
+from chat.protocol.errors import BAD_REQUEST, FORBIDDEN, NOT_FOUND, TOO_LARGE, ProtocolError
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts, now_ms
 from chat.server.conversations import is_room
@@ -94,6 +94,9 @@ class AdminHandlers:
     # -- notices
     def notice(self, connection, request, body):
         admin = connection.session.name
+        if len(request.text) > self.config.max_text:
+            raise ProtocolError(TOO_LARGE, f"a notice is at most {self.config.max_text} "
+                                           "characters on this server")
         ts = format_ts(now_ms(self.clock))
         if request.to is None:
             reached = self.presence.count

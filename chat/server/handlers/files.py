@@ -28,6 +28,8 @@ from chat.server.handlers.paging import fit
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 PROGRESS_SAVE_EVERY = 60.0
 """Seconds between two writes of an upload's progress time to storage (it decides expiry)."""
+EXPIRY_RETRY = 60.0
+"""Seconds after which an expired partial whose record could not be deleted is tried again."""
 ALL = "@all"
 MISMATCH = "the data does not match its SHA-256"
 
@@ -43,6 +45,8 @@ def _bytes(n: int) -> str:
 
 class FileHandlers:
     """Handlers for the file requests, and the life cycle of the files behind them."""
+
+    limits = None     # chat.server.limits.Limits, set by the server
 
     log = Logger()
 
@@ -125,9 +129,26 @@ class FileHandlers:
                 made = self.io.run(FileStore.in_temporary_directory)
                 made.addCallback(self._temporary_store_made)
             else:
-                made = self.io.run(self.store.prepare)
+                # the partials loaded at start: any other partial file is an orphan
+                made = self.io.run(self._prepare_store, self.store, set(self.catalog.partials))
+                made.addCallback(self._orphans_deleted)
             made.addBoth(self._store_prepared_now)
         return d
+
+    @staticmethod
+    def _prepare_store(store, known: set) -> int:    # in the pool
+        """Make the store's directories, and delete the partial files that have no record:
+        a crash (or a storage fault) came between deleting an expired partial's record and its
+        file, so nothing would ever expire them."""
+        store.prepare()
+        orphans = [file_id for file_id in store.partial_ids() if file_id not in known]
+        for file_id in orphans:
+            store.remove_partial(file_id)
+        return len(orphans)
+
+    def _orphans_deleted(self, n: int) -> None:
+        if n:
+            self.log.info("{n} partial files without a record deleted", n=n)
 
     def _temporary_store_made(self, store):
         self.store = store
@@ -181,6 +202,9 @@ class FileHandlers:
             raise ProtocolError(BAD_REQUEST, f"{MISMATCH} (an empty file's is {EMPTY_SHA256})")
         yield self._ready()
         partial = self.catalog.find_partial(sender, conv, request.sha256, request.size)
+        if partial is None and self.limits is not None:
+            # a resume is not counted: only new files are
+            self.limits.offers.hit(sender, "too many files offered; try again in {wait} s")
         if partial is None:
             used = yield self.storage.quota_used(sender)
             quota = self.config.quota
@@ -318,6 +342,14 @@ class FileHandlers:
         def failed(failure):
             self.log.failure("closing the partial upload of file {id} failed", failure,
                              id=partial.record.id)
+            if partial.sink is sink:
+                # not left "running" for ever (it would never expire): a resume starts from
+                # what the disk holds
+                partial.sink = None
+                held = partial.queue.submit(self.store.partial_size, partial.record.id)
+                held.addCallback(lambda n: setattr(partial, "held", n))
+                held.addErrback(lambda f: self.log.failure("measuring partial file {id} "
+                                                           "failed", f, id=partial.record.id))
         d.addCallbacks(closed, failed)
         return d
 
@@ -454,9 +486,28 @@ class FileHandlers:
         self.log.info("partial upload of file {id} ({held} of {size} bytes) expired after "
                       "{ttl:.0f} s without progress", id=record.id, held=partial.held,
                       size=record.size, ttl=self.config.partial_ttl)
-        d = self._delete_partial_record(record, partial.queue)
-        d.addErrback(lambda f: self.log.failure("deleting partial file {id} failed", f,
-                                                id=record.id))
+        self._drop_expired(partial)
+
+    @defer.inlineCallbacks
+    def _drop_expired(self, partial):
+        record = partial.record
+        try:
+            yield self.storage.delete_file(record.id)
+        except Exception as error:
+            # the record (and so the quota it counts) stays: keep the partial and try again
+            self.log.error("deleting the record of expired partial file {id} failed, again in "
+                           "{retry:.0f} s: {error}", id=record.id, retry=EXPIRY_RETRY,
+                           error=error)
+            if record.id not in self.catalog.partials:
+                self.catalog.partials[record.id] = partial
+                partial.expiry = self.clock.callLater(EXPIRY_RETRY, self._expire, partial)
+            return
+        if self.store is not None:
+            try:
+                yield partial.queue.submit(self.store.remove_partial, record.id)
+            except Exception:
+                # its record is gone: the first offer after the next start removes it
+                self.log.failure("deleting partial file {id} failed", id=record.id)
 
     @defer.inlineCallbacks
     def _delete_partial_record(self, record, queue=None):

@@ -2,6 +2,8 @@
 
 from twisted.internet import defer
 
+from chat.protocol.errors import TOO_LARGE, ProtocolError
+
 from chat.protocol import commands as C
 from chat.protocol.names import USER_PREFIX
 from chat.protocol.timestamps import format_ts, now_ms
@@ -14,7 +16,7 @@ class MessageHandlers:
     """Handlers for sending and reading messages, and the burn-after-reading notices."""
 
     def __init__(self, clock, storage, writer, burner, directory, conversations, fanout,
-                 monitor=None, file_view=None):
+                 monitor=None, file_view=None, limits=None, config=None):
         self.clock = clock
         self.storage = storage
         self.writer = writer
@@ -25,6 +27,8 @@ class MessageHandlers:
         self.monitor = monitor       # chat.server.monitor.Monitor: admins watching live
         # (file id) -> the file's wire view, or None if unknown: for messages that carry a file
         self.file_view = file_view or (lambda file_id: None)
+        self.limits = limits         # chat.server.limits.Limits: the send rate
+        self.config = config         # ServerConfig: max_text, history_page
 
     def commands(self):
         return {
@@ -59,7 +63,12 @@ class MessageHandlers:
     def send(self, connection, request, body):
         session = connection.session
         sender = session.account_id
+        if self.config is not None and len(request.text) > self.config.max_text:
+            raise ProtocolError(TOO_LARGE, f"a message is at most {self.config.max_text} "
+                                           "characters on this server")
         conv = self.conversations.resolve(request.to, sender)
+        if self.limits is not None:
+            self.limits.sends.take(sender, "too many messages; slow down")
         if is_room(conv):
             recipients = self.conversations.members.get(conv, set()) - {sender}
         else:
@@ -101,6 +110,8 @@ class MessageHandlers:
         viewer = connection.session.account_id
         conv = self.conversations.resolve(request.conv, viewer)
         limit = request.limit
+        if self.config is not None:
+            limit = min(limit, self.config.history_page)    # more: the client pages on
         found = yield self.storage.history(conv, request.before, request.after, limit + 1)
         more = len(found) > limit
         if more:
@@ -134,8 +145,11 @@ class MessageHandlers:
         session = connection.session
         reader = session.account_id
         conv = self.conversations.resolve(request.conv, reader)
+        # a mark past the newest message would count messages not yet sent as read (and
+        # tell the peer so in the receipt): it stops at the newest id
+        up_to = min(request.up_to, self.writer.newest_id())
         now = now_ms(self.clock)
-        due = yield self.storage.set_read(reader, conv, request.up_to, now)
+        due = yield self.storage.set_read(reader, conv, up_to, now)
         for item in due:
             self.burner.schedule(item)
         if is_room(conv):
@@ -143,7 +157,7 @@ class MessageHandlers:
         else:
             viewers = set(dm_members(conv))
         self.fanout.per_viewer(viewers, lambda viewer: C.ReadEvent(
-            self.conversations.wire_name(conv, viewer), session.name, request.up_to))
+            self.conversations.wire_name(conv, viewer), session.name, up_to))
         return {}
 
     def burned(self, conv: str, ids: list) -> None:

@@ -20,8 +20,10 @@ from .engine import Engine, SQLiteEngine, Tx
 class SQLiteStorage:
     """The server's state in a SQLite file (WAL mode, versioned schema)."""
 
-    def __init__(self, path: str, synchronous: str = "FULL"):
-        self._engine: Engine = SQLiteEngine(path, synchronous)
+    def __init__(self, path: str, synchronous: str = "FULL", busy_timeout_ms: int = 5000):
+        # busy_timeout_ms: how long a write waits for another process's lock before it fails
+        # (StorageError "database is locked"; the sender gets server_error)
+        self._engine: Engine = SQLiteEngine(path, synchronous, busy_timeout_ms)
         self._pool = None
         self._pending: set[defer.Deferred] = set()
 
