@@ -293,6 +293,43 @@ class LoginTimeoutTests(unittest.TestCase):
         self.assertFalse(client.closed)
 
 
+class PreloginRequestTests(unittest.TestCase):
+    def test_a_flood_without_login_is_closed_as_abuse(self):
+        server = make_server()
+        alice = user(server, "alice")
+        flood = greeted(server)                      # hello was request 1
+        for n in range(2, 31):
+            flood.send({"type": "users", "id": n})
+            self.assertEqual(flood.reply(n)["type"], "error")   # refused: not logged in
+        self.assertFalse(flood.closed)
+        flood.send({"type": "ping", "id": 31})
+        [bye] = flood.events("bye")
+        self.assertEqual(bye["code"], "abuse")
+        self.assertTrue(flood.transport.disconnecting)
+        alice.ok("send", to="#lobby", text="still here", cid="c1")   # nobody else noticed
+
+    def test_the_count_starts_again_after_a_login_and_after_a_logout(self):
+        server = make_server(prelogin_requests=5)
+        user(server, "alice").disconnect()
+        client = greeted(server)
+        client.login("alice")                        # requests 1 and 2, then logged in
+        for _ in range(50):                          # logged in: not counted
+            client.ok("ping")
+        client.ok("logout")
+        for _ in range(5):
+            client.ok("ping")
+        self.assertFalse(client.closed)
+        client.send({"type": "ping", "id": 999})
+        self.assertEqual(client.events("bye")[0]["code"], "abuse")
+
+    def test_zero_turns_it_off(self):
+        server = make_server(prelogin_requests=0)
+        client = greeted(server)
+        for n in range(200):
+            client.ok("ping")
+        self.assertFalse(client.closed)
+
+
 class SlowReaderTests(unittest.TestCase):
     def setUp(self):
         self.server = make_server(max_output_buffer=20_000, send_rate=0)

@@ -131,6 +131,7 @@ class ChatConnection(Protocol):
         self.server = server
         self.state = State.NEW
         self.session = None          # chat.server.presence.Session once logged in
+        self.prelogin_requests = 0   # requests since the start or the last logout
         self.client_name = None
         self.host = "?"              # the peer's address and port, apart (admin "sessions")
         self.port = None
@@ -230,6 +231,7 @@ class ChatConnection(Protocol):
         """Close the connection unless it logs in within ``login_timeout`` seconds (from its
         start, and again after a logout)."""
         self.stop_login_timer()
+        self.prelogin_requests = 0
         timeout = self.server.config.login_timeout
         if timeout and self.state is not State.CLOSED:
             self._login_timer = self.server.clock.callLater(timeout, self._login_overdue)
@@ -344,6 +346,15 @@ class ChatConnection(Protocol):
         self._malformed = 0
         if isinstance(command, C.Pong):
             return None
+        if self.state is not State.AUTHENTICATED:
+            # hello, register and login are three requests: a connection that sends dozens
+            # without logging in only costs the server (a flood of cheap refusals)
+            self.prelogin_requests += 1
+            budget = self.server.config.prelogin_requests
+            if budget and self.prelogin_requests > budget:
+                self.log.warn("closing {address}: {n} requests without a login",
+                              address=self.address, n=self.prelogin_requests)
+                return self.close("abuse", f"more than {budget} requests without a login")
         if command.REPLY_BODY and type(command.id) is not int:
             # body frames carry the id as 4 bytes: a string id could never tag them
             return self._reply_error(command.id, ProtocolError(

@@ -72,6 +72,7 @@ class ServerConfig:
     max_connections_per_address: int = 500
     exempt_loopback: bool = False          # per-address limits skip 127.0.0.0/8 and ::1
     login_timeout: float = 30.0            # seconds a connection may stay without a login
+    prelogin_requests: int = 30            # requests a connection may make before its login
     max_output_buffer: int = 4 * MiB       # unsent output while the peer does not read
 
 

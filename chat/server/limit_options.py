@@ -65,6 +65,9 @@ LIMIT_OPTIONS = [
     ("login-timeout", "login_timeout", _number,
      f"Seconds a connection may stay without a login (0: for ever) [default: "
      f"{_D.login_timeout:g}]."),
+    ("prelogin-requests", "prelogin_requests", _count,
+     f"Requests a connection may make before it logs in; more get bye abuse (0: no limit) "
+     f"[default: {_D.prelogin_requests}]."),
     ("max-output-buffer", "max_output_buffer", _size,
      "Unsent output a connection that does not read may pile up before it is dropped "
      "(0: no limit) [default: 4M]."),
