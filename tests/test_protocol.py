@@ -86,6 +86,14 @@ class CodecTests(unittest.TestCase):
         self.assertEqual(decode_object(encoded), obj)
         self.assertEqual(control_frame(obj), encode_frame(encoded))
 
+    def test_lone_surrogates_are_refused_anywhere_pairs_are_not(self):
+        self.assertEqual(decode_object(b'{"t":"\\ud83d\\ude00"}'), {"t": "\U0001F600"})
+        for payload in (b'{"t":"\\ud800"}', b'{"t":["x",{"k":"a\\udfff"}]}',
+                        b'{"\\udc00":1}'):
+            with self.assertRaises(ProtocolError) as raised:
+                decode_object(payload)
+            self.assertEqual(raised.exception.code, "bad_request")
+
     def test_invalid_json(self):
         self.assertBadRequest(b'{"type": ')
 

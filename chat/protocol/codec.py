@@ -6,6 +6,7 @@ JSON object and turns every kind of malformed input into ``ProtocolError(bad_req
 """
 
 import json
+import re
 
 from chat.protocol.errors import BAD_REQUEST, ProtocolError
 from chat.protocol.framing import encode_frame
@@ -40,4 +41,25 @@ def decode_object(payload: bytes) -> dict:
         raise ProtocolError(BAD_REQUEST, f"invalid JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise ProtocolError(BAD_REQUEST, "a control frame must be a JSON object")
+    # UTF-8 cannot carry a lone surrogate, but a \ud800 escape in JSON can: such a string
+    # would fail later, when it is stored or sent on (the scan is cheap; the walk is rare)
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(obj):
+        raise ProtocolError(BAD_REQUEST, "a string holds an invalid Unicode surrogate")
     return obj
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
