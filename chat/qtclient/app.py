@@ -61,10 +61,7 @@ class ChatApp(QObject):
     def _submit(self, host, port, user, password, register, avatar) -> None:
         self.login.set_busy(True)
         session = Session(self.reactor)
-        tls = None
-        if self.login.tls.isChecked():
-            from chat.client.tls import TLSOptions
-            tls = TLSOptions()        # the certificate pinned on first use
+        tls = self.login.tls_options()
         d = session.login(host, port, user, password, register=register, avatar=avatar,
                           tls=tls)
         d.addCallbacks(self._logged_in, self._login_failed, callbackArgs=(session, password),

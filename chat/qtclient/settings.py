@@ -72,6 +72,15 @@ class Settings:
         self.q.setValue("server/tls", "true" if on else "false")
 
     @property
+    def ca_file(self) -> str:
+        """A CA certificate (PEM) to check the TLS server against; empty: pin on first use."""
+        return self._get("server/ca_file", "", str)
+
+    @ca_file.setter
+    def ca_file(self, path: str) -> None:
+        self.q.setValue("server/ca_file", path)
+
+    @property
     def user(self) -> str:
         return self._get("server/user", "", str)
 

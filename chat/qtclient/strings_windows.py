@@ -8,6 +8,11 @@ keys come from :mod:`chat.cli.text`.
 """
 
 EN = {
+    "login_ca_file": "CA file",
+    "login_ca_placeholder": "optional: empty = trust the certificate on first use",
+    "login_ca_browse": "Browse...",
+    "login_ca_choose": "Certificate authority (PEM)",
+    "login_ca_filter": "Certificates (*.pem *.crt);;All files (*)",
     # ------------------------------------------------------------------ first start
     "lang_title": "Language",
     "lang_prompt": "Choose the language of the program. You can change it later "
@@ -156,6 +161,11 @@ EN = {
 }
 
 ZH = {
+    "login_ca_file": "CA 证书",
+    "login_ca_placeholder": "可选：留空则首次连接时信任并记住证书",
+    "login_ca_browse": "浏览……",
+    "login_ca_choose": "证书颁发机构（PEM）",
+    "login_ca_filter": "证书 (*.pem *.crt);;所有文件 (*)",
     "lang_title": "语言",
     "lang_prompt": "请选择程序的显示语言。以后可以在设置中更改。",
     "login_title": "聊天：登录",

@@ -119,3 +119,27 @@ def test_session_over_tls_pins_then_refuses_a_changed_certificate(qtbot, tls_ser
     text = describe_login_error(Translator("zh"), box["error"], "127.0.0.1", tls_port)
     assert text.startswith("已拒绝连接")
     assert PINNED in text.replace(":\n", ":") and fp in text.replace(":\n", ":")
+
+
+def test_a_ca_file_is_offered_with_tls_and_remembered(qtbot, window, settings, tmp_path,
+                                                     monkeypatch):
+    from PyQt6.QtWidgets import QFileDialog
+    assert window.tls_options() is None
+    assert not window.form.isRowVisible(window.ca_box)       # only with TLS
+    fill(window)
+    window.tls.setChecked(True)
+    assert window.form.isRowVisible(window.ca_box)
+    assert window.tls_options().pinning                        # empty: pin on first use
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(ca), ""))
+    assert window.choose_ca_file()
+    options = window.tls_options()
+    assert options.ca_file == str(ca) and not options.pinning
+    with qtbot.waitSignal(window.submitted, timeout=1000):
+        window.submit()
+    assert settings.ca_file == str(ca)
+    again = LoginWindow(Translator("zh"), settings)
+    qtbot.addWidget(again)
+    assert again.ca_file.text() == str(ca) and again.form.isRowVisible(again.ca_box)
+    assert again.ca_label.text() == "CA 证书"

@@ -141,6 +141,7 @@ class LoginWindow(QWidget):
         self._error = None           # (key, params) to re-word on a language switch, or text
         self._build()
         self.set_register(False)
+        self.form.setRowVisible(self.ca_box, self.tls.isChecked())
         translator.languageChanged.connect(self.retranslate)
         self.retranslate()
 
@@ -174,6 +175,16 @@ class LoginWindow(QWidget):
         self.tls.setChecked(self.settings.tls)
         self.tls.toggled.connect(self._tls_toggled)
         server_row.addWidget(self.tls)
+        self.ca_file = QLineEdit(self.settings.ca_file)
+        self.ca_browse = QPushButton()
+        self.ca_browse.setAutoDefault(False)
+        self.ca_browse.clicked.connect(self.choose_ca_file)
+        ca_row = QHBoxLayout()
+        ca_row.setContentsMargins(0, 0, 0, 0)
+        ca_row.addWidget(self.ca_file, 1)
+        ca_row.addWidget(self.ca_browse)
+        self.ca_box = QWidget()
+        self.ca_box.setLayout(ca_row)
         self.user = QLineEdit(self.settings.user)
         self.user.setMaxLength(NAME_MAX * 2)   # room for decomposed characters before NFKC
         self.password = QLineEdit()
@@ -213,6 +224,8 @@ class LoginWindow(QWidget):
         self.host_label, self.user_label, self.password_label = QLabel(), QLabel(), QLabel()
         self.password2_label, self.avatar_label = QLabel(), QLabel()
         form.addRow(self.host_label, server_row)
+        self.ca_label = QLabel()
+        form.addRow(self.ca_label, self.ca_box)
         form.addRow(self.user_label, self.user)
         form.addRow(self.password_label, self.password)
         form.addRow("", self.register)
@@ -340,6 +353,7 @@ class LoginWindow(QWidget):
         self.settings.port = port
         self.settings.user = user
         self.settings.tls = self.tls.isChecked()
+        self.settings.ca_file = self.ca_file.text().strip()
         self.submitted.emit(host, port, user, password, register,
                             self._avatar if register else None)
         return True
@@ -349,6 +363,25 @@ class LoginWindow(QWidget):
         usual = {True: ("5000", "5443"), False: ("5443", "5000")}[on]
         if self.port.text().strip() == usual[0]:
             self.port.setText(usual[1])
+        self.form.setRowVisible(self.ca_box, on)
+
+    def tls_options(self):
+        """What the TLS box and the CA file say: None for plain TCP, else TLSOptions (a CA
+        file to check against, or the certificate pinned on first use)."""
+        if not self.tls.isChecked():
+            return None
+        from chat.client.tls import TLSOptions
+        return TLSOptions(ca_file=self.ca_file.text().strip() or None)
+
+    def choose_ca_file(self) -> bool:
+        """Pick the CA certificate (PEM) to check the server against."""
+        path, _ = QFileDialog.getOpenFileName(self, self.translator.tr("login_ca_choose"),
+                                              os.path.dirname(self.ca_file.text()) or "",
+                                              self.translator.tr("login_ca_filter"))
+        if not path:
+            return False
+        self.ca_file.setText(path)
+        return True
 
     def _check(self):
         """The form's values, or None after showing what is wrong with them."""
@@ -457,6 +490,9 @@ class LoginWindow(QWidget):
         self.password2_label.setText(tr("prompt_password_again"))
         self.register.setText(tr("login_register"))
         self.tls.setText(tr("login_tls"))
+        self.ca_label.setText(tr("login_ca_file"))
+        self.ca_file.setPlaceholderText(tr("login_ca_placeholder"))
+        self.ca_browse.setText(tr("login_ca_browse"))
         self.tls.setToolTip(tr("login_tls_tip"))
         self.avatar_label.setText(tr("login_avatar"))
         self.avatar_choose.setText(tr("login_avatar_choose"))
