@@ -279,6 +279,8 @@ NO_LIMITS = {
     "exempt-loopback": None,               # a flag: per-address limits skip 127.0.0.1
     "max-connections": "0",
     "send-rate": "0",
+    "query-rate": "0",
+    "prelogin-requests": "0",
     "file-offers-per-minute": "0",
     "login-timeout": "0",
 }

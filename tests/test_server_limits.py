@@ -180,6 +180,28 @@ class SendLimitTests(unittest.TestCase):
         self.assertEqual(alice.hello()["limits"]["max_text"], 10)
 
 
+class QueryLimitTests(unittest.TestCase):
+    def test_read_requests_have_a_bucket_per_account(self):
+        server = make_server(query_rate=2, query_burst=5)
+        alice, bob = user(server, "alice"), user(server, "bob")
+        for _ in range(5):
+            alice.ok("history", conv="#lobby")
+        reply = alice.request("users")                # another query: the same bucket
+        self.assertEqual(reply["code"], RATE_LIMITED)
+        self.assertAlmostEqual(reply["retry_after"], 0.5, places=2)
+        bob.ok("history", conv="#lobby")              # bob has his own
+        alice.ok("send", to="#lobby", text="sending is not a query", cid="q1")
+        alice.ok("ping")
+        server.clock.advance(0.5)
+        alice.ok("unread")
+
+    def test_zero_turns_it_off(self):
+        server = make_server(query_rate=0)
+        alice = user(server, "alice")
+        for _ in range(300):
+            alice.ok("history", conv="#lobby")
+
+
 class FileOfferLimitTests(unittest.TestCase):
     def test_offers_per_minute(self):
         server = make_server(file_offers_per_minute=2)

@@ -37,6 +37,9 @@ from chat.protocol.heartbeat import Heartbeat
 from chat.server.storage import StorageError
 
 MALFORMED_IN_A_ROW = 20
+QUERIES = frozenset({"history", "sync", "users", "rooms", "members", "files", "unread",
+                     "user_info", "sessions", "get_avatar"})
+"""Requests that only read, limited per account by ``--query-rate``/``--query-burst``."""
 """Malformed frames in a row after which a connection counts as abusive and is closed."""
 
 ABORT_AFTER = 10.0
@@ -466,6 +469,14 @@ class ChatConnection(Protocol):
             return ProtocolError(BAD_REQUEST, "send hello first")
         if command.NEEDS_LOGIN and self.state is not State.AUTHENTICATED:
             return ProtocolError(NOT_LOGGED_IN, "log in first")
+        if command.TYPE in QUERIES and self.session is not None:
+            # each is a storage read: a flood of them would queue everybody's sends behind it
+            limits = self.server.limits
+            if limits is not None:
+                try:
+                    limits.queries.take(self.session.key, "too many requests; slow down")
+                except ProtocolError as error:
+                    return error
         return None
 
     def _dispatch(self, command: C.Request, body) -> None:

@@ -73,6 +73,8 @@ class ServerConfig:
     exempt_loopback: bool = False          # per-address limits skip 127.0.0.0/8 and ::1
     login_timeout: float = 30.0            # seconds a connection may stay without a login
     prelogin_requests: int = 30            # requests a connection may make before its login
+    query_rate: float = 20.0               # queries (history, users, ...) per s per account ...
+    query_burst: int = 100                 # ... with bursts of this many
     max_output_buffer: int = 4 * MiB       # unsent output while the peer does not read
 
 

@@ -88,6 +88,12 @@ LIMIT_OPTIONS = [
     ("send-burst", "send_burst", _not_zero(_count),
      f"Messages an account may send at once before --send-rate applies [default: "
      f"{_D.send_burst}]."),
+    ("query-rate", "query_rate", _number,
+     f"Read requests (history, sync, users, files ...) per second per account, on average "
+     f"(0: no limit) [default: {_D.query_rate:g}]."),
+    ("query-burst", "query_burst", _not_zero(_count),
+     f"Read requests an account may make at once before --query-rate applies [default: "
+     f"{_D.query_burst}]."),
     ("file-offers-per-minute", "file_offers_per_minute", _count,
      f"New files offered per account per minute (0: no limit) [default: "
      f"{_D.file_offers_per_minute}]."),

@@ -272,6 +272,7 @@ class Limits:
         self.registrations = SlidingWindow(clock, config.registrations_per_hour, 3600.0,
                                            max_entries)
         self.sends = TokenBucket(clock, config.send_rate, config.send_burst, max_entries)
+        self.queries = TokenBucket(clock, config.query_rate, config.query_burst, max_entries)
         self.offers = SlidingWindow(clock, config.file_offers_per_minute, 60.0, max_entries)
         self.connections = ConnectionCounts(config.max_connections,
                                             config.max_connections_per_address,
