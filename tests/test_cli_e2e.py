@@ -4,12 +4,9 @@ Each test starts ``twistd chatserver`` on a free loopback port (see tests/test_e
 drives terminal clients as a script would: lines into stdin, lines out of stdout.
 """
 
-import re
-import sqlite3
 
-from twisted.internet import defer
 
-from tests.support.cli_process import PASSWORD, CliProcess
+from tests.support.cli_process import CliProcess
 from tests.support.server_process import wait_for_exit
 from tests.support.wire import sleep
 from tests.test_e2e import E2ECase

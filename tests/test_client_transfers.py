@@ -14,7 +14,7 @@ from chat.client.transfers import (
     hash_file, partial_path)
 from chat.protocol.errors import ProtocolError
 from chat.protocol.filenames import unique_path
-from chat.protocol.framing import FILE_CHUNK, FrameDecoder, split_body_frame
+from chat.protocol.framing import FILE_CHUNK
 
 
 def run_now(f, *args):

@@ -7,7 +7,6 @@ cuts connections in the middle of a transfer; chat-cli processes check the comma
 import hashlib
 import os
 import re
-import tempfile
 
 from twisted.internet import endpoints, reactor
 
@@ -15,7 +14,6 @@ from chat.client.core import ChatClient, LinkState
 from chat.client.listener import ClientListener
 from chat.client.transfers import TransferState
 from chat.protocol.framing import FILE_CHUNK
-from tests.support.cli_process import CliProcess
 from tests.support.proxy import Proxy
 from tests.support.wire import sleep
 from tests.test_cli_e2e import CLOCK, CliCase

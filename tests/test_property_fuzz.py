@@ -16,7 +16,6 @@ They run under trial and pytest alike (plain ``twisted.trial.unittest.TestCase``
 """
 
 import json
-import string
 import struct
 
 from hypothesis import HealthCheck, given, settings, strategies as st

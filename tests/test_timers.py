@@ -4,7 +4,7 @@ from twisted.internet import task
 from twisted.trial import unittest
 
 from chat.protocol.heartbeat import Heartbeat
-from tests.harness import Client, make_server, user
+from tests.harness import make_server, user
 
 
 class HeartbeatTests(unittest.TestCase):
