@@ -81,6 +81,15 @@ class Settings:
         self.q.setValue("server/ca_file", path)
 
     @property
+    def system_ca(self) -> bool:
+        """Check the TLS server against the system's certificate authorities."""
+        return self._get("server/system_ca", "false", str).lower() in ("true", "1", "yes")
+
+    @system_ca.setter
+    def system_ca(self, on: bool) -> None:
+        self.q.setValue("server/system_ca", "true" if on else "false")
+
+    @property
     def user(self) -> str:
         return self._get("server/user", "", str)
 

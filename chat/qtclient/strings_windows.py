@@ -8,8 +8,13 @@ keys come from :mod:`chat.cli.text`.
 """
 
 EN = {
-    "login_ca_file": "CA file",
-    "login_ca_placeholder": "optional: empty = trust the certificate on first use",
+    "login_ca_file": "Check with",
+    "login_system_ca": "System CAs",
+    "login_system_ca_tip": "Check the server's certificate against the certificate authorities "
+                           "this computer trusts (for a certificate from a public CA)",
+    "login_ca_placeholder": "CA file (optional)",
+    "login_ca_tip": "A CA certificate (PEM) to check the server against. Left empty, the "
+                    "server's certificate is trusted on first use and remembered.",
     "login_ca_browse": "Browse...",
     "login_ca_choose": "Certificate authority (PEM)",
     "login_ca_filter": "Certificates (*.pem *.crt);;All files (*)",
@@ -161,8 +166,11 @@ EN = {
 }
 
 ZH = {
-    "login_ca_file": "CA 证书",
-    "login_ca_placeholder": "可选：留空则首次连接时信任并记住证书",
+    "login_ca_file": "证书验证",
+    "login_system_ca": "系统 CA",
+    "login_system_ca_tip": "用本机信任的证书颁发机构验证服务器证书（适用于公共 CA 签发的证书）",
+    "login_ca_placeholder": "CA 证书文件（可选）",
+    "login_ca_tip": "用于验证服务器的 CA 证书（PEM）。留空则首次连接时信任并记住服务器证书。",
     "login_ca_browse": "浏览……",
     "login_ca_choose": "证书颁发机构（PEM）",
     "login_ca_filter": "证书 (*.pem *.crt);;所有文件 (*)",

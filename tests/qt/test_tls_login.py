@@ -142,4 +142,10 @@ def test_a_ca_file_is_offered_with_tls_and_remembered(qtbot, window, settings, t
     again = LoginWindow(Translator("zh"), settings)
     qtbot.addWidget(again)
     assert again.ca_file.text() == str(ca) and again.form.isRowVisible(again.ca_box)
-    assert again.ca_label.text() == "CA 证书"
+    assert again.ca_label.text() == "证书验证" and again.system_ca.text() == "系统 CA"
+    again.system_ca.setChecked(True)                 # the system's CAs instead of the file
+    assert again.tls_options().system_ca and not again.ca_file.isEnabled()
+    again.password.setText(PASSWORD)
+    with qtbot.waitSignal(again.submitted, timeout=1000):
+        again.submit()
+    assert settings.system_ca is True

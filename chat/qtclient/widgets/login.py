@@ -142,6 +142,7 @@ class LoginWindow(QWidget):
         self._build()
         self.set_register(False)
         self.form.setRowVisible(self.ca_box, self.tls.isChecked())
+        self._system_ca_toggled(self.system_ca.isChecked())
         translator.languageChanged.connect(self.retranslate)
         self.retranslate()
 
@@ -181,6 +182,10 @@ class LoginWindow(QWidget):
         self.ca_browse.clicked.connect(self.choose_ca_file)
         ca_row = QHBoxLayout()
         ca_row.setContentsMargins(0, 0, 0, 0)
+        self.system_ca = QCheckBox()
+        self.system_ca.setChecked(self.settings.system_ca)
+        self.system_ca.toggled.connect(self._system_ca_toggled)
+        ca_row.addWidget(self.system_ca)
         ca_row.addWidget(self.ca_file, 1)
         ca_row.addWidget(self.ca_browse)
         self.ca_box = QWidget()
@@ -354,6 +359,7 @@ class LoginWindow(QWidget):
         self.settings.user = user
         self.settings.tls = self.tls.isChecked()
         self.settings.ca_file = self.ca_file.text().strip()
+        self.settings.system_ca = self.system_ca.isChecked()
         self.submitted.emit(host, port, user, password, register,
                             self._avatar if register else None)
         return True
@@ -371,7 +377,14 @@ class LoginWindow(QWidget):
         if not self.tls.isChecked():
             return None
         from chat.client.tls import TLSOptions
+        if self.system_ca.isChecked():
+            return TLSOptions(system_ca=True)
         return TLSOptions(ca_file=self.ca_file.text().strip() or None)
+
+    def _system_ca_toggled(self, on: bool) -> None:
+        # the system's CAs or a file of one's own: one of them decides
+        self.ca_file.setEnabled(not on)
+        self.ca_browse.setEnabled(not on)
 
     def choose_ca_file(self) -> bool:
         """Pick the CA certificate (PEM) to check the server against."""
@@ -491,7 +504,10 @@ class LoginWindow(QWidget):
         self.register.setText(tr("login_register"))
         self.tls.setText(tr("login_tls"))
         self.ca_label.setText(tr("login_ca_file"))
+        self.system_ca.setText(tr("login_system_ca"))
+        self.system_ca.setToolTip(tr("login_system_ca_tip"))
         self.ca_file.setPlaceholderText(tr("login_ca_placeholder"))
+        self.ca_file.setToolTip(tr("login_ca_tip"))
         self.ca_browse.setText(tr("login_ca_browse"))
         self.tls.setToolTip(tr("login_tls_tip"))
         self.avatar_label.setText(tr("login_avatar"))
