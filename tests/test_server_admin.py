@@ -151,9 +151,23 @@ class SessionTests(AdminTestCase):
                 "user": connection.session.name, "address": "192.0.2.10",
                 "port": connection.port, "client": "test",
                 "since": format_ts(connection.session.since * 1000),
-                "admin": connection.session.admin})
+                "idle": entry["idle"], "admin": connection.session.admin})
         self.assertLess(sessions[1]["since"], sessions[2]["since"])  # bob, then bob2
         self.assertEqual(sessions[2]["port"], bob2.connection.port)
+        since_login = self.clock.seconds() - self.bob.connection.session.since
+        self.assertEqual(by_port[self.bob.connection.port]["idle"], int(since_login))
+        self.assertGreaterEqual(since_login, 5)
+        self.assertEqual(by_port[bob2.connection.port]["idle"], 0)
+
+    def test_idle_counts_requests_but_not_pings(self):
+        self.clock.advance(100)
+        self.bob.ok("ping")                            # a heartbeat is not activity
+        self.carol.ok("send", to="#lobby", text="here", cid="i1")
+        self.clock.advance(7)
+        idle = {s["user"]: s["idle"] for s in self.alice.ok("sessions")["sessions"]}
+        bob_since_login = int(self.clock.seconds() - self.bob.connection.session.since)
+        self.assertGreaterEqual(bob_since_login, 107)
+        self.assertEqual((idle["bob"], idle["carol"], idle["alice"]), (bob_since_login, 7, 0))
 
     def test_sessions_fit_one_frame(self):
         for _ in range(400):
@@ -179,7 +193,7 @@ class UserInfoTests(AdminTestCase):
                                 "ban_reason": None, "rooms": ["Dev", "lobby"]})
         self.assertEqual(sorted(s["port"] for s in sessions),
                          sorted([self.bob.connection.port, bob2.connection.port]))
-        self.assertEqual(set(sessions[0]), {"address", "port", "client", "since"})
+        self.assertEqual(set(sessions[0]), {"address", "port", "client", "since", "idle"})
         self.assertEqual(sessions[0]["address"], "192.0.2.10")
 
     def test_user_info_of_an_offline_user(self):

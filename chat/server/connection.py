@@ -135,6 +135,7 @@ class ChatConnection(Protocol):
         self.state = State.NEW
         self.session = None          # chat.server.presence.Session once logged in
         self.prelogin_requests = 0   # requests since the start or the last logout
+        self.last_request = None     # clock time of the last request but a ping (admin "idle")
         self.client_name = None
         self.host = "?"              # the peer's address and port, apart (admin "sessions")
         self.port = None
@@ -483,6 +484,8 @@ class ChatConnection(Protocol):
         error = self._refusal(command)
         if error is not None:
             return self._reply_error(command.id, error)
+        if not isinstance(command, C.Ping):
+            self.last_request = self.server.clock.seconds()
         d = defer.maybeDeferred(self.server.handle, self, command, body)
         d.addCallbacks(self._reply_ok, self._request_failed,
                        callbackArgs=(command.id,), errbackArgs=(command.id,))

@@ -114,9 +114,12 @@ class AdminHandlers:
     # -- looking at sessions and users
     @staticmethod
     def _session_view(connection) -> dict:
+        session = connection.session
+        last = max(connection.last_request or session.since, session.since)
         return {"address": connection.host, "port": connection.port,
                 "client": connection.client_name,
-                "since": format_ts(connection.session.since * 1000)}
+                "since": format_ts(session.since * 1000),
+                "idle": max(0, int(connection.server.clock.seconds() - last))}
 
     def sessions(self, connection, request, body):
         logged_in = sorted((c for c in self.presence.connections if c.session is not None),

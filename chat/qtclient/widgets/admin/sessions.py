@@ -99,7 +99,7 @@ class SessionsTab(Tab):
                 self.table.setItem(row, column, item)
             if s["user"] == selected:
                 self.table.selectRow(row)
-        # idle times are not in the protocol's sessions reply (yet): no empty column for them
+        # an older server sends no idle times: no empty column for them
         self.table.setColumnHidden(len(self.COLUMNS) - 1,
                                    not any("idle" in s for s in self.sessions))
         self.table.blockSignals(False)
