@@ -167,3 +167,35 @@ def user(server, name: str, register: bool = True) -> Client:
     client.login(name)
     client.events()  # drop the presence noise of logging in
     return client
+
+
+class AwaitedReplies:
+    """For a TestCase whose server answers from a real storage thread: the reply to a request
+    comes on a later reactor turn, so these poll the client's inbox (every 2 ms, at most
+    ``REPLY_POLLS`` times) instead of reading it at once like ``Client.ok``."""
+
+    REPLY_POLLS = 2000
+
+    @defer.inlineCallbacks
+    def reply(self, client, request_id):
+        from twisted.internet import reactor
+        for _ in range(self.REPLY_POLLS):
+            client.pump()
+            for index, frame in enumerate(client.inbox):
+                if frame.get("id") == request_id and frame["type"] in ("ok", "error"):
+                    return client.inbox.pop(index)
+            yield task.deferLater(reactor, 0.002, lambda: None)
+        self.fail(f"no reply to {request_id}")
+
+    @defer.inlineCallbacks
+    def request(self, client, kind, **fields):
+        client._next_id += 1
+        request_id = client._next_id
+        client.send({"type": kind, "id": request_id, **fields})
+        return (yield self.reply(client, request_id))
+
+    @defer.inlineCallbacks
+    def ok(self, client, kind, **fields):
+        reply = yield self.request(client, kind, **fields)
+        self.assertEqual(reply["type"], "ok", reply)
+        return reply["data"]

@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import tempfile
 
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer, task
 from twisted.trial import unittest
 
 from chat.client.outbox import OutState
@@ -27,7 +27,8 @@ from chat.server.core import ChatServer, ServerConfig
 from chat.server.storage import StorageError
 from chat.server.storage.memory import MemoryStorage
 from chat.server.storage.sqlite import SQLiteStorage
-from tests.harness import Client, fast_hasher, make_server, sync_file_io, user
+from tests.harness import (
+    AwaitedReplies, Client, fast_hasher, make_server, sync_file_io, user)
 from tests.test_client_core import ClientTestCase
 from tests.test_server_files import (
     files_on_disk, next_id, offer, random_bytes, send_body, sha, take_body, temp_dir, upload)
@@ -72,7 +73,7 @@ def fill(root: str, leave: int = 0) -> str:
 
 # -- a server on SQLite, talked to while the reactor runs
 
-class SQLiteServerCase(unittest.TestCase):
+class SQLiteServerCase(AwaitedReplies, unittest.TestCase):
     """A ChatServer on a real SQLiteStorage; file I/O synchronous, timers on a task.Clock."""
 
     timeout = 60
@@ -102,27 +103,7 @@ class SQLiteServerCase(unittest.TestCase):
     def db(self) -> str:
         return os.path.join(self.root, "chat.db")
 
-    @defer.inlineCallbacks
-    def reply(self, client, request_id):
-        for _ in range(5000):
-            client.pump()
-            for index, frame in enumerate(client.inbox):
-                if frame.get("id") == request_id and frame["type"] in ("ok", "error"):
-                    return client.inbox.pop(index)
-            yield task.deferLater(reactor, 0.002, lambda: None)
-        self.fail(f"no reply to {request_id}")
-
-    @defer.inlineCallbacks
-    def request(self, client, kind, **fields):
-        request_id = next_id(client)
-        client.send({"type": kind, "id": request_id, **fields})
-        return (yield self.reply(client, request_id))
-
-    @defer.inlineCallbacks
-    def ok(self, client, kind, **fields):
-        reply = yield self.request(client, kind, **fields)
-        self.assertEqual(reply["type"], "ok", reply)
-        return reply["data"]
+    REPLY_POLLS = 5000        # a locked database answers only after its busy timeout
 
     @defer.inlineCallbacks
     def failed(self, client, kind, **fields):

@@ -26,7 +26,8 @@ from chat.server.files.transfers import HIGH_MARK, LOW_MARK, READ_AHEAD
 from chat.server.handlers.files import EMPTY_SHA256
 from chat.server.storage.memory import MemoryStorage
 from chat.server.storage.sqlite import SQLiteStorage
-from tests.harness import Client, fast_hasher, make_server, sync_file_io, user
+from tests.harness import (
+    AwaitedReplies, Client, fast_hasher, make_server, sync_file_io, user)
 
 MiB = 1 << 20
 
@@ -908,7 +909,7 @@ class FlowControlTests(unittest.TestCase):
 
 # -- SQLite: the server restarts between the steps
 
-class RestartTests(unittest.TestCase):
+class RestartTests(AwaitedReplies, unittest.TestCase):
     """A real SQLiteStorage (its thread; the reactor runs), file I/O synchronous."""
 
     timeout = 30
@@ -932,28 +933,6 @@ class RestartTests(unittest.TestCase):
                                  SQLiteStorage(self.db, synchronous="OFF"), fast_hasher(),
                                  self.clock, file_io=sync_file_io())
         yield self.server.start()
-
-    @defer.inlineCallbacks
-    def reply(self, client, request_id):
-        for _ in range(2000):
-            client.pump()
-            for index, frame in enumerate(client.inbox):
-                if frame.get("id") == request_id and frame["type"] in ("ok", "error"):
-                    return client.inbox.pop(index)
-            yield task.deferLater(reactor, 0.002, lambda: None)
-        self.fail(f"no reply to {request_id}")
-
-    @defer.inlineCallbacks
-    def request(self, client, kind, **fields):
-        request_id = next_id(client)
-        client.send({"type": kind, "id": request_id, **fields})
-        return (yield self.reply(client, request_id))
-
-    @defer.inlineCallbacks
-    def ok(self, client, kind, **fields):
-        reply = yield self.request(client, kind, **fields)
-        self.assertEqual(reply["type"], "ok", reply)
-        return reply["data"]
 
     @defer.inlineCallbacks
     def login(self, name, register=False):

@@ -471,17 +471,21 @@ class LimitOptionTests(unittest.TestCase):
         options.parseOptions(["--lite", *argv])
         return tap.makeService(options).server.config
 
+    @staticmethod
+    def fields(config) -> tuple:
+        return tuple(getattr(config, name) for name in (
+            "login_failures", "login_failures_per_address", "login_backoff_max",
+            "registrations_per_hour", "send_rate", "send_burst", "file_offers_per_minute",
+            "max_connections", "max_connections_per_address", "exempt_loopback",
+            "login_timeout", "max_output_buffer", "max_text", "max_avatar", "history_page",
+            "max_control_frame", "prelogin_requests", "query_rate", "query_burst"))
+
     def test_defaults(self):
         config = self.config()
         self.assertEqual(
-            (config.login_failures, config.login_failures_per_address,
-             config.login_backoff_max, config.registrations_per_hour, config.send_rate,
-             config.send_burst, config.file_offers_per_minute, config.max_connections,
-             config.max_connections_per_address, config.exempt_loopback, config.login_timeout,
-             config.max_output_buffer, config.max_text, config.max_avatar, config.history_page,
-             config.max_control_frame),
+            self.fields(config),
             (5, 100, 300.0, 100, 10.0, 30, 30, 10_000, 500, False, 30.0, 4 * 2**20, 16_000,
-             256 * 1024, 200, 65536))
+             256 * 1024, 200, 65536, 30, 20.0, 100))
 
     def test_values(self):
         config = self.config(
@@ -490,15 +494,12 @@ class LimitOptionTests(unittest.TestCase):
             "--send-burst", "5", "--file-offers-per-minute", "0", "--max-connections", "50",
             "--max-connections-per-address", "20", "--exempt-loopback", "--login-timeout", "10",
             "--max-output-buffer", "1M", "--max-text", "500", "--max-avatar", "64K",
-            "--history-page", "50", "--max-control-frame", "16K")
+            "--history-page", "50", "--max-control-frame", "16K", "--prelogin-requests", "5",
+            "--query-rate", "1.5", "--query-burst", "7")
         self.assertEqual(
-            (config.login_failures, config.login_failures_per_address,
-             config.login_backoff_max, config.registrations_per_hour, config.send_rate,
-             config.send_burst, config.file_offers_per_minute, config.max_connections,
-             config.max_connections_per_address, config.exempt_loopback, config.login_timeout,
-             config.max_output_buffer, config.max_text, config.max_avatar, config.history_page,
-             config.max_control_frame),
-            (3, 0, 60.0, 10, 2.5, 5, 0, 50, 20, True, 10.0, 2**20, 500, 65536, 50, 16384))
+            self.fields(config),
+            (3, 0, 60.0, 10, 2.5, 5, 0, 50, 20, True, 10.0, 2**20, 500, 65536, 50, 16384,
+             5, 1.5, 7))
 
     def test_bad_values_exit_with_one_line(self):
         for argv in (["--send-rate", "fast"], ["--send-rate", "-1"], ["--send-burst", "0"],

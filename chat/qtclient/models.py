@@ -12,6 +12,8 @@ from typing import Optional
 
 from PyQt6.QtCore import QAbstractListModel, QModelIndex, Qt
 
+from chat.protocol.timestamps import parse_ts as wire_ms
+
 ItemRole = Qt.ItemDataRole.UserRole + 1
 """The row's object itself (a ChatItem, Conversation, Person or Transfer)."""
 KeyRole = Qt.ItemDataRole.UserRole + 2
@@ -19,13 +21,14 @@ KeyRole = Qt.ItemDataRole.UserRole + 2
 
 
 def parse_ts(ts: Optional[str]) -> Optional[datetime.datetime]:
-    """A wire timestamp (``2026-11-24T23:59:02.001Z``) as an aware UTC datetime."""
+    """A wire timestamp (``2026-11-24T23:59:02.001Z``) as an aware UTC datetime, or None."""
     if not ts:
         return None
     try:
-        return datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
+        ms = wire_ms(ts)
+    except (AttributeError, ValueError):
         return None
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
 
 
 def local_time(ts: Optional[str]) -> Optional[datetime.datetime]:

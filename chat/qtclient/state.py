@@ -11,6 +11,7 @@ import time
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from chat.protocol.timestamps import format_ts
 from chat.qtclient.models import (
     ChatItem, ConversationsModel, Delivery, ItemKind, MessagesModel, Person, TransfersModel,
     UsersModel)
@@ -407,6 +408,4 @@ class ChatState(QObject):
 
 
 def _now_ts() -> str:
-    import datetime
-    now = datetime.datetime.now(datetime.timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return format_ts(time.time() * 1000)

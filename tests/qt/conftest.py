@@ -50,3 +50,20 @@ def _stop_thread_pool():
     """File transfers use the reactor's thread pool; its threads would keep pytest alive."""
     yield
     qt_reactor.shutdown(reactor)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """The desktop client's settings in an INI file of the test's own."""
+    from chat.qtclient.settings import Settings
+    return Settings(path=str(tmp_path / "settings.ini"))
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """A login window in English on those settings."""
+    from chat.qtclient.i18n import Translator
+    from chat.qtclient.widgets.login import LoginWindow
+    w = LoginWindow(Translator("en"), settings)
+    qtbot.addWidget(w)
+    return w

@@ -14,9 +14,8 @@ from chat.qtclient.session import Session
 from chat.qtclient.settings import Settings
 from chat.qtclient.widgets.admin import AdminPanel, ConfirmDialog
 from chat.qtclient.widgets.login import describe_login_error
-from tests.qt.support import qt_reactor, wait_deferred
+from tests.qt.support import PASSWORD, qt_reactor, wait_deferred
 
-PASSWORD = "correct horse"
 
 
 def in_place(f, *args, **kwargs):

@@ -185,11 +185,14 @@ def test_language_switch_changes_visible_text(qtbot, server, tmp_dir):
         main = log_in(qtbot, alice, "alice")
         assert "Connected" in main.link_text()
         english_menu = main.menu.title()
+        english_placeholder = main.input.editor.placeholder()
         alice.translator.set_language("zh")
         assert "已连接" in main.link_text()
         assert main.menu.title() != english_menu
         assert alice.settings.language == "zh"             # remembered
-        assert "消息" in main.input.editor.placeholder() or "#lobby" in main.input.editor.placeholder()
+        chinese_placeholder = main.input.editor.placeholder()
+        assert chinese_placeholder != english_placeholder
+        assert "#lobby" in chinese_placeholder and "消息" in chinese_placeholder
     finally:
         close(alice)
 

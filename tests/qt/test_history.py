@@ -11,9 +11,8 @@ from chat.qtclient.models import ItemKind
 from chat.qtclient.session import Session
 from chat.qtclient.state import ChatState
 from chat.qtclient.widgets.history import HistoryWindow
-from tests.qt.support import qt_reactor, wait_deferred
+from tests.qt.support import PASSWORD, qt_reactor, wait_deferred
 
-PASSWORD = "correct horse"
 COUNT = 30
 # showing a dialog on the offscreen platform logs that it cannot size or raise windows
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")

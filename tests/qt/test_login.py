@@ -10,23 +10,9 @@ from chat.client.connection import RequestFailed
 from chat.client.core import CannotConnect
 from chat.qtclient.i18n import Translator
 from chat.qtclient.session import Session
-from chat.qtclient.settings import Settings
 from chat.qtclient.widgets.login import LoginWindow, describe_login_error, image_type
-from tests.qt.support import qt_reactor, wait_deferred
+from tests.qt.support import PASSWORD, qt_reactor, wait_deferred
 
-PASSWORD = "correct horse"
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return Settings(path=str(tmp_path / "settings.ini"))
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    w = LoginWindow(Translator("en"), settings)
-    qtbot.addWidget(w)
-    return w
 
 
 def fill(w, host="127.0.0.1", port="5001", user="alice", password=PASSWORD, again=None):

@@ -9,25 +9,12 @@ from chat.client.core import CannotConnect
 from chat.client.tls import CertificateChanged, KnownServers, TLSOptions
 from chat.qtclient.i18n import Translator
 from chat.qtclient.session import Session
-from chat.qtclient.settings import Settings
 from chat.qtclient.widgets.login import LoginWindow, describe_login_error
 from chat.server import certs
 from tests.qt.support import PASSWORD, qt_reactor, wait_deferred
 
 PINNED = ":".join(["AA"] * 32)
 PRESENTED = ":".join(["BB"] * 32)
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return Settings(path=str(tmp_path / "settings.ini"))
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    w = LoginWindow(Translator("en"), settings)
-    qtbot.addWidget(w)
-    return w
 
 
 def fill(w, port="5000"):

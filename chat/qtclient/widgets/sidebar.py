@@ -52,6 +52,33 @@ def draw_avatar(painter: QPainter, rect: QRect, pixmap) -> None:
     painter.restore()
 
 
+def fill_row_background(painter: QPainter, option) -> None:
+    """The selected or hovered row's background (both lists look alike)."""
+    if option.state & QStyle.StateFlag.State_Selected:
+        painter.fillRect(option.rect, QColor("#dbe4ff"))
+    elif option.state & QStyle.StateFlag.State_MouseOver:
+        painter.fillRect(option.rect, QColor("#f0f2f7"))
+
+
+def draw_two_lines(painter: QPainter, option, left: int, top: int, width: int,
+                   title: str, title_colour: QColor, subtitle: str, subtitle_colour: QColor,
+                   bold: bool = False) -> None:
+    """A row's name over a smaller grey second line, both cut with "..." to ``width``."""
+    elide = Qt.TextElideMode.ElideRight
+    font = QFont(option.font)
+    font.setBold(bold)
+    painter.setFont(font)
+    painter.setPen(title_colour)
+    painter.drawText(QRect(left, top, width, 18), Qt.AlignmentFlag.AlignVCenter,
+                     painter.fontMetrics().elidedText(title, elide, width))
+    small = QFont(option.font)
+    small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+    painter.setFont(small)
+    painter.setPen(subtitle_colour)
+    painter.drawText(QRect(left, top + 18, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                     painter.fontMetrics().elidedText(subtitle, elide, width))
+
+
 class ConversationDelegate(QStyledItemDelegate):
     """A conversation row: its icon, name, topic (rooms) and a red unread badge."""
 
@@ -68,10 +95,7 @@ class ConversationDelegate(QStyledItemDelegate):
         if conv is None:
             return
         painter.save()
-        if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(option.rect, QColor("#dbe4ff"))
-        elif option.state & QStyle.StateFlag.State_MouseOver:
-            painter.fillRect(option.rect, QColor("#f0f2f7"))
+        fill_row_background(painter, option)
         r = option.rect
         icon = QRect(r.left() + 8, r.top() + 7, AVATAR, AVATAR)
         if conv.is_room:
@@ -105,36 +129,20 @@ class ConversationDelegate(QStyledItemDelegate):
             badge_w += 8
         left = icon.right() + 10
         width = r.right() - left - badge_w - 6
-        name_font = QFont(option.font)
-        name_font.setBold(bool(conv.unread))
-        painter.setFont(name_font)
-        painter.setPen(QColor("#1c2024"))
+        # a room shows its topic, a private chat says so; a room without a topic is one line
         title = conv.key if conv.is_room else conv.name
-        fm = painter.fontMetrics()
-        if conv.is_room and conv.topic:
-            painter.drawText(QRect(left, r.top() + 5, width, 18),
-                             Qt.AlignmentFlag.AlignVCenter, fm.elidedText(title, Qt.TextElideMode.ElideRight, width))
-            small = QFont(option.font)
-            small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
-            painter.setFont(small)
-            painter.setPen(QColor("#60646c"))
-            painter.drawText(QRect(left, r.top() + 24, width, 16), Qt.AlignmentFlag.AlignVCenter,
-                             painter.fontMetrics().elidedText(conv.topic, Qt.TextElideMode.ElideRight, width))
+        subtitle = conv.topic if conv.is_room else self.translator.tr("side_private")
+        if subtitle:
+            draw_two_lines(painter, option, left, r.top() + 5, width, title, QColor("#1c2024"),
+                           subtitle, QColor("#60646c"), bold=bool(conv.unread))
         else:
-            subtitle = "" if conv.is_room else self.translator.tr("side_private")
-            if subtitle:
-                painter.drawText(QRect(left, r.top() + 5, width, 18), Qt.AlignmentFlag.AlignVCenter,
-                                 fm.elidedText(title, Qt.TextElideMode.ElideRight, width))
-                small = QFont(option.font)
-                small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
-                painter.setFont(small)
-                painter.setPen(QColor("#60646c"))
-                painter.drawText(QRect(left, r.top() + 24, width, 16),
-                                 Qt.AlignmentFlag.AlignVCenter, subtitle)
-            else:
-                painter.drawText(QRect(left, r.top(), width, r.height()),
-                                 Qt.AlignmentFlag.AlignVCenter,
-                                 fm.elidedText(title, Qt.TextElideMode.ElideRight, width))
+            font = QFont(option.font)
+            font.setBold(bool(conv.unread))
+            painter.setFont(font)
+            painter.setPen(QColor("#1c2024"))
+            painter.drawText(QRect(left, r.top(), width, r.height()),
+                             Qt.AlignmentFlag.AlignVCenter, painter.fontMetrics().elidedText(
+                                 title, Qt.TextElideMode.ElideRight, width))
         painter.restore()
 
 
@@ -170,10 +178,7 @@ class PersonDelegate(QStyledItemDelegate):
         if person is None:
             return
         painter.save()
-        if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(option.rect, QColor("#dbe4ff"))
-        elif option.state & QStyle.StateFlag.State_MouseOver:
-            painter.fillRect(option.rect, QColor("#f0f2f7"))
+        fill_row_background(painter, option)
         r = option.rect
         icon = QRect(r.left() + 8, r.top() + 5, AVATAR, AVATAR)
         pixmap = person.avatar or initial_avatar(person.name)
@@ -188,17 +193,11 @@ class PersonDelegate(QStyledItemDelegate):
         painter.drawEllipse(dot)
         left = icon.right() + 10
         width = r.right() - left - 6
-        painter.setPen(QColor("#1c2024") if person.online else QColor("#60646c"))
         name = person.name + ("  ★" if person.admin else "")
-        painter.setFont(option.font)
-        painter.drawText(QRect(left, r.top() + 4, width, 18), Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, width))
-        small = QFont(option.font)
-        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
-        painter.setFont(small)
-        painter.setPen(ONLINE if person.online else QColor("#80838d"))
-        painter.drawText(QRect(left, r.top() + 22, width, 16), Qt.AlignmentFlag.AlignVCenter,
-                         self.last_seen_text(person))
+        draw_two_lines(painter, option, left, r.top() + 4, width,
+                       name, QColor("#1c2024") if person.online else QColor("#60646c"),
+                       self.last_seen_text(person),
+                       ONLINE if person.online else QColor("#80838d"))
         painter.restore()
 
 

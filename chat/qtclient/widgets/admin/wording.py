@@ -1,17 +1,13 @@
 """How the admin panel words what it shows: local times, addresses, durations, errors."""
 
-import datetime
-
 from chat.client.connection import NotConnected, RequestFailed
+from chat.qtclient import models
 
 
 def local_time(ts, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """A wire timestamp in local time (``ts`` itself if it cannot be read)."""
-    try:
-        moment = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        return ts or ""
-    return moment.astimezone().strftime(fmt)
+    moment = models.local_time(ts if isinstance(ts, str) else None)
+    return moment.strftime(fmt) if moment is not None else (ts or "")
 
 
 def address(host: str, port) -> str:
