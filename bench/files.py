@@ -162,7 +162,8 @@ def transfers(port, path, size, sha, download_dir, server_pid, chunk):
             if key not in marks:
                 marks[key] = time.time()
                 # CPU seconds of the server and of this client (all threads) at each mark
-                cpu[key] = (common.cpu_seconds(server_pid), common.own_cpu_seconds())
+                cpu[key] = (common.cpu_seconds(server_pid), common.own_cpu_seconds(),
+                            common.cpu_times(server_pid), common.own_cpu_times())
 
     peak = {"rss": 0}
 
@@ -196,10 +197,16 @@ def transfers(port, path, size, sha, download_dir, server_pid, chunk):
         yield down.finished
         assert down.state is TransferState.DONE, down.error
         out["download"] = (start, time.time())
-        cpu["down_end"] = (common.cpu_seconds(server_pid), common.own_cpu_seconds())
-        out["cpu"] = {
-            "upload": [round(cpu["up_done"][i] - cpu["up_sending"][i], 2) for i in (0, 1)],
-            "download": [round(cpu["down_end"][i] - cpu["down_waiting"][i], 2) for i in (0, 1)]}
+        cpu["down_end"] = (common.cpu_seconds(server_pid), common.own_cpu_seconds(),
+                           common.cpu_times(server_pid), common.own_cpu_times())
+
+        def spent(start, end):
+            a, b = cpu[start], cpu[end]
+            return {"server": round(b[0] - a[0], 2), "client": round(b[1] - a[1], 2),
+                    "server_user_sys": [round(b[2][i] - a[2][i], 2) for i in (0, 1)],
+                    "client_user_sys": [round(b[3][i] - a[3][i], 2) for i in (0, 1)]}
+        out["cpu"] = {"upload": spent("up_sending", "up_done"),
+                      "download": spent("down_waiting", "down_end")}
         out["rss_download"] = (before, peak["rss"])
         poller.stop()
         out["downloaded_sha_ok"] = down.sha256 == sha
@@ -241,6 +248,8 @@ def main():
                         help="data per body frame of the upload (the server sends 256 KiB)")
     parser.add_argument("--spy", metavar="FILE",
                         help="sample the server with py-spy during the transfers into FILE")
+    parser.add_argument("--spy-client", metavar="FILE",
+                        help="sample the transfer client with py-spy into FILE")
     parser.add_argument("--client-nice", type=int, default=0,
                         help="run the file client at this nice level (a stand-in for another "
                              "machine: on 2 cores it competes with the server otherwise)")
@@ -270,13 +279,14 @@ def main():
             worker = multiprocessing.Process(target=run_transfers_process, args=(
                 server.port, path, size, sha, tmp / "downloads", server.pid, child,
                 args.client_nice, args.chunk_kib * 1024))
-            spy = None
-            if args.spy:
-                spy = common.PySpy(server.pid, args.spy)
-                spy.start()
+            spies = []
             worker.start()
+            for pid, out in ((server.pid, args.spy), (worker.pid, args.spy_client)):
+                if out:
+                    spies.append(common.PySpy(pid, out))
+                    spies[-1].start()
             marks = parent.recv()
-            if spy is not None:
+            for spy in spies:
                 spy.stop()
             worker.join()
             if "error" in marks:
@@ -323,8 +333,10 @@ def main():
                   f"server RSS {r['server_rss_before_MiB']} -> {r['server_rss_peak_MiB']} MiB")
         print(f"hashing before the upload: {report['hashing_s']} s")
         report["cpu_seconds_server_client"] = marks["cpu"]
-        print(f"CPU seconds (server, client): upload {marks['cpu']['upload']}, "
-              f"download {marks['cpu']['download']}")
+        for key in ("upload", "download"):
+            c = marks["cpu"][key]
+            print(f"CPU seconds {key:8}: server {c['server']} (user, sys {c['server_user_sys']}), "
+                  f"client {c['client']} (user, sys {c['client_user_sys']})")
         for phase, lat in report["chat_latency"].items():
             print(f"chat latency {phase:16}: {lat}")
     finally:

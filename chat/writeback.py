@@ -9,6 +9,14 @@ after each STEP bytes it *starts* the writeback of the step just written and *wa
 one before it, which by then is usually done. Dirty data stays under two steps, and the writer
 rarely waits. Elsewhere (or if the call fails) it falls back to ``fdatasync`` per step.
 
+For a file of :data:`DROP_BEHIND_SIZE` or more, pages that have reached the disk are then
+dropped from the page cache (``drop``; ``posix_fadvise(DONTNEED)``, what ``dd oflag=nocache``
+does): a gigabyte written once need not push a gigabyte of other files (the database's among
+them) out of the cache, and the next writes reuse the pages just freed. That matters on the
+virtual machines we measure on, where touching memory the host has taken back costs about
+1.5 CPU-seconds of kernel time per GiB (docs/BENCHMARKS.md, "Files"). Smaller files, the
+pictures and documents people open or download again soon, stay cached.
+
 Used from threads (file I/O never runs on the reactor); one window per open file.
 """
 
@@ -17,6 +25,10 @@ import ctypes.util
 import os
 
 STEP = 8 << 20
+
+DROP_BEHIND_SIZE = 64 << 20
+"""Files at least this large are streamed past the page cache (see above), when written
+through a window and when the server reads them for a download."""
 
 _WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4
 
@@ -35,12 +47,25 @@ def _load_sync_file_range():
 _sync_file_range = _load_sync_file_range()
 
 
-class WritebackWindow:
-    """Call :meth:`wrote` with the file's new end after each write (after ``flush()``)."""
+def drop_behind(size: int) -> bool:
+    """Whether a file of ``size`` bytes is streamed past the page cache."""
+    return size >= DROP_BEHIND_SIZE and hasattr(os, "posix_fadvise")
 
-    def __init__(self, fileno: int, start: int = 0, step: int = STEP):
+
+def drop_pages(fileno: int, start: int, end: int) -> None:
+    """Let the pages of bytes [start, end) of a file leave the page cache (if clean)."""
+    if end > start:
+        os.posix_fadvise(fileno, start, end - start, os.POSIX_FADV_DONTNEED)
+
+
+class WritebackWindow:
+    """Call :meth:`wrote` with the file's new end after each write (after ``flush()``);
+    ``drop`` (see :func:`drop_behind`) lets what reached the disk leave the page cache."""
+
+    def __init__(self, fileno: int, start: int = 0, step: int = STEP, drop: bool = False):
         self.fileno = fileno
         self.step = step
+        self.drop = drop
         self.started = start        # writeback was started for bytes before this
         self.previous = start       # ... and is complete (waited for) before this
 
@@ -55,7 +80,14 @@ class WritebackWindow:
                     and _sync_file_range(self.fileno, self.previous,
                                          self.started - self.previous,
                                          _WAIT_BEFORE | _WRITE | _WAIT_AFTER) == 0):
+                self._dropped(self.previous, self.started)
                 self.previous, self.started = self.started, end
                 return
         os.fdatasync(self.fileno)
+        self._dropped(self.previous, end)
         self.previous = self.started = end
+
+    def _dropped(self, start: int, end: int) -> None:
+        """[start, end) is on the disk: its pages may leave the cache."""
+        if self.drop:
+            drop_pages(self.fileno, start, end)

@@ -19,6 +19,7 @@ from chat.client.transfers import TransferState
 from chat.protocol import commands as C
 from chat.protocol.framing import FILE_CHUNK, encode_body_frame
 from chat.server.files.io import FileIO
+from chat.server.files.transfers import READ_CHUNKS
 from tests.harness import PASSWORD, make_server, user
 from tests.support.loopback import Network
 
@@ -618,10 +619,10 @@ class TransferCancelTests(ClientTestCase):
         self.server_io.holding = True
         transfer = bob.download(file_id, self.folder)
         self.net.pump()
-        self.server_io.release(2)             # the open, the first read: one body frame
+        self.server_io.release(2)             # the open, the first read: READ_CHUNKS frames
         self.net.pump()
         self.assertEqual(transfer.state, TransferState.RECEIVING)
-        self.assertEqual(transfer.done, FILE_CHUNK)
+        self.assertEqual(transfer.done, READ_CHUNKS * FILE_CHUNK)
         return bob, transfer
 
     def test_cancel_a_download(self):

@@ -22,7 +22,7 @@ from chat.protocol.framing import FILE_CHUNK, encode_body_frame
 from chat.server.connection import MALFORMED_IN_A_ROW
 from chat.server.core import ChatServer, ServerConfig
 from chat.server.files.io import FileIO
-from chat.server.files.transfers import HIGH_MARK, LOW_MARK, READ_AHEAD
+from chat.server.files.transfers import HIGH_MARK, LOW_MARK, READ_AHEAD, READ_CHUNKS
 from chat.server.handlers.files import EMPTY_SHA256
 from chat.server.storage.memory import MemoryStorage
 from chat.server.storage.sqlite import SQLiteStorage
@@ -665,19 +665,20 @@ class LiteTests(FilesCase):
         self.assertEqual(self.alice.error("download", file=file_id), NOT_FOUND)
 
     def test_a_cut_download_completed_by_a_resume_counts(self):
-        data = random_bytes(3 * FILE_CHUNK, seed=42)
+        data = random_bytes((READ_CHUNKS + 2) * FILE_CHUNK, seed=42)
         file_id = send_file(self.alice, "@bob", data)["file"]["id"]
         self.holding = True
         request_id = next_id(self.bob)
         self.bob.send({"type": "download", "id": request_id, "file": file_id})
-        self.io.release(2)             # the open and the first chunk: written
-        self.assertEqual(len(take_body(self.bob, request_id)), FILE_CHUNK)
+        self.io.release(2)             # the open and the first read: written
+        got = len(take_body(self.bob, request_id))
+        self.assertEqual(got, READ_CHUNKS * FILE_CHUNK)
         self.bob.disconnect()          # cut
         self.io.release_all()
         self.holding = False
         bob = user(self.server, "bob", register=False)
         self.assertIn(file_id, self.server.files.catalog.complete)
-        self.assertEqual(download(bob, file_id, offset=FILE_CHUNK)[1], data[FILE_CHUNK:])
+        self.assertEqual(download(bob, file_id, offset=got)[1], data[got:])
         self.assertEqual(bob.error("download", file=file_id), NOT_FOUND)
 
     def test_deleted_after_the_ttl(self):
@@ -710,6 +711,25 @@ class FailureTests(FilesCase):
         self.assertTrue(self.bob.transport.disconnecting)    # the client resumes later
         self.assertIsNone(self.bob.transport.producer)
         self.assertEqual(len(self.flushLoggedErrors(FileNotFoundError)), 1)
+
+    def test_an_error_while_sending_ends_the_download_instead_of_hanging(self):
+        data = random_bytes(FILE_CHUNK + 1, seed=83)
+        file_id = send_file(self.alice, "#lobby", data)["file"]["id"]
+        transport = self.bob.transport
+        real = transport.writeSequence
+
+        def broken(seq):
+            if len(seq) == 2 and seq[0][4:5] == b"\x01":      # a body frame's prefix
+                raise TypeError("Data must be bytes")
+            return real(seq)
+        transport.writeSequence = broken
+        request_id = next_id(self.bob)
+        self.bob.send({"type": "download", "id": request_id, "file": file_id})
+        self.assertEqual(self.bob.reply(request_id)["body"], len(data))
+        self.assertTrue(transport.disconnecting)             # ended; the client resumes later
+        self.assertIsNone(transport.producer)
+        self.assertEqual(self.server.files.catalog.downloads_of, {})
+        self.assertEqual(len(self.flushLoggedErrors(TypeError)), 1)
 
     def test_stop_keeps_partial_uploads(self):
         data = random_bytes(3 * FILE_CHUNK, seed=82)
@@ -823,7 +843,7 @@ class FlowControlTests(unittest.TestCase):
         self.assertFalse(self.alice.closed)  # ...and not taken for a dead connection
 
     def test_download_honours_pause(self):
-        data = random_bytes(8 * FILE_CHUNK, seed=53)
+        data = random_bytes(4 * (READ_AHEAD + READ_CHUNKS) * FILE_CHUNK, seed=53)
         file_id = send_file(self.alice, "#lobby", data)["file"]["id"]
         transport = self.bob.transport
         request_id = next_id(self.bob)
@@ -832,18 +852,21 @@ class FlowControlTests(unittest.TestCase):
         producer = transport.producer
         self.assertIsNotNone(producer)
         self.io.release(1)            # the open
-        self.io.release(1)            # the first read: written at once
-        self.assertEqual(len(take_body(self.bob, request_id)), FILE_CHUNK)
+        self.io.release(1)            # the first read, READ_CHUNKS frames: written at once
+        first = READ_CHUNKS * FILE_CHUNK
+        self.assertEqual(len(take_body(self.bob, request_id)), first)
         producer.pauseProducing()
-        self.io.release_all()         # reads ahead, at most READ_AHEAD, but writes nothing
+        self.io.release_all()         # reads ahead, up to READ_AHEAD frames, but writes nothing
         self.assertEqual(take_body(self.bob, request_id), b"")
         self.assertEqual(self.io.calls, [])
-        self.assertEqual(len(producer._ready), READ_AHEAD)
+        self.assertGreaterEqual(len(producer._ready), READ_AHEAD)
+        self.assertLess(len(producer._ready), READ_AHEAD + READ_CHUNKS)
+        self.assertLess(producer._next, len(data))     # it stopped reading
         producer.resumeProducing()
         self.holding = False
         self.io.release_all()
         body = take_body(self.bob, request_id)
-        self.assertEqual(data[FILE_CHUNK:], body)
+        self.assertEqual(data[first:], body)
         # unregistered at the end: the connection watches its own output again
         self.assertIs(transport.producer, self.bob.connection.output)
 
@@ -1172,16 +1195,16 @@ class CancelDownloadTests(unittest.TestCase):
         self.holding = True
         request_id = self.start_download()
         producer = transport.producer
-        self.io.release(2)            # the open and the first read: one body frame
+        self.io.release(2)            # the open and the first read: READ_CHUNKS body frames
         self.assertEqual(self.bob.connection._transfers, 1)
         cancel_id = next_id(self.bob)
         self.bob.send({"type": "cancel", "id": cancel_id, "request": request_id})
         self.bob.pump()
         order = [(f["type"], f.get("id")) for f in self.bob.inbox]
-        self.assertEqual(order, [("ok", request_id), ("_body", None),
-                                 ("error", request_id), ("ok", cancel_id)])
-        self.assertEqual(self.bob.inbox[2]["code"], CANCELLED)
-        self.assertEqual(self.bob.inbox[3]["data"], {"request": request_id, "cancelled": True})
+        self.assertEqual(order, [("ok", request_id)] + [("_body", None)] * READ_CHUNKS
+                         + [("error", request_id), ("ok", cancel_id)])
+        self.assertEqual(self.bob.inbox[-2]["code"], CANCELLED)
+        self.assertEqual(self.bob.inbox[-1]["data"], {"request": request_id, "cancelled": True})
         self.bob.inbox = []
         self.assertIs(transport.producer, self.bob.connection.output)   # unregistered
         self.assertTrue(producer.ended)
@@ -1231,8 +1254,8 @@ class CancelDownloadTests(unittest.TestCase):
         self.bob.pump()
         order = [(f["type"], f.get("id") or int.from_bytes(f["payload"][1:5], "big"))
                  for f in self.bob.inbox]
-        self.assertEqual(order, [("ok", first_id), ("_body", first_id), ("error", first_id),
-                                 ("ok", second_id), ("_body", second_id)])
+        self.assertEqual(order, [("ok", first_id)] + [("_body", first_id)] * READ_CHUNKS
+                         + [("error", first_id), ("ok", second_id), ("_body", second_id)])
         self.assertEqual(take_body(self.bob, second_id), second_data)
         self.assertEqual(self.bob.connection._transfers, 0)
         self.assertIs(self.bob.transport.producer, self.bob.connection.output)

@@ -16,7 +16,7 @@ from chat.protocol.bulk import bulk_io
 from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import ProtocolError
 from chat.protocol.framing import (
-    BODY_KIND, CONTROL_KIND, MAX_FRAME, FrameDecoder, FrameTooLarge, encode_body_frame,
+    BODY_KIND, CONTROL_KIND, MAX_FRAME, FrameDecoder, FrameTooLarge, body_frame_prefix,
     iter_body_frames, split_body_frame)
 
 
@@ -136,9 +136,9 @@ class ClientConnection(Protocol):
         return None
 
     def write_body(self, request_id: int, data: bytes) -> None:
-        """One body frame of a streamed request."""
+        """One body frame of a streamed request (the prefix apart: ``data`` is not copied)."""
         if self.connected:
-            self.transport.write(encode_body_frame(request_id, data))
+            self.transport.writeSequence((body_frame_prefix(request_id, len(data)), data))
 
     def notify(self, kind: str, **fields) -> None:
         """Send a message that gets no reply (``pong``)."""

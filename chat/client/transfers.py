@@ -8,7 +8,8 @@
   in batches, in order, the write and the hash of a batch in two threads side by side; it
   pauses the transport while the disk is behind; at the end it checks
   the SHA-256 and only then moves the file into the download folder, under a name that
-  overwrites nothing. A partial download stays as ``.chat-<id>.part`` for a later resume
+  overwrites nothing. A big file's pages leave the page cache once on the disk
+  (:mod:`chat.writeback`). A partial download stays as ``.chat-<id>.part`` for a later resume
   (unless the download is cancelled: then it is deleted).
 
 Disk work runs through an injected ``run(f, *args) -> Deferred`` (``deferToThread`` for real,
@@ -28,7 +29,7 @@ from zope.interface import implementer
 from chat.protocol.filenames import unique_path
 from chat.protocol.framing import FILE_CHUNK
 from chat.serial import SerialQueue, nothing
-from chat.writeback import WritebackWindow
+from chat.writeback import WritebackWindow, drop_behind
 
 HIGH_WATER = 8 * FILE_CHUNK
 """Bytes of a download waiting for the disk above which the transport stops reading."""
@@ -173,24 +174,32 @@ class UploadStream:
         d = self.run(self._read, self.offset + self.sent, want)
         d.addCallbacks(self._got, self._read_failed)
 
-    def _read(self, position: int, want: int) -> bytes:
+    def _read(self, position: int, want: int) -> list:
+        """Up to ``want`` bytes from ``position``, a chunk per bytes object: each becomes a
+        body frame as it is (transports take bytes, and a slice would be a copy)."""
         if self._file is None:
             self._file = open(self.path, "rb")
         self._file.seek(position)
-        return self._file.read(want)
+        pieces = []
+        while want > 0:
+            data = self._file.read(min(self.chunk, want))
+            if not data:
+                break
+            pieces.append(data)
+            want -= len(data)
+        return pieces
 
-    def _got(self, data: bytes) -> None:
+    def _got(self, pieces: list) -> None:
         self._reading = False
         if self._stopped:
             self._close_file()       # stopped while this read was in the thread
             return
-        if not data:
+        if not pieces:
             # the file shrank since it was hashed: the server would refuse the result anyway
             return self._read_failed(OSError(f"{self.path} changed while it was being sent"))
-        view = memoryview(data)
-        for start in range(0, len(data), self.chunk):
-            self._conn.write_body(self._request_id, view[start:start + self.chunk])
-        self.sent += len(data)
+        for data in pieces:
+            self._conn.write_body(self._request_id, data)
+            self.sent += len(data)
         self.on_progress(self.offset + self.sent)
         if self.sent >= self.size:
             self._finish()
@@ -300,6 +309,9 @@ class DownloadSink:
         view = data["file"]
         self.name = view["name"]
         self.expected_sha256 = view["sha256"]
+        if self._window is not None:
+            # set before the first write is handed to a thread (prepare has run)
+            self._window.drop = drop_behind(view.get("size") or 0)
         self.on_begin(data)
 
     def write(self, chunk) -> None:

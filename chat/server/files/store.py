@@ -19,7 +19,8 @@ import os
 import shutil
 import tempfile
 
-from chat.writeback import WritebackWindow
+from chat.server.files.reader import BlobReader
+from chat.writeback import WritebackWindow, drop_behind
 
 HASH_READ = 1 << 20
 """Bytes read at a time when hashing what is already on disk (resume, verification)."""
@@ -75,15 +76,17 @@ class FileStore:
     def remove_blob(self, sha256: str) -> None:
         _unlink(self.blob_path(sha256))
 
-    def open_partial(self, file_id: int, offset: int):
+    def open_partial(self, file_id: int, offset: int, size: int = 0):
         """Open the partial to append at ``offset``; returns ``(file, sha256 state)`` with the
         first ``offset`` bytes hashed already (a resume). Raises PartialLost if the partial is
-        shorter than ``offset``."""
+        shorter than ``offset``. ``size`` (the whole file's) decides whether its pages stay
+        in the page cache (see :mod:`chat.writeback`)."""
         path = self.partial_path(file_id)
         digest = hashlib.sha256()
+        drop = drop_behind(size)
         if offset == 0:
             f = open(path, "wb")
-            f.writeback = WritebackWindow(f.fileno())
+            f.writeback = WritebackWindow(f.fileno(), drop=drop)
             return f, digest
         try:
             f = open(path, "r+b")
@@ -96,7 +99,7 @@ class FileStore:
                                   f"not {offset}")
             f.truncate(offset)   # what lay beyond the offset the client was given is dropped
             f.seek(offset)
-            f.writeback = WritebackWindow(f.fileno(), offset)
+            f.writeback = WritebackWindow(f.fileno(), offset, drop=drop)
         except BaseException:
             f.close()
             raise
@@ -186,16 +189,20 @@ class FileStore:
         _sync_directory(os.path.dirname(blob))
         return True
 
-    def open_blob(self, sha256: str):
-        return open(self.blob_path(sha256), "rb")
+    def open_blob(self, sha256: str, size: int = 0) -> BlobReader:
+        """Open a blob of ``size`` bytes for a download (a big one is read past the page
+        cache: :mod:`chat.server.files.reader`)."""
+        return BlobReader(self.blob_path(sha256), size)
 
     @staticmethod
-    def read(f, position: int, size: int) -> bytes:
-        return os.pread(f.fileno(), size, position)
+    def read(reader: BlobReader, position: int, size: int, piece: int = 0) -> list:
+        """Bytes [position, position + size) of an open blob as ``bytes`` pieces of ``piece``
+        bytes (0: one piece): each becomes a body frame as it is, never copied again."""
+        return reader.read(position, size, piece)
 
     @staticmethod
-    def close_blob(f) -> None:
-        f.close()
+    def close_blob(reader: BlobReader) -> None:
+        reader.close()
 
 
 def _hash_into(digest, f, limit: int) -> int:

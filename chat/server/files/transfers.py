@@ -7,8 +7,8 @@
   receive buffer fills and TCP slows the sender down); under :data:`LOW_MARK` it resumes. So an
   upload holds at most about ``HIGH_MARK`` bytes in memory whatever the file's size.
 * :class:`DownloadProducer` is an ``IPushProducer`` on the connection's transport: it reads the
-  file a chunk at a time in the pool, at most :data:`READ_AHEAD` chunks ahead, and writes body
-  frames only while the transport has not asked it to pause.
+  file :data:`READ_CHUNKS` frames at a time in the pool, at most :data:`READ_AHEAD` frames
+  ahead, and writes body frames only while the transport has not asked it to pause.
 """
 
 from collections import deque
@@ -25,8 +25,12 @@ HIGH_MARK = 2 * 1024 * 1024
 """Bytes of one upload waiting for the disk above which the connection stops being read."""
 LOW_MARK = 512 * 1024
 """... and below which it is read again."""
-READ_AHEAD = 2
-"""Chunks a download reads ahead of what the transport has taken."""
+READ_CHUNKS = 4
+"""Body frames a download reads from the disk in one trip to the pool: the trip, not the read,
+is what costs (bench/files.py)."""
+READ_AHEAD = 4
+"""Body frames read and not yet taken by the transport above which no further read starts
+(so at most READ_AHEAD + READ_CHUNKS - 1 frames wait in memory)."""
 
 
 class UploadSuperseded(Exception):
@@ -40,7 +44,8 @@ class UploadSink:
     upload of the same file, so a resume starts only after this one's writes are done.
     ``transport`` is paused and resumed for flow control; ``keep_alive()`` is called for every
     write that completes while it is paused (the peer is not silent, the disk is slow);
-    ``progress()`` for every write that completes. ``finish()`` fires with whether the data
+    ``progress()`` for every write that completes; ``size`` is the whole file's (big files
+    bypass the page cache, see :mod:`chat.writeback`). ``finish()`` fires with whether the data
     matched ``sha256`` (the partial is then the file's blob, or deleted); ``abort()`` closes
     the partial, which stays for a resume, and fires with the bytes it holds.
     """
@@ -48,7 +53,7 @@ class UploadSink:
     log = Logger()
 
     def __init__(self, queue, store, file_id: int, sha256: str, offset: int, transport,
-                 keep_alive=lambda: None, progress=lambda: None):
+                 keep_alive=lambda: None, progress=lambda: None, size: int = 0):
         self.queue = queue
         self.store = store
         self.file_id = file_id
@@ -69,7 +74,7 @@ class UploadSink:
         self._batch = []                 # chunks for the next write in the pool
         self._writing = False            # a batch is in the pool
         self._hashing = SerialQueue(queue.run)   # beside the writes, in order of its own
-        opened = queue.submit(store.open_partial, file_id, offset)
+        opened = queue.submit(store.open_partial, file_id, offset, size)
         opened.addCallbacks(self._opened, self._failed)
         self._hashing.after(opened)   # no hash before the digest exists (a resume rehashes)
 
@@ -231,7 +236,8 @@ class DownloadProducer:
         if self.length <= 0:
             return self._end(True)
         self._opening = True
-        self.run(self.store.open_blob, self.sha256).addCallbacks(self._opened, self._failed)
+        self.run(self.store.open_blob, self.sha256, self.offset + self.length).addCallbacks(
+            self._opened, self._failed)
 
     def _opened(self, f) -> None:
         self._opening = False
@@ -259,7 +265,11 @@ class DownloadProducer:
         while self._ready and not self.paused and not self.ended:
             data = self._ready.popleft()
             self.sent += len(data)
-            self._write(data)    # may call pauseProducing at once (the transport is full)
+            try:
+                self._write(data)    # may call pauseProducing at once (the transport is full)
+            except Exception:
+                # a bug, not the disk; but the download must end, not hang (the client resumes)
+                return self._failed(Failure())
         if self.ended:
             return
         if self.sent >= self.length:
@@ -267,26 +277,26 @@ class DownloadProducer:
         if (self._reading or self._file is None
                 or len(self._ready) >= READ_AHEAD or self._next >= self.offset + self.length):
             return
-        size = min(self.chunk, self.offset + self.length - self._next)
+        size = min(self.chunk * READ_CHUNKS, self.offset + self.length - self._next)
         position, self._next = self._next, self._next + size
         self._reading = True
-        self.run(self.store.read, self._file, position, size).addCallbacks(
+        self.run(self.store.read, self._file, position, size, self.chunk).addCallbacks(
             self._read, self._failed, callbackArgs=(size,))
 
-    def _read(self, data: bytes, size: int) -> None:
+    def _read(self, pieces: list, size: int) -> None:
         self._reading = False
         if self.ended:
             return self._close()
-        if len(data) != size:
+        if sum(map(len, pieces)) != size:
             return self._failed(Failure(OSError(
                 f"the file {self.sha256[:12]}... is shorter than recorded")))
-        self._ready.append(data)
+        self._ready.extend(pieces)
         self._pump()
 
     def _failed(self, failure) -> None:
         self._opening = self._reading = False
         if not self.ended:
-            self.log.failure("reading file {sha} for a download failed", failure,
+            self.log.failure("a download of file {sha} failed", failure,
                              sha=self.sha256[:12])
             self._end(False)
         self._close()

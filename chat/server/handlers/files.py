@@ -281,7 +281,7 @@ class FileHandlers:
             self._interrupt(partial, partial.sink, superseded=True)
         sink = UploadSink(partial.queue, self.store, record.id, record.sha256, have,
                           connection.transport, connection.keep_alive,
-                          lambda: self._progress(partial))
+                          lambda: self._progress(partial), size=record.size)
         partial.sink = sink
         self._progress(partial, save=True)
         self.log.info("upload of file {id} by {user}: {n} bytes from offset {offset}",
