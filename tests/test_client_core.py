@@ -626,7 +626,7 @@ class TransferCancelTests(ClientTestCase):
         return bob, transfer
 
     def test_cancel_a_download(self):
-        data = random.Random(3).randbytes(8 * FILE_CHUNK)
+        data = random.Random(3).randbytes(3 * READ_CHUNKS * FILE_CHUNK)
         bob, transfer = self.start_download(data)
         self.assertEqual(os.listdir(self.folder), [f".chat-{transfer.file_id}.part"])
         bob.recorder.take("transfer")
@@ -652,7 +652,7 @@ class TransferCancelTests(ClientTestCase):
             self.assertEqual(f.read(), data)
 
     def test_cancel_a_download_waiting_for_the_link(self):
-        data = random.Random(4).randbytes(8 * FILE_CHUNK)
+        data = random.Random(4).randbytes(3 * READ_CHUNKS * FILE_CHUNK)
         bob, transfer = self.start_download(data)
         self.net.refuse = True
         self.cut(bob)

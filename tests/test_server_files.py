@@ -766,7 +766,7 @@ class FlowControlTests(unittest.TestCase):
         return defer.maybeDeferred(f, *args)
 
     def test_upload_pauses_above_the_high_mark_and_resumes_below_the_low_one(self):
-        data = random_bytes(6 * MiB, seed=51)
+        data = random_bytes(2 * HIGH_MARK, seed=51)
         file_id = offer(self.alice, "#lobby", data)["data"]["file"]["id"]
         transport = self.alice.transport
         request_id = next_id(self.alice)
@@ -776,7 +776,7 @@ class FlowControlTests(unittest.TestCase):
         sink = self.server.files.catalog.partials[file_id].sink
         sent = 0
         # a transport only delivers while it is producing, one frame per read here
-        while transport.producerState == "producing":
+        while transport.producerState == "producing" and sent < len(data):
             self.alice.raw(encode_body_frame(request_id, data[sent:sent + FILE_CHUNK]))
             sent += FILE_CHUNK
         self.assertEqual(transport.producerState, "paused")
@@ -825,7 +825,7 @@ class FlowControlTests(unittest.TestCase):
             self.assertEqual(f.read(), data)
 
     def test_slow_disk_does_not_get_the_uploader_dropped(self):
-        data = random_bytes(16 * MiB, seed=52)
+        data = random_bytes(8 * HIGH_MARK, seed=52)   # many times what the server buffers
         file_id = offer(self.alice, "#lobby", data)["data"]["file"]["id"]
         request_id = next_id(self.alice)
         self.alice.send({"type": "upload", "id": request_id, "file": file_id, "offset": 0,
@@ -1176,7 +1176,7 @@ class CancelDownloadTests(unittest.TestCase):
         self.holding = False
         self.alice = user(self.server, "alice")
         self.bob = user(self.server, "bob")
-        self.data = random_bytes(8 * FILE_CHUNK, seed=73)
+        self.data = random_bytes(3 * READ_CHUNKS * FILE_CHUNK, seed=73)
         self.file_id = send_file(self.alice, "#lobby", self.data)["file"]["id"]
         self.bob.events()
 

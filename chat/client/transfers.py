@@ -31,9 +31,9 @@ from chat.protocol.framing import FILE_CHUNK
 from chat.serial import SerialQueue, nothing
 from chat.writeback import WritebackWindow, drop_behind
 
-HIGH_WATER = 8 * FILE_CHUNK
+HIGH_WATER = 32 * FILE_CHUNK
 """Bytes of a download waiting for the disk above which the transport stops reading."""
-LOW_WATER = FILE_CHUNK
+LOW_WATER = 8 * FILE_CHUNK
 """... and below which it reads again."""
 READ_CHUNKS = 4
 """Body frames an upload reads from the disk in one go."""

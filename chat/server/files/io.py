@@ -8,12 +8,39 @@ a synchronous ``run`` instead (see tests/harness.py), so that a whole transfer h
 one ``dataReceived`` call.
 """
 
+import os
+import threading
+
 from twisted.internet import defer, threads
 from twisted.python.threadpool import ThreadPool
 
 FILE_THREADS = 4
 """Threads of the file I/O pool: enough to keep a few disks busy, few enough that file work
 cannot take every core from the reactor."""
+
+FILE_NICE = 10
+"""How much lower the pool's threads are scheduled than the reactor's (Linux nice, per
+thread): when a chat message arrives during a big transfer, the thread that hashes or writes
+the file yields its core to the reactor that delivers the message."""
+
+_lowered = threading.local()
+
+
+def _lower_priority() -> None:
+    """Once per pool thread: lower its own scheduling priority (where the system allows)."""
+    if getattr(_lowered, "done", False):
+        return
+    _lowered.done = True
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + FILE_NICE)
+    except (AttributeError, OSError):
+        pass     # no per-thread priorities here: the threads run at the process's
+
+
+def _in_pool_thread(f, *args):
+    _lower_priority()
+    return f(*args)
 
 
 class FileIOStopped(Exception):
@@ -74,7 +101,7 @@ class FileIO:
         else:
             if self._pool is None:
                 self._start_pool()
-            d = threads.deferToThreadPool(self._reactor, self._pool, f, *args)
+            d = threads.deferToThreadPool(self._reactor, self._pool, _in_pool_thread, f, *args)
         if not d.called:
             self._pending.add(d)
             d.addBoth(self._done, d)
