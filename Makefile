@@ -58,6 +58,7 @@ bench: install
 	$(BIN)/python bench/idle_memory.py
 	$(BIN)/python bench/login_storm.py
 	$(BIN)/python bench/files.py
+	$(BIN)/python bench/page_cache.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info _trial_temp* twisted/plugins/dropin.cache

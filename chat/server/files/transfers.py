@@ -24,7 +24,8 @@ from chat.serial import SerialQueue, nothing
 HIGH_MARK = 8 * 1024 * 1024
 """Bytes of one upload waiting for the disk above which the connection stops being read. Big
 enough that the batches handed to the pool are big (one trip, one hash call, one write per
-few MiB): 2 MiB gave 330-420 MB/s in bench/files.py, 8 MiB 480-540, for +10 MiB of RSS."""
+few MiB): 2 MiB gave 328-419 MB/s in bench/files.py, 8 MiB 478-642, for 11-13 MiB more RSS
+(docs/BENCHMARKS.md, section 5)."""
 LOW_MARK = 2 * 1024 * 1024
 """... and below which it is read again."""
 READ_CHUNKS = 8
