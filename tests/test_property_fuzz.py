@@ -18,7 +18,7 @@ They run under trial and pytest alike (plain ``twisted.trial.unittest.TestCase``
 import json
 import struct
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 
@@ -307,7 +307,7 @@ def hostile_frames(draw):
     if kind == "body":
         return "frame", encode_body_frame(draw(st.integers(0, 2**32 - 1)),
                                           draw(st.binary(max_size=32)))
-    return "frame", draw(st.binary(max_size=24))   # anything at all, prefix included
+    return "raw", draw(st.binary(max_size=24))     # anything at all, prefix included
 
 
 class ServerFuzzProperties(unittest.TestCase):
@@ -326,6 +326,9 @@ class ServerFuzzProperties(unittest.TestCase):
     @SERVER
     @given(st.sampled_from(["new", "hello", "logged_in"]),
            st.lists(hostile_frames(), min_size=1, max_size=25))
+    # found by hypothesis: a partial length prefix makes the next request part of its frame
+    @example("new", [("object", {"type": "ban"}), ("raw", b"\x00\x01"),
+                     ("object", {"type": "ban"})])
     def test_hostile_connection(self, start, frames):
         server = make_server()
         alice = user(server, "alice")        # the first account (the admin) is not the fuzzer's
@@ -340,6 +343,9 @@ class ServerFuzzProperties(unittest.TestCase):
         fuzzer.inbox.clear()
 
         expected = []      # ids that must get exactly one ok/error
+        # after arbitrary bytes the decoder may be inside a frame whose announced length takes
+        # in the frames sent after it: those are data, and no reply to them can be required
+        framing_known = True
         for n, (kind, item) in enumerate(frames):
             if kind == "object":
                 obj = dict(item)
@@ -347,13 +353,15 @@ class ServerFuzzProperties(unittest.TestCase):
                 obj["id"] = request_id
                 if not _safe_to_encode(obj):
                     continue
-                if obj.get("type") != "pong" and "body" not in obj:
+                if obj.get("type") != "pong" and "body" not in obj and framing_known:
                     expected.append(request_id)
                 data = control_frame(obj)
             elif kind == "bytes":
                 data = encode_frame(item)
             else:
                 data = item
+                if kind == "raw":
+                    framing_known = False
             fuzzer.raw(data)
             if fuzzer.closed:
                 break
