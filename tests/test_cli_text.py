@@ -404,16 +404,36 @@ class FormatListTests(FormatterTestCase):
     def test_sessions(self):
         data = {"online": 2, "more": False, "sessions": [
             {"user": "alice", "address": "127.0.0.1", "port": 50312, "client": "chat-cli/0.1",
-             "since": "2026-11-24T23:00:00.000Z", "admin": True},
+             "since": "2026-11-24T23:00:00.000Z", "admin": True, "idle": 0},
+            {"user": "bob", "address": "::1", "port": 6, "client": "chat-gui/0.1",
+             "since": "2026-11-24T22:05:00.000Z", "admin": False, "idle": 3725},
+            {"user": "carol", "address": "10.0.0.9", "port": 7, "client": "chat-cli/0.1",
+             "since": "2026-11-24T22:10:00.000Z", "admin": False, "idle": 312}]}
+        self.both("sessions", data,
+                  en=["Connections (2 users online):",
+                      "  alice [admin]  127.0.0.1:50312  chat-cli/0.1  since 2026-11-24 23:00"
+                      "  idle 0 s",
+                      "  bob            [::1]:6          chat-gui/0.1  since 2026-11-24 22:05"
+                      "  idle 1 h 2 min",
+                      "  carol          10.0.0.9:7       chat-cli/0.1  since 2026-11-24 22:10"
+                      "  idle 5 min"],
+                  zh=["当前连接（在线 2 人）：",
+                      "  alice [管理员]  127.0.0.1:50312  chat-cli/0.1  2026-11-24 23:00 起"
+                      "  空闲 0 秒",
+                      "  bob             [::1]:6          chat-gui/0.1  2026-11-24 22:05 起"
+                      "  空闲 1 小时 2 分钟",
+                      "  carol           10.0.0.9:7       chat-cli/0.1  2026-11-24 22:10 起"
+                      "  空闲 5 分钟"])
+
+    def test_sessions_from_a_server_without_idle_times(self):
+        data = {"online": 1, "more": False, "sessions": [
             {"user": "bob", "address": "::1", "port": 6, "client": "chat-gui/0.1",
              "since": "2026-11-24T22:05:00.000Z", "admin": False}]}
         self.both("sessions", data,
-                  en=["Connections (2 users online):",
-                      "  alice [admin]  127.0.0.1:50312  chat-cli/0.1  since 2026-11-24 23:00",
-                      "  bob            [::1]:6          chat-gui/0.1  since 2026-11-24 22:05"],
-                  zh=["当前连接（在线 2 人）：",
-                      "  alice [管理员]  127.0.0.1:50312  chat-cli/0.1  2026-11-24 23:00 起",
-                      "  bob             [::1]:6          chat-gui/0.1  2026-11-24 22:05 起"])
+                  en=["Connections (1 users online):",
+                      "  bob  [::1]:6  chat-gui/0.1  since 2026-11-24 22:05"],
+                  zh=["当前连接（在线 1 人）：",
+                      "  bob  [::1]:6  chat-gui/0.1  2026-11-24 22:05 起"])
 
     def test_user_info_online(self):
         user = {"name": "alice", "admin": True, "avatar": False, "online": True,

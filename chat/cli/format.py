@@ -120,7 +120,11 @@ class Formatter:
         """The ``sessions`` reply (admins): who is connected from where, with what, since when."""
         rows = [[s["user"] + (" " + self.tr("tag_admin") if s.get("admin") else ""),
                  _address(s["address"], s["port"]), s.get("client", ""),
-                 self.tr("since", when=self.date(s["since"]))] for s in data["sessions"]]
+                 self.tr("since", when=self.date(s["since"])),
+                 # an older server sends no idle time: the cell stays empty
+                 self.tr("idle_for", duration=duration(self.tr, s["idle"]))
+                 if isinstance(s.get("idle"), (int, float)) else ""]
+                for s in data["sessions"]]
         header = self.tr("sessions_header", online=data["online"])
         return self._list(header, _table(rows), data.get("more"))
 
@@ -213,6 +217,17 @@ class Formatter:
     def _list(self, header: str, lines: list[str], more: bool) -> list[str]:
         tail = ["  " + self.tr("list_more")] if more else []
         return [_safe(line) for line in [header] + lines + tail]
+
+
+def duration(tr, seconds: float, prefix: str = "duration") -> str:
+    """``42 s``, ``5 min`` or ``2 h 5 min`` through ``tr`` (keys ``<prefix>_s``, ``_min``,
+    ``_h``); the desktop client's admin panel uses it with its own keys."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return tr(f"{prefix}_s", n=seconds)
+    if seconds < 3600:
+        return tr(f"{prefix}_min", n=seconds // 60)
+    return tr(f"{prefix}_h", h=seconds // 3600, min=seconds % 3600 // 60)
 
 
 def _address(host: str, port) -> str:

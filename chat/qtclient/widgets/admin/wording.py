@@ -1,5 +1,6 @@
 """How the admin panel words what it shows: local times, addresses, durations, errors."""
 
+from chat.cli import format as cli_format
 from chat.client.connection import NotConnected, RequestFailed
 from chat.qtclient import models
 
@@ -19,13 +20,7 @@ def address(host: str, port) -> str:
 
 def duration(translator, seconds: float) -> str:
     """``42 s``, ``5 min`` or ``2 h 5 min`` in the translator's language."""
-    tr = translator.tr
-    seconds = int(seconds)
-    if seconds < 60:
-        return tr("admin_duration_s", n=seconds)
-    if seconds < 3600:
-        return tr("admin_duration_min", n=seconds // 60)
-    return tr("admin_duration_h", h=seconds // 3600, min=seconds % 3600 // 60)
+    return cli_format.duration(translator.tr, seconds, "admin_duration")
 
 
 def describe_error(translator, failure) -> str:
