@@ -13,8 +13,9 @@ For a file of :data:`DROP_BEHIND_SIZE` or more, pages that have reached the disk
 dropped from the page cache (``drop``; ``posix_fadvise(DONTNEED)``, what ``dd oflag=nocache``
 does): a gigabyte written once need not push a gigabyte of other files (the database's among
 them) out of the cache, and the next writes reuse the pages just freed. That matters on the
-virtual machines we measure on, where touching memory the host has taken back costs about
-1.5 CPU-seconds of kernel time per GiB (docs/BENCHMARKS.md, "Files"). Smaller files, the
+virtual machines we measure on, where touching memory the host has taken back costs 1.1-1.6
+CPU-seconds of kernel time per GiB, and a gigabyte written through the cache 3.2-3.9
+(bench/page_cache.py; docs/BENCHMARKS.md, section 5). Smaller files, the
 pictures and documents people open or download again soon, stay cached.
 
 Used from threads (file I/O never runs on the reactor); one window per open file.
@@ -52,12 +53,6 @@ def drop_behind(size: int) -> bool:
     return size >= DROP_BEHIND_SIZE and hasattr(os, "posix_fadvise")
 
 
-def drop_pages(fileno: int, start: int, end: int) -> None:
-    """Let the pages of bytes [start, end) of a file leave the page cache (if clean)."""
-    if end > start:
-        os.posix_fadvise(fileno, start, end - start, os.POSIX_FADV_DONTNEED)
-
-
 class WritebackWindow:
     """Call :meth:`wrote` with the file's new end after each write (after ``flush()``);
     ``drop`` (see :func:`drop_behind`) lets what reached the disk leave the page cache."""
@@ -89,5 +84,5 @@ class WritebackWindow:
 
     def _dropped(self, start: int, end: int) -> None:
         """[start, end) is on the disk: its pages may leave the cache."""
-        if self.drop:
-            drop_pages(self.fileno, start, end)
+        if self.drop and end > start:
+            os.posix_fadvise(self.fileno, start, end - start, os.POSIX_FADV_DONTNEED)

@@ -6,10 +6,13 @@ import errno
 import mmap
 import os
 
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from chat import writeback
+from chat.client.transfers import DownloadSink
 from chat.server.files.reader import ALIGN, BlobReader
+from chat.server.files.store import FileStore
 from chat.writeback import WritebackWindow
 
 PAGE = mmap.PAGESIZE
@@ -72,6 +75,38 @@ class DropBehindTests(unittest.TestCase):
     def test_only_big_files_are_dropped(self):
         self.assertFalse(writeback.drop_behind(writeback.DROP_BEHIND_SIZE - 1))
         self.assertTrue(writeback.drop_behind(writeback.DROP_BEHIND_SIZE))
+
+
+class DropBehindWiringTests(unittest.TestCase):
+    """Who asks for drop-behind: the server's partial upload and the client's download, by the
+    whole file's size."""
+
+    def setUp(self):
+        self.patch(writeback, "DROP_BEHIND_SIZE", 1000)
+
+    def test_a_big_upload_is_written_past_the_cache_and_a_small_one_is_not(self):
+        store = FileStore(self.mktemp())
+        store.prepare()
+        for file_id, size, drop in ((1, 1000, True), (2, 999, False)):
+            f, _ = store.open_partial(file_id, 0, size)
+            self.addCleanup(f.close)
+            self.assertIs(f.writeback.drop, drop)
+        f.write(b"x" * 10)
+        f.close()
+        resumed, _ = store.open_partial(2, 10, 5000)     # a resume decides by the size too
+        self.addCleanup(resumed.close)
+        self.assertTrue(resumed.writeback.drop)
+
+    def test_a_big_download_is_written_past_the_cache_and_a_small_one_is_not(self):
+        folder = self.mktemp()
+        for file_id, size, drop in ((1, 1000, True), (2, 999, False)):
+            sink = DownloadSink(folder, file_id, lambda f, *a: defer.maybeDeferred(f, *a),
+                                lambda data: None, lambda done: None)
+            self.assertEqual(self.successResultOf(sink.prepare()), 0)
+            sink.begin({"file": {"id": file_id, "name": "f.bin", "size": size,
+                                 "sha256": "0" * 64}, "offset": 0}, size)
+            self.assertIs(sink._window.drop, drop)
+            self.successResultOf(sink.discard())
 
 
 def direct_supported(path: str) -> bool:

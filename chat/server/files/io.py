@@ -32,8 +32,8 @@ def _lower_priority() -> None:
         return
     _lowered.done = True
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                       os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + FILE_NICE)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + FILE_NICE)
     except (AttributeError, OSError):
         pass     # no per-thread priorities here: the threads run at the process's
 

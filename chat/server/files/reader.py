@@ -3,8 +3,9 @@
 A download reads each byte once, and the blob of a big file is rarely still in the page cache
 (an upload streams past it, :mod:`chat.writeback`). Read through the cache, every page is
 first allocated to the cache, filled, copied out and dropped again; on the virtual machines we
-measure on that costs about 3.9 CPU-seconds of kernel time per GiB, where ``O_DIRECT`` reads
-the disk straight into our own buffer for 0.16 (docs/BENCHMARKS.md, "Files"). ``O_DIRECT``
+measure on that costs 1.5-3.9 CPU-seconds of kernel time per GiB, where ``O_DIRECT`` reads
+the disk straight into our own buffer for 0.12-0.16 (bench/page_cache.py; docs/BENCHMARKS.md,
+section 5). ``O_DIRECT``
 wants the buffer, the offset and the length aligned to the disk's block size: the buffer is an
 ``mmap`` (page-aligned), reads start and end on :data:`ALIGN` boundaries, and the bytes the
 download asked for are cut out of it. Small blobs (pictures, documents: likely read again
