@@ -255,6 +255,9 @@ def main():
     parser.add_argument("--client-nice", type=int, default=0,
                         help="run the file client at this nice level (a stand-in for another "
                              "machine: on 2 cores it competes with the server otherwise)")
+    parser.add_argument("--timeline", metavar="FILE",
+                        help="write every probe message's send time and latency, with the "
+                             "phases' times, to FILE (JSON)")
     args = parser.parse_args()
     size = args.size_mib * MiB
     tmp = Path(tempfile.mkdtemp(prefix="bench-files-", dir=os.environ.get("BENCH_TMP")))
@@ -332,6 +335,11 @@ def main():
                              "during_upload": latency(samples, *marks["upload"]),
                              "during_download": latency(samples, *marks["download"])},
         }
+        if args.timeline:
+            # each probe message (sent at, ms) beside the phases: a pause shows when it came
+            common.write_json(Path(args.timeline), {
+                "phases": {k: marks[k] for k in ("idle", "hashing", "upload", "download")},
+                "probe_samples": samples})
         out = Path(__file__).resolve().parent / "results"
         out.mkdir(exist_ok=True)
         common.write_json(out / f"files-{time.strftime('%Y%m%d-%H%M%S')}.json", report)

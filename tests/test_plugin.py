@@ -1,5 +1,6 @@
 """The twistd plugin and its options."""
 
+import gc
 import io
 import os
 import shutil
@@ -8,11 +9,12 @@ import sys
 import tempfile
 
 from twisted.application.service import IServiceMaker
+from twisted.internet import defer
 from twisted.internet.error import ReactorNotRunning
 from twisted.plugin import getPlugins
 from twisted.trial import unittest
 
-from chat.server import tap
+from chat.server import collector, tap
 from chat.server.core import RecordedStop
 
 
@@ -162,3 +164,55 @@ class PluginTests(unittest.TestCase):
         self.assertIn("cannot use the database", stderr.getvalue())
         self.assertIn("not a database", stderr.getvalue())
         self.assertEqual(service.ports, [])  # nothing was left listening
+
+
+class StartupObjectsTests(unittest.TestCase):
+    """What start-up made is frozen out of the cyclic collector once the server is ready."""
+
+    def test_freeze_collects_first_then_freezes(self):
+        calls = []
+
+        class Collector:
+            def collect(self):
+                calls.append("collect")
+
+            def freeze(self):
+                calls.append("freeze")
+
+            def get_freeze_count(self):
+                return 123
+        self.assertEqual(collector.freeze_startup_objects(Collector()), 123)
+        self.assertEqual(calls, ["collect", "freeze"])
+
+    def test_real_collector_freezes_what_exists(self):
+        self.addCleanup(gc.unfreeze)
+        before = gc.get_freeze_count()
+        frozen = collector.freeze_startup_objects()
+        self.assertGreater(frozen, before)
+        self.assertEqual(gc.get_freeze_count(), frozen)
+
+    def test_service_freezes_when_ready_before_accepting(self):
+        order = []
+        accepting = defer.Deferred()
+        service = tap.makeService(self.lite_options())
+        self.patch(tap, "freeze_startup_objects", lambda: order.append("freeze"))
+        service.privilegedStartService()
+        port = service.ports[0]
+        real_start = port.startReading
+
+        def start_reading():
+            order.append("accept")
+            real_start()
+            accepting.callback(None)
+        self.patch(port, "startReading", start_reading)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return accepting.addCallback(lambda _: self.assertEqual(order, ["freeze", "accept"]))
+
+    def lite_options(self):
+        options = tap.Options()
+        data_dir = tempfile.mkdtemp(prefix="chat-plugin-test-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        options.parseOptions(["--lite", "--data-dir", os.path.join(data_dir, "unused"),
+                              "--port", "tcp:0:interface=127.0.0.1"])
+        return options

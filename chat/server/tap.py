@@ -22,6 +22,7 @@ from chat.server.limit_options import (
 from chat.server.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, PasswordHasher
 from chat.server.storage import StorageError
 from chat.server.certs import require_modern_tls
+from chat.server.collector import freeze_startup_objects
 
 DEFAULT_PORT = "tcp:5000"
 DB_NAME = "chat_server.db"
@@ -214,6 +215,8 @@ class ChatService(service.MultiService):
         d.addCallbacks(self._ready, self._failed)
 
     def _ready(self, _):
+        # before the first connection: what start-up made lives as long as the server
+        freeze_startup_objects()
         for port in self.ports:
             if hasattr(port, "startReading"):
                 port.startReading()
