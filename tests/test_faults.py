@@ -21,7 +21,7 @@ from twisted.internet import defer, task
 from twisted.trial import unittest
 
 from chat.client.outbox import OutState
-from chat.protocol.errors import QUOTA_EXCEEDED, SERVER_ERROR
+from chat.protocol.errors import NO_SPACE, QUOTA_EXCEEDED, SERVER_ERROR
 from chat.protocol.framing import FILE_CHUNK
 from chat.server.core import ChatServer, ServerConfig
 from chat.server.storage import StorageError
@@ -78,6 +78,7 @@ class SQLiteServerCase(AwaitedReplies, unittest.TestCase):
 
     timeout = 60
     busy_timeout_ms = 200
+    disk_reserve = ServerConfig.disk_reserve
 
     def setUp(self):
         self.root = temp_dir(self)
@@ -93,7 +94,8 @@ class SQLiteServerCase(AwaitedReplies, unittest.TestCase):
         if self.server is not None:
             yield self.server.stop()
         self.server = ChatServer(
-            ServerConfig(files_dir=os.path.join(self.root, "files")),
+            ServerConfig(files_dir=os.path.join(self.root, "files"),
+                         disk_reserve=self.disk_reserve),
             SQLiteStorage(os.path.join(self.root, "chat.db"), synchronous="NORMAL",
                           busy_timeout_ms=self.busy_timeout_ms),
             fast_hasher(), self.clock, file_io=sync_file_io())
@@ -202,9 +204,78 @@ class DatabaseLockedTests(SQLiteServerCase):
 class DiskFullTests(SQLiteServerCase):
     """The data directory (database and files) on a 4 MiB tmpfs, filled by a ballast file."""
 
+    disk_reserve = 64 * 1024       # of a 4 MiB disk
+
     def setUp(self):
         super().setUp()
         self.root = small_filesystem(self, 4096)
+
+    @defer.inlineCallbacks
+    def test_offer_the_disk_has_no_room_for_is_refused_before_any_byte(self):
+        yield self.start()
+        alice = yield self.login("alice", register=True)
+        bob = yield self.login("bob", register=True)
+        data = random_bytes(8 * FILE_CHUNK, seed=9)          # 2 MiB
+        ballast = fill(self.root, leave=len(data))           # room for it, but not the reserve
+        reply = yield self.request(alice, "file_offer", to="#lobby", name="big.bin",
+                                   size=len(data), sha256=sha(data))
+        self.assertEqual((reply["type"], reply["code"]), ("error", NO_SPACE), reply)
+        self.assertIn("big.bin (2,097,152 bytes to send)", reply["message"])
+        self.assertIn("try again later", reply["message"])
+        self.assertEqual(self.server.files.catalog.partials, {})   # no file record was made
+        self.assertFalse(os.path.exists(os.path.join(self.root, "files", "partial"))
+                         and os.listdir(os.path.join(self.root, "files", "partial")))
+        self.assertEqual(self.flushLoggedErrors(), [])        # a refusal, not a failure
+        yield self.still_serving(alice, bob)
+        os.remove(ballast)                                    # space returns
+        offered = yield self.ok(alice, "file_offer", to="#lobby", name="big.bin",
+                                size=len(data), sha256=sha(data))
+        self.assertEqual(offered["offset"], 0)
+
+    @defer.inlineCallbacks
+    def test_room_owed_to_a_running_upload_is_not_offered_twice(self):
+        yield self.start()
+        alice = yield self.login("alice", register=True)
+        bob = yield self.login("bob", register=True)
+        first = random_bytes(4 * FILE_CHUNK, seed=10)        # 1 MiB each
+        second = random_bytes(4 * FILE_CHUNK, seed=11)
+        ballast = fill(self.root, leave=len(first) + len(second) // 2 + self.disk_reserve)
+        offered = yield self.ok(alice, "file_offer", to="#lobby", name="first.bin",
+                                size=len(first), sha256=sha(first))
+        request_id = next_id(alice)
+        alice.send({"type": "upload", "id": request_id, "file": offered["file"]["id"],
+                    "offset": 0, "body": len(first)})
+        send_body(alice, request_id, first[:FILE_CHUNK])      # running, 3/4 still to come
+        reply = yield self.request(bob, "file_offer", to="#lobby", name="second.bin",
+                                   size=len(second), sha256=sha(second))
+        self.assertEqual((reply["type"], reply["code"]), ("error", NO_SPACE), reply)
+        send_body(alice, request_id, first[FILE_CHUNK:])
+        done = yield self.reply(alice, request_id)
+        self.assertEqual(done["type"], "ok", done)
+        os.remove(ballast)
+
+    @defer.inlineCallbacks
+    def test_content_the_server_holds_needs_no_room(self):
+        yield self.start()
+        alice = yield self.login("alice", register=True)
+        data = random_bytes(4 * FILE_CHUNK, seed=12)
+        offered = yield self.ok(alice, "file_offer", to="#lobby", name="a.bin",
+                                size=len(data), sha256=sha(data))
+        request_id = next_id(alice)
+        alice.send({"type": "upload", "id": request_id, "file": offered["file"]["id"],
+                    "offset": 0, "body": len(data)})
+        send_body(alice, request_id, data)
+        self.assertEqual((yield self.reply(alice, request_id))["type"], "ok")
+        # room for the database's new record, not for the file's bytes and the reserve
+        ballast = fill(self.root, leave=self.disk_reserve + len(data) // 2)
+        again = yield self.ok(alice, "file_offer", to="#lobby", name="again.bin",
+                              size=len(data), sha256=sha(data))
+        self.assertEqual(again["offset"], len(data))          # published from what is held
+        new = random_bytes(4 * FILE_CHUNK, seed=13)           # while new content is refused
+        reply = yield self.request(alice, "file_offer", to="#lobby", name="new.bin",
+                                   size=len(new), sha256=sha(new))
+        self.assertEqual(reply.get("code"), NO_SPACE, reply)
+        os.remove(ballast)
 
     @defer.inlineCallbacks
     def test_send_on_a_full_disk_is_an_error_and_recovers_when_space_returns(self):

@@ -14,6 +14,7 @@ NAME_TAKEN = "name_taken"
 BAD_CREDENTIALS = "bad_credentials"
 RATE_LIMITED = "rate_limited"
 QUOTA_EXCEEDED = "quota_exceeded"    # a file offer over the sender's storage quota
+NO_SPACE = "no_space"                # a file offer the server's disk has no room for
 NOT_FOUND = "not_found"
 SERVER_ERROR = "server_error"        # storage failed: the request was not carried out
 BANNED = "banned"                    # the right password, but an admin banned the account
@@ -22,7 +23,7 @@ CANCELLED = "cancelled"              # the client cancelled this upload or downl
 ALL_CODES = frozenset({
     BAD_REQUEST, UNKNOWN_TYPE, TOO_LARGE, UNSUPPORTED_VERSION, NOT_LOGGED_IN,
     ALREADY_LOGGED_IN, FORBIDDEN, NAME_TAKEN, BAD_CREDENTIALS, RATE_LIMITED, QUOTA_EXCEEDED,
-    NOT_FOUND, SERVER_ERROR, BANNED, CANCELLED,
+    NOT_FOUND, SERVER_ERROR, BANNED, CANCELLED, NO_SPACE,
 })
 
 

@@ -54,6 +54,7 @@ class ServerConfig:
     files_dir: Optional[str] = None    # None: a temporary directory, removed at stop (--lite)
     max_file_size: int = 100 * MiB
     quota: int = GiB                   # per user: the sizes of their files, complete or partial
+    disk_reserve: int = 64 * MiB       # free disk a file offer may not use (the database's)
     partial_ttl: float = 86400.0       # seconds without progress after which a partial goes
     file_ttl: float = 3600.0           # --lite only: a published file's life at most
     # sizes (each at most the protocol's own limit; hello reports them)

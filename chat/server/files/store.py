@@ -64,6 +64,10 @@ class FileStore:
         except FileNotFoundError:
             return 0
 
+    def free_space(self) -> int:
+        """Bytes the disk of the store has free for this process."""
+        return shutil.disk_usage(self.root).free
+
     def has_blob(self, sha256: str, size: int) -> bool:
         try:
             return os.path.getsize(self.blob_path(sha256)) == size

@@ -14,7 +14,8 @@ from twisted.python.failure import Failure
 
 from chat.protocol import commands as C
 from chat.protocol.errors import (
-    BAD_REQUEST, FORBIDDEN, NOT_FOUND, QUOTA_EXCEEDED, SERVER_ERROR, TOO_LARGE, ProtocolError)
+    BAD_REQUEST, FORBIDDEN, NO_SPACE, NOT_FOUND, QUOTA_EXCEEDED, SERVER_ERROR, TOO_LARGE,
+    ProtocolError)
 from chat.protocol.names import ROOM_PREFIX, USER_PREFIX, name_key
 from chat.protocol.timestamps import now_ms
 from chat.server.connection import Stream
@@ -215,6 +216,7 @@ class FileHandlers:
                     f"{_bytes(quota)}: {_bytes(left)} left"))
             # the partial may have appeared while the quota was read
             partial = self.catalog.find_partial(sender, conv, request.sha256, request.size)
+        yield self._check_space(request, partial, session.name)
         if partial is None:
             record = yield self.storage.create_file(
                 sender, conv, target, request.name, request.size, request.sha256, request.mime,
@@ -244,6 +246,31 @@ class FileHandlers:
             self.log.info("file {id}: the {size} bytes held did not match its SHA-256; "
                           "upload again from 0", id=record.id, size=record.size)
         return {"file": self.catalog.view(record), "offset": partial.received}
+
+    @defer.inlineCallbacks
+    def _check_space(self, request, partial, user: str):
+        """Refuse an offer whose bytes the disk has no room for, before any is sent: room
+        is what the disk has free, less what the uploads running now still need, less
+        ``config.disk_reserve`` (the database must still be able to grow)."""
+        need = request.size - (partial.received if partial is not None else 0)
+        if need <= 0 or self.catalog.has_content(request.sha256):
+            return
+        free = yield self.io.run(self.store.free_space)
+        owed = sum(other.record.size - other.received
+                   for other in self.catalog.partials.values()
+                   if other is not partial and other.sink is not None)
+        room = free - owed - self.config.disk_reserve
+        if room >= need:
+            return
+        if not self.store.temporary and (
+                yield self.io.run(self.store.has_blob, request.sha256, request.size)):
+            return      # the bytes are on the disk already (see offer)
+        self.log.warn("file offer by {user} refused: {need} bytes needed, {free} free on the "
+                      "disk, {owed} owed to running uploads", user=user, need=need, free=free,
+                      owed=owed)
+        raise ProtocolError(NO_SPACE, (
+            f"the server's disk has no room for {request.name} ({_bytes(need)} to send): "
+            f"{_bytes(max(room, 0))} free for files; try again later, or ask its admin"))
 
     @defer.inlineCallbacks
     def _published_reply(self, partial, session, how: str):
