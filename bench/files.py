@@ -21,6 +21,10 @@
 
 Targets (issue "File transfer"): upload and download each >= 40 % of the raw loopback copy;
 server RSS growth < 64 MiB; chat latency during a transfer within a few ms of idle.
+Also reported: a 4 KiB write + fdatasync every 20 ms in the data directory (what a commit
+costs on this disk during each phase, apart from the server), and two ceilings: the SHA-256
+of the file in one stream (no transfer that verifies every byte beats it), and both ends' CPU
+time spread over the cores without a gap (what this code would reach with perfect overlap).
 Results go to bench/results/files-<time>.json as well.
 """
 
@@ -135,6 +139,26 @@ def _probe(port, stop_event, result_pipe):
         result_pipe.send(samples)
         loop.stop()
     asyncio.run(run())
+
+
+def _sync_probe(directory, stop_event, result_pipe):
+    """What a commit costs on this disk, apart from the server: 4 KiB written and
+    ``fdatasync``-ed every PROBE_INTERVAL in the server's data directory (the database's
+    commit is one such write and sync)."""
+    path = os.path.join(directory, "sync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    samples, n = [], 0
+    block = b"x" * 4096
+    while not stop_event.is_set():
+        start = time.time()
+        os.pwrite(fd, block, (n % 16) * 4096)
+        os.fdatasync(fd)
+        samples.append((start, (time.time() - start) * 1000))
+        n += 1
+        time.sleep(PROBE_INTERVAL)
+    os.close(fd)
+    os.remove(path)
+    result_pipe.send(samples)
 
 
 def latency(samples, start, end):
@@ -279,6 +303,10 @@ def main():
             probe_parent, probe_child = multiprocessing.Pipe()
             probe = multiprocessing.Process(target=_probe, args=(server.port, stop, probe_child))
             probe.start()
+            sync_parent, sync_child = multiprocessing.Pipe()
+            sync_probe = multiprocessing.Process(target=_sync_probe,
+                                                 args=(str(data_dir), stop, sync_child))
+            sync_probe.start()
             time.sleep(1.0)
             parent, child = multiprocessing.Pipe()
             worker = multiprocessing.Process(target=run_transfers_process, args=(
@@ -297,10 +325,13 @@ def main():
             if "error" in marks:
                 stop.set()
                 probe.join()
+                sync_probe.join()
                 raise RuntimeError("the transfers failed:\n" + marks["error"])
             stop.set()
             samples = probe_parent.recv()
             probe.join()
+            syncs = sync_parent.recv()
+            sync_probe.join()
         finally:
             server.stop()
         # the machine's speed drifts within a minute (shared cores): the reference is measured
@@ -334,6 +365,9 @@ def main():
             "chat_latency": {"idle": latency(samples, *marks["idle"]),
                              "during_upload": latency(samples, *marks["upload"]),
                              "during_download": latency(samples, *marks["download"])},
+            "disk_sync_ms": {"idle": latency(syncs, *marks["idle"]),
+                             "during_upload": latency(syncs, *marks["upload"]),
+                             "during_download": latency(syncs, *marks["download"])},
         }
         if args.timeline:
             # each probe message (sent at, ms) beside the phases: a pause shows when it came
@@ -342,7 +376,7 @@ def main():
                 "probe_samples": samples})
         out = Path(__file__).resolve().parent / "results"
         out.mkdir(exist_ok=True)
-        common.write_json(out / f"files-{time.strftime('%Y%m%d-%H%M%S')}.json", report)
+        stamp = time.strftime('%Y%m%d-%H%M%S')
         print(f"upload body frames of {args.chunk_kib} KiB")
         for key in ("upload", "download"):
             r = report[key]
@@ -358,6 +392,23 @@ def main():
                   f"client {c['client']} (user, sys {c['client_user_sys']})")
         for phase, lat in report["chat_latency"].items():
             print(f"chat latency {phase:16}: {lat}")
+        for phase, lat in report["disk_sync_ms"].items():
+            print(f"4 KiB write + fdatasync {phase:16}: {lat}")
+        # the receiver's SHA-256 is one sequential stream, whatever the code around it; and
+        # both ends' CPU time shares the machine's cores
+        hash_MBps = size / (marks["hashing"][1] - marks["hashing"][0]) / 1e6
+        cores = os.cpu_count() or 1
+        report["ceilings_MBps"] = {"sha256_one_stream": round(hash_MBps)}
+        print(f"ceiling: SHA-256 of the file in one stream {hash_MBps:.0f} MB/s = "
+              f"{hash_MBps / (size / raw_mem_mean / 1e6):.0%} of the raw copy into memory")
+        for key in ("upload", "download"):
+            c = marks["cpu"][key]
+            cpu_MBps = size / ((c["server"] + c["client"]) / cores) / 1e6
+            report["ceilings_MBps"][f"{key}_cpu_on_{cores}_cores"] = round(cpu_MBps)
+            print(f"ceiling: {key} CPU time ({c['server'] + c['client']:.2f} s) spread over "
+                  f"{cores} cores without a gap {cpu_MBps:.0f} MB/s = "
+                  f"{cpu_MBps / (size / raw_mem_mean / 1e6):.0%} of the raw copy into memory")
+        common.write_json(out / f"files-{stamp}.json", report)
     finally:
         common.remove_dir(tmp)
 
