@@ -11,6 +11,7 @@ from chat.cli import text
 from chat.cli.format import Formatter
 from chat.cli.parse import ADMIN_COMMANDS, Command, ParseError, parse_line
 from chat.client.transfers import Transfer, TransferState
+from chat.protocol.errors import ALL_CODES
 
 TS = "2026-11-24T23:59:01.123Z"
 
@@ -176,6 +177,12 @@ class CatalogueTests(unittest.TestCase):
             pending send_failed prompt_host prompt_port prompt_user prompt_password
             prompt_password_again passwords_differ help_user help_admin sessions_header"""
         self.assertEqual(set(required.split()) - set(text.EN), set())
+
+    def test_every_error_code_is_named(self):
+        # a code without a name shows raw ("no_space") in an otherwise translated line
+        for lang in text.LANGUAGES:
+            for code in ALL_CODES:
+                self.assertTrue(text.tr(lang, "code_" + code), (lang, code))
 
     def test_tr(self):
         self.assertEqual(text.tr("en", "cannot_connect", host="h", port=5000, reason="refused"),
