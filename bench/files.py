@@ -161,6 +161,13 @@ def _sync_probe(directory, stop_event, result_pipe):
     result_pipe.send(samples)
 
 
+def by_phase(samples, marks):
+    """:func:`latency` of ``samples`` when idle, during the upload and during the download."""
+    return {"idle": latency(samples, *marks["idle"]),
+            "during_upload": latency(samples, *marks["upload"]),
+            "during_download": latency(samples, *marks["download"])}
+
+
 def latency(samples, start, end):
     values = sorted(lat for sent, lat in samples if start <= sent < end)
     if not values:
@@ -362,12 +369,8 @@ def main():
                          "server_rss_before_MiB": round(marks["rss_download"][0] / 1024, 1),
                          "server_rss_peak_MiB": round(marks["rss_download"][1] / 1024, 1),
                          "sha256_ok": marks["downloaded_sha_ok"]},
-            "chat_latency": {"idle": latency(samples, *marks["idle"]),
-                             "during_upload": latency(samples, *marks["upload"]),
-                             "during_download": latency(samples, *marks["download"])},
-            "disk_sync_ms": {"idle": latency(syncs, *marks["idle"]),
-                             "during_upload": latency(syncs, *marks["upload"]),
-                             "during_download": latency(syncs, *marks["download"])},
+            "chat_latency": by_phase(samples, marks),
+            "disk_sync_ms": by_phase(syncs, marks),
         }
         if args.timeline:
             # each probe message (sent at, ms) beside the phases: a pause shows when it came
@@ -397,17 +400,18 @@ def main():
         # the receiver's SHA-256 is one sequential stream, whatever the code around it; and
         # both ends' CPU time shares the machine's cores
         hash_MBps = size / (marks["hashing"][1] - marks["hashing"][0]) / 1e6
+        raw_MBps = size / raw_mem_mean / 1e6
         cores = os.cpu_count() or 1
         report["ceilings_MBps"] = {"sha256_one_stream": round(hash_MBps)}
         print(f"ceiling: SHA-256 of the file in one stream {hash_MBps:.0f} MB/s = "
-              f"{hash_MBps / (size / raw_mem_mean / 1e6):.0%} of the raw copy into memory")
+              f"{hash_MBps / raw_MBps:.0%} of the raw copy into memory")
         for key in ("upload", "download"):
             c = marks["cpu"][key]
             cpu_MBps = size / ((c["server"] + c["client"]) / cores) / 1e6
             report["ceilings_MBps"][f"{key}_cpu_on_{cores}_cores"] = round(cpu_MBps)
             print(f"ceiling: {key} CPU time ({c['server'] + c['client']:.2f} s) spread over "
                   f"{cores} cores without a gap {cpu_MBps:.0f} MB/s = "
-                  f"{cpu_MBps / (size / raw_mem_mean / 1e6):.0%} of the raw copy into memory")
+                  f"{cpu_MBps / raw_MBps:.0%} of the raw copy into memory")
         common.write_json(out / f"files-{stamp}.json", report)
     finally:
         common.remove_dir(tmp)

@@ -31,7 +31,8 @@ from tests.harness import (
     AwaitedReplies, Client, fast_hasher, make_server, sync_file_io, user)
 from tests.test_client_core import ClientTestCase
 from tests.test_server_files import (
-    files_on_disk, next_id, offer, random_bytes, send_body, sha, take_body, temp_dir, upload)
+    files_on_disk, next_id, offer, random_bytes, send_body, sha, start_upload, take_body,
+    temp_dir, upload)
 
 
 # -- a small filesystem that can be filled up
@@ -223,8 +224,8 @@ class DiskFullTests(SQLiteServerCase):
         self.assertIn("big.bin (2,097,152 bytes to send)", reply["message"])
         self.assertIn("try again later", reply["message"])
         self.assertEqual(self.server.files.catalog.partials, {})   # no file record was made
-        self.assertFalse(os.path.exists(os.path.join(self.root, "files", "partial"))
-                         and os.listdir(os.path.join(self.root, "files", "partial")))
+        self.assertEqual([path for path in files_on_disk(self.root)
+                          if path.startswith(os.path.join("files", "partial"))], [])
         self.assertEqual(self.flushLoggedErrors(), [])        # a refusal, not a failure
         yield self.still_serving(alice, bob)
         os.remove(ballast)                                    # space returns
@@ -242,10 +243,9 @@ class DiskFullTests(SQLiteServerCase):
         ballast = fill(self.root, leave=len(first) + len(second) // 2 + self.disk_reserve)
         offered = yield self.ok(alice, "file_offer", to="#lobby", name="first.bin",
                                 size=len(first), sha256=sha(first))
-        request_id = next_id(alice)
-        alice.send({"type": "upload", "id": request_id, "file": offered["file"]["id"],
-                    "offset": 0, "body": len(first)})
-        send_body(alice, request_id, first[:FILE_CHUNK])      # running, 3/4 still to come
+        # running, 3/4 still to come
+        request_id = start_upload(alice, offered["file"]["id"], first[:FILE_CHUNK],
+                                  body=len(first))
         reply = yield self.request(bob, "file_offer", to="#lobby", name="second.bin",
                                    size=len(second), sha256=sha(second))
         self.assertEqual((reply["type"], reply["code"]), ("error", NO_SPACE), reply)
@@ -261,10 +261,7 @@ class DiskFullTests(SQLiteServerCase):
         data = random_bytes(4 * FILE_CHUNK, seed=12)
         offered = yield self.ok(alice, "file_offer", to="#lobby", name="a.bin",
                                 size=len(data), sha256=sha(data))
-        request_id = next_id(alice)
-        alice.send({"type": "upload", "id": request_id, "file": offered["file"]["id"],
-                    "offset": 0, "body": len(data)})
-        send_body(alice, request_id, data)
+        request_id = start_upload(alice, offered["file"]["id"], data)
         self.assertEqual((yield self.reply(alice, request_id))["type"], "ok")
         # room for the database's new record, not for the file's bytes and the reserve
         ballast = fill(self.root, leave=self.disk_reserve + len(data) // 2)

@@ -165,6 +165,28 @@ class PluginTests(unittest.TestCase):
         self.assertIn("not a database", stderr.getvalue())
         self.assertEqual(service.ports, [])  # nothing was left listening
 
+    def test_service_freezes_when_ready_before_accepting(self):
+        # start-up objects leave the collector's sight before the first connection (collector.py)
+        order = []
+        accepting = defer.Deferred()
+        options = tap.Options()
+        options.parseOptions(["--lite", "--data-dir", os.path.join(self.temp_dir(), "unused"),
+                              "--port", "tcp:0:interface=127.0.0.1"])
+        service = tap.makeService(options)
+        self.patch(tap, "freeze_startup_objects", lambda: order.append("freeze"))
+        service.privilegedStartService()
+        port = service.ports[0]
+        real_start = port.startReading
+
+        def start_reading():
+            order.append("accept")
+            real_start()
+            accepting.callback(None)
+        self.patch(port, "startReading", start_reading)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return accepting.addCallback(lambda _: self.assertEqual(order, ["freeze", "accept"]))
+
 
 class StartupObjectsTests(unittest.TestCase):
     """What start-up made is frozen out of the cyclic collector once the server is ready."""
@@ -190,29 +212,3 @@ class StartupObjectsTests(unittest.TestCase):
         frozen = collector.freeze_startup_objects()
         self.assertGreater(frozen, before)
         self.assertEqual(gc.get_freeze_count(), frozen)
-
-    def test_service_freezes_when_ready_before_accepting(self):
-        order = []
-        accepting = defer.Deferred()
-        service = tap.makeService(self.lite_options())
-        self.patch(tap, "freeze_startup_objects", lambda: order.append("freeze"))
-        service.privilegedStartService()
-        port = service.ports[0]
-        real_start = port.startReading
-
-        def start_reading():
-            order.append("accept")
-            real_start()
-            accepting.callback(None)
-        self.patch(port, "startReading", start_reading)
-        service.startService()
-        self.addCleanup(service.stopService)
-        return accepting.addCallback(lambda _: self.assertEqual(order, ["freeze", "accept"]))
-
-    def lite_options(self):
-        options = tap.Options()
-        data_dir = tempfile.mkdtemp(prefix="chat-plugin-test-")
-        self.addCleanup(shutil.rmtree, data_dir, True)
-        options.parseOptions(["--lite", "--data-dir", os.path.join(data_dir, "unused"),
-                              "--port", "tcp:0:interface=127.0.0.1"])
-        return options
