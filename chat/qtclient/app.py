@@ -42,9 +42,13 @@ class ChatApp(QObject):
         self.admin_panel = None
         self.password_check = None
         if ask_language and self.settings.language is None:
-            dialog = LanguageDialog(self.translator)
-            if dialog.exec():
-                self.translator.set_language(dialog.chosen)
+            # no window exists yet: the dialog has no parent; it preselects the language the
+            # translator took from the system locale
+            self.language_dialog = LanguageDialog(preselected=self.translator.lang)
+            if self.language_dialog.exec():
+                self.translator.set_language(self.language_dialog.chosen)
+            self.language_dialog.deleteLater()
+            self.language_dialog = None
         if self.settings.language is None:
             self.settings.language = self.translator.lang
         self.translator.languageChanged.connect(self._language_changed)
