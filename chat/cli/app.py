@@ -24,11 +24,16 @@ from chat.cli.parse import ParseError, parse_line
 from chat.client.connection import RequestFailed
 from chat.client.core import CannotConnect, LinkState, NotConnected
 from chat.client.listener import ClientListener
+from chat.client.outbox import OutState
 
 LOBBY = "#lobby"
 DOWNLOADS = "./downloads"
 PROGRESS_STEP = 25
 """Without a terminal, progress is printed at every 25 %, not four times a second."""
+GOODBYE_WAIT = 2.0
+"""Seconds an exit waits for the server to take the read marks and the logout."""
+SENDING = frozenset({"say", "burn", "msg"})
+"""Commands that only send a message: they do not wait for the echo of the one before."""
 
 
 @implementer(IHalfCloseableProtocol)
@@ -90,6 +95,8 @@ class CliApp(ClientListener):
         self._bye_shown = False
         self._busy: set = set()      # commands waiting for a reply
         self._unsent_failures = []
+        self._interrupted = False
+        self._sends_barrier = None    # fires when the messages on the wire are answered
         client.listener = self
 
     # ------------------------------------------------------------------ start and stop
@@ -154,10 +161,15 @@ class CliApp(ClientListener):
             if count <= 0:
                 continue
             try:
-                data = yield self.client.history(conv, limit=min(count, 20))
+                # the count is of others' messages; own ones in between are not news
+                data = yield self.client.history(conv, limit=min(count + 20, 200))
             except Exception:
                 continue   # the link went; the reconnect's catch-up shows the messages
-            self._print_history(data, conv, "away_header", count)
+            others = [m for m in data["messages"] if not self.fmt._is_me(m.get("from", ""))]
+            if not others:
+                continue
+            self._print_history({**data, "messages": others[-20:]}, conv, "away_header",
+                                count)
 
     def input_ended(self) -> None:
         """End of stdin (a pipe closed, ^D, /quit): finish once everything typed is done
@@ -185,10 +197,41 @@ class CliApp(ClientListener):
         if unsent:
             listed = "\n".join(f"  {out.to} {out.text!r}" for out in unsent)
             self.err(self.fmt.tr("unsent_at_exit", n=len(unsent), list=listed))
+        if self._unsent_failures:
+            listed = "\n".join(f"  {out.to} {out.text!r}" for out in self._unsent_failures)
+            self.err(self.fmt.tr("refused_at_exit", n=len(self._unsent_failures), list=listed))
+        if self._failed_transfers:
+            self.err(self.fmt.tr("transfers_failed_at_exit", n=len(self._failed_transfers)))
         code = 1 if (unsent or self._unsent_failures or self._failed_transfers
                      or ended_by_server) else 0
-        d = self.client.logout()
-        d.addBoth(lambda _: self.finish(code))
+        self._goodbye().addBoth(lambda _: self.finish(code))
+
+    def _goodbye(self) -> defer.Deferred:
+        """Hand the server the read marks not sent yet (so the next start does not show the
+        same messages as new), then log out; at most GOODBYE_WAIT seconds."""
+        d = self.client.flush_reads()
+        d.addBoth(lambda _: self.client.logout())
+        d.addTimeout(GOODBYE_WAIT, self.clock)
+        d.addErrback(lambda _: self.client.close())
+        return d
+
+    def interrupted(self) -> None:
+        """Ctrl-C: say goodbye once and exit with status 130, without reconnecting; a
+        second Ctrl-C stops at once."""
+        if not self._interrupted:
+            self.out(self.fmt.system("goodbye"))
+        if self._interrupted or self._left or not self._ready:
+            self._interrupted = True
+            self.client.close()
+            self.finish(130)
+            return
+        self._interrupted = self._left = True
+        self._lines.clear()
+        unsent = self.client.outbox.unacked()
+        if unsent:
+            listed = "\n".join(f"  {out.to} {out.text!r}" for out in unsent)
+            self.err(self.fmt.tr("unsent_at_exit", n=len(unsent), list=listed))
+        self._goodbye().addBoth(lambda _: self.finish(130))
 
     def finish(self, code: int) -> None:
         if self.exit_code is None:
@@ -208,11 +251,33 @@ class CliApp(ClientListener):
                 if self._input_ended:
                     self._finish_input()
                 return
+            if self._wait_for_sends(self._lines[0]):
+                # the echo of a message sent before must come before this command's output
+                self._sends_barrier = defer.Deferred()
+                self.client.when_idle().addBoth(self._release_sends)
+                self._current_command = self._sends_barrier
+                self._current_command.addBoth(self._command_done)
+                return
             result = self._run(self._lines.popleft())
             if isinstance(result, defer.Deferred):
                 self._current_command = self._track(result)
                 self._current_command.addErrback(self._command_failed)
                 self._current_command.addBoth(self._command_done)
+
+    def _wait_for_sends(self, text: str) -> bool:
+        if self.client.state is not LinkState.ONLINE or not any(
+                out.state is OutState.SENT for out in self.client.outbox.unacked()):
+            return False
+        try:
+            command = parse_line(text)
+        except ParseError:
+            return True
+        return command is not None and not (command.name in SENDING and command.text)
+
+    def _release_sends(self, _=None) -> None:
+        barrier, self._sends_barrier = self._sends_barrier, None
+        if barrier is not None:
+            barrier.callback(None)
 
     def _command_done(self, _) -> None:
         self._current_command = None
@@ -442,8 +507,10 @@ class CliApp(ClientListener):
 
     # ------------------------------------------------------------------ client events
     def on_state(self, state, reason=None, retry_in=None) -> None:
-        if not self._ready:
-            return  # the login's own outcome is reported by start()
+        if state is not LinkState.ONLINE:
+            self._release_sends()      # what was on the wire goes again after the reconnect
+        if not self._ready or self._interrupted:
+            return  # the login's own outcome is reported by start(); Ctrl-C said goodbye
         if state is LinkState.RECONNECTING:
             self.out(self.fmt.system("reconnecting", reason=reason or "",
                                      seconds=f"{retry_in:.0f}"))

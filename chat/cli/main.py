@@ -96,8 +96,17 @@ def run(settings, prog: str) -> int:
     terminal = stdio.StandardIO(LineInput(app, on_closed=stop))
     app.out = out
     reactor.callWhenRunning(app.start)
+    reactor.callWhenRunning(catch_ctrl_c, reactor, app)
     reactor.run()
     return codes[0] if codes else 130
+
+
+def catch_ctrl_c(reactor, app) -> None:
+    """Ctrl-C goes to the app (goodbye, exit 130) instead of stopping the reactor, which
+    would drop the link and make the client announce a reconnect. Installed once the
+    reactor runs: the reactor installs its own handler when it starts."""
+    import signal
+    signal.signal(signal.SIGINT, lambda *_: reactor.callFromThread(app.interrupted))
 
 
 def cli() -> None:

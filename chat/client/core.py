@@ -527,11 +527,19 @@ class ChatClient:
         if self._read_call is None and self.state is LinkState.ONLINE:
             self._read_call = self.clock.callLater(READ_DELAY, self._flush_reads)
 
-    def _flush_reads(self) -> None:
+    def flush_reads(self) -> defer.Deferred:
+        """Send the read marks waiting for READ_DELAY now; fires once the server has
+        answered them (a client about to exit must not lose them)."""
+        if self._read_call is not None and self._read_call.active():
+            self._read_call.cancel()
+        return self._flush_reads()
+
+    def _flush_reads(self) -> defer.Deferred:
         self._read_call = None
         if self.state is not LinkState.ONLINE:
-            return
+            return defer.succeed(None)
         reads, self._reads = self._reads, {}
-        for conv, up_to in reads.items():
-            self.request("read", conv=conv, up_to=up_to).addErrback(
-                lambda f: self.log.info("read mark not sent: {error}", error=f.value))
+        sent = [self.request("read", conv=conv, up_to=up_to).addErrback(
+                    lambda f: self.log.info("read mark not sent: {error}", error=f.value))
+                for conv, up_to in reads.items()]
+        return defer.DeferredList(sent)
