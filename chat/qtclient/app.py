@@ -17,6 +17,7 @@ from chat.qtclient.session import Session
 from chat.qtclient.settings import Settings
 from chat.qtclient.state import ChatState
 from chat.qtclient.widgets.language import LanguageDialog
+from chat.qtclient.errors import describe_bye, describe_reason
 from chat.qtclient.widgets.login import LoginWindow, describe_login_error
 from chat.qtclient.widgets.main_window import MainWindow
 from chat.qtclient.widgets.notifier import Notifier
@@ -93,6 +94,7 @@ class ChatApp(QObject):
         self.main.historyRequested.connect(self.open_history)
         self.main.adminRequested.connect(self.open_admin)
         session.stateChanged.connect(self._link_state)
+        session.byeReceived.connect(self._thrown_out)
         # the login reply came before the state existed: replay it
         self.state.logged_in(data, True)
         self.login.hide()
@@ -100,9 +102,14 @@ class ChatApp(QObject):
         self.main.activateWindow()
 
     def _link_state(self, state: str, reason: str, retry_in: float) -> None:
+        # the client core gave up for good (not the user's choice): back to the login window
         if state == "offline" and self.session is not None and self.session.client.gave_up \
                 and self.main is not None and reason != "logged out" and reason != "closed":
-            self.login.show_error(reason)
+            session = self.session
+            self._close_windows()
+            session.close()
+            self.login.reset_after_logout(describe_reason(self.translator.tr, reason))
+            self.login.show()
 
     def _incoming(self, conv: str, msg: dict) -> None:
         text = msg.get("text") or (msg.get("file") or {}).get("name", "")
@@ -143,7 +150,21 @@ class ChatApp(QObject):
         if self.session is not None:
             self.session.logout()
         self._close_windows()
+        self.login.reset_after_logout()
         self.login.show()
+
+    def _thrown_out(self, code: str, message: str) -> None:
+        """Kicked or banned by an admin: the main window goes, the login window says why."""
+        if code not in ("kicked", "banned") or self.main is None:
+            return
+        session = self.session
+        self._close_windows()
+        if session is not None:
+            session.close()
+        self.login.reset_after_logout(describe_bye(self.translator, code, message))
+        self.login.show()
+        self.login.raise_()
+        self.login.activateWindow()
 
     def _close_windows(self) -> None:
         for window in list(self.history_windows.values()) + [self.admin_panel, self.main]:

@@ -61,7 +61,8 @@ class ChatItem:
     private: bool = False
     delivery: Delivery = Delivery.STORED
     out: object = None                   # the client core's Outgoing while ours is in flight
-    error: str = ""                      # why a message failed
+    error: str = ""                      # why a message failed (the server's words)
+    error_code: str = ""                 # ... and its code: the Chinese UI words that
     burn: Optional[float] = None         # seconds after reading (privacy mode)
     burn_at: Optional[float] = None      # monotonic deadline once the countdown runs
     read_by_peer: bool = False           # a private message of ours the peer has read

@@ -280,7 +280,7 @@ class ChatState(QObject):
         row = model.row_of_cid(out.cid)
         if row >= 0:
             item = model.items[row]
-            item.delivery, item.error = Delivery.PENDING, ""
+            item.delivery, item.error, item.error_code = Delivery.PENDING, "", ""
             model.changed(row)
             return
         model.append(ChatItem(ItemKind.MESSAGE, text=out.text, sender=self.session.me,
@@ -305,6 +305,7 @@ class ChatState(QObject):
             item = model.items[row]
             item.delivery = Delivery.FAILED
             item.error = out.error[1] if out.error else ""
+            item.error_code = out.error[0] if out.error else ""
             item.out = out
             model.changed(row)
 

@@ -113,10 +113,13 @@ ZH = {
 }
 
 from chat.qtclient import strings_messages as _messages, strings_windows as _windows  # noqa: E402
+from chat.qtclient import strings_errors as _errors  # noqa: E402
 
 EN.update(_messages.EN)
 EN.update(_windows.EN)
 ZH.update(_messages.ZH)
 ZH.update(_windows.ZH)
+EN.update(_errors.EN)
+ZH.update(_errors.ZH)
 
 CATALOGUES = {"en": EN, "zh": ZH}

@@ -137,7 +137,8 @@ def test_errors_are_shown_not_raised(qtbot, panel):
     assert panel.status.text() == "Error (not found): no such user: nobody"
     panel.translator.set_language("zh")
     wait_deferred(qtbot, panel.show_user("nobody"))
-    assert panel.status.text() == "出错（未找到）：no such user: nobody"
+    # the server's English message is never shown in the Chinese UI (issue 14, defect 7)
+    assert panel.status.text() == "出错（未找到）：没有这个用户：nobody"
     wait_deferred(qtbot, panel.show_user(""))
     assert panel.status.text() == "请先选择用户：选择一行或输入用户名。"
 
@@ -254,6 +255,10 @@ def test_lock_now_and_unlock(qtbot, panel):
     qtbot.keyClick(screen.password, Qt.Key.Key_Return)
     assert panel.is_locked and screen.error.text() == "Wrong password."
     assert screen.password.text() == ""
+    # a language switch re-words what the lock screen says (issue 14, defect 7)
+    panel.translator.set_language("zh")
+    assert screen.error.text() == "密码错误。"
+    panel.translator.set_language("en")
     screen.password.setText(PASSWORD)
     with qtbot.waitSignal(panel.lockChanged, timeout=1000) as changed:
         qtbot.mouseClick(screen.unlock_button, Qt.MouseButton.LeftButton)

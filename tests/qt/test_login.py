@@ -233,7 +233,7 @@ def test_describe_login_error_against_a_real_server(qtbot, server):
         f"Cannot reach the server 127.0.0.1:{port} (connection refused). "
         "Is it running, and are the address and port right?")
     assert describe_login_error(zh, gone, "127.0.0.1", port).startswith(
-        f"无法连接服务器 127.0.0.1:{port}（connection refused）")
+        f"无法连接服务器 127.0.0.1:{port}（连接被拒绝）")
 
 
 def test_describe_login_error_banned_and_unknown():

@@ -24,6 +24,7 @@ from chat.client.tls import CertificateChanged, TLSFailed
 from chat.protocol.commands import AVATAR_MAX
 from chat.protocol.errors import ProtocolError
 from chat.protocol.names import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, normalise_name
+from chat.qtclient.errors import describe_error, describe_reason
 from chat.qtclient.i18n import LANGUAGE_NAMES, LANGUAGES
 
 AVATAR_SIZE = 64
@@ -66,11 +67,12 @@ def describe_login_error(translator, failure_value, host: str, port: int,
         return tr("login_cert_changed", server=cause.server, path=cause.known_servers,
                   pinned=_two_lines(cause.pinned), presented=_two_lines(cause.presented))
     if isinstance(exc, CannotConnect) and isinstance(exc.error, TLSFailed):
-        return tr("tls_failed", host=host, port=port, reason=exc.reason)
+        return tr("tls_failed", host=host, port=port, reason=describe_reason(tr, exc.reason))
     if isinstance(exc, CannotConnect):
-        return tr("server_unreachable", host=host, port=port, reason=exc.reason)
+        return tr("server_unreachable", host=host, port=port,
+                  reason=describe_reason(tr, exc.reason))
     if not isinstance(exc, RequestFailed):
-        return tr("login_failed", message=str(exc) or type(exc).__name__)
+        return tr("login_failed", message=describe_reason(tr, str(exc) or type(exc).__name__))
     code, message = exc.code, exc.message or ""
     if code == "bad_credentials":
         return tr("bad_credentials")
@@ -93,7 +95,7 @@ def describe_login_error(translator, failure_value, host: str, port: int,
             return tr("login_password_rule", min=PASSWORD_MIN, max=PASSWORD_MAX)
         if "'username'" in message:
             return tr("login_bad_name", max=NAME_MAX)
-    return tr("login_failed", message=message or code)
+    return tr("login_failed", message=describe_error(translator, code, message))
 
 
 def _two_lines(fingerprint: str) -> str:
@@ -139,6 +141,11 @@ class LoginWindow(QWidget):
         self._avatar_name = ""
         self._busy = False
         self._error = None           # (key, params) to re-word on a language switch, or text
+        # the height the window had before an error (or the new account's rows) grew it, and
+        # the height it grew to: shrunk back when they go, unless the user resized meanwhile
+        self._natural_height = None
+        self._grown_height = None
+        self._growing = False
         self._build()
         self.set_register(False)
         self.form.setRowVisible(self.ca_box, self.tls.isChecked())
@@ -283,10 +290,28 @@ class LoginWindow(QWidget):
         if self.register.isChecked() != on:
             self.register.setChecked(on)        # calls back here through toggled
             return
+        if on:
+            self._before_growing()
         self.form.setRowVisible(self.password2, on)
         self.form.setRowVisible(self.avatar_box, on)
         self.submit_button.setText(self.translator.tr(
             "login_submit_register" if on else "login_submit"))
+        self._fit_height()
+
+    def reset_after_logout(self, error: str = None) -> None:
+        """Ready for the next login: no password kept in the form, "Register" unticked, no
+        picture; the user name stays. ``error`` (in the user's language) says why the last
+        session ended, when it was not the user's choice (kicked, banned)."""
+        self.set_busy(False)
+        self.password.clear()
+        self.password2.clear()
+        self.remove_avatar()
+        self.set_register(False)
+        if error:
+            self.show_error(error)
+        else:
+            self._clear_error()
+        (self.user if not self.user.text() else self.password).setFocus()
 
     def set_busy(self, busy: bool) -> None:
         """While logging in: the form is disabled and "Connecting..." shows."""
@@ -317,24 +342,57 @@ class LoginWindow(QWidget):
         if self._error is None:
             self.error.hide()
             self.error.clear()
+            self._fit_height()
             return
         if isinstance(self._error, tuple):
             key, params = self._error
             self.error.setText(self.translator.tr(key, **params))
         else:
             self.error.setText(self._error)
+        if self.error.isHidden():
+            self._before_growing()
         self.error.show()
         self._fit_height()
 
+    def _before_growing(self) -> None:
+        """Something is about to make the window taller (Qt may grow it to the new minimum
+        at once): remember the height to go back to."""
+        if not self.isWindow():
+            return
+        if self._natural_height is None or self.height() != self._grown_height:
+            self._natural_height = self._grown_height = self.height()
+        self._growing = True
+
     def _fit_height(self) -> None:
         # a window's minimum size ignores how tall wrapped text gets at its width, so a long
-        # error would squeeze the form: grow the window to what the layout needs
+        # error would squeeze the form: grow the window to what the layout needs; once the
+        # error (or the new account's rows) goes, shrink back to the height it had before
         layout = self.layout()
-        if self.isWindow() and layout is not None and layout.hasHeightForWidth():
-            layout.activate()
-            need = layout.totalHeightForWidth(self.width())
+        if not self.isWindow() or layout is None:
+            return
+        self.form.activate()            # the form's rows first: shown or hidden just now
+        layout.invalidate()
+        layout.activate()
+        need = (layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth()
+                else layout.totalSizeHint().height())
+        need = max(need, layout.totalMinimumSize().height())
+        growing, self._growing = self._growing, False
+        if need > self.height() or growing:
+            if self._natural_height is None:
+                self._natural_height = self.height()
             if need > self.height():
                 self.resize(self.width(), need)
+            self._grown_height = self.height()
+        elif self._natural_height is not None and self.height() > self._natural_height:
+            if self.height() != self._grown_height:      # the user resized it: theirs now
+                self._natural_height = self._grown_height = None
+                return
+            target = max(need, self._natural_height)
+            self.resize(self.width(), target)
+            if target == self._natural_height:
+                self._natural_height = self._grown_height = None
+            else:
+                self._grown_height = self.height()
 
     # ------------------------------------------------------------------ submitting
     def keyPressEvent(self, event) -> None:

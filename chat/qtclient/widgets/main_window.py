@@ -13,6 +13,7 @@ from PyQt6.QtGui import QAction, QDesktopServices
 from PyQt6.QtWidgets import (
     QInputDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget)
 
+from chat.qtclient.errors import describe_error, describe_failure, describe_reason  # noqa: F401 (re-exported)
 from chat.qtclient.widgets.input import InputBar
 from chat.qtclient.widgets.messages import MessageView, show_image
 from chat.qtclient.widgets.sidebar import Sidebar
@@ -255,7 +256,8 @@ class MainWindow(QMainWindow):
     def _transfer_changed(self, transfer) -> None:
         if transfer.direction == "up" and transfer.state.value == "failed" and transfer.error:
             self.statusBar().showMessage(self.translator.tr(
-                "main_file_failed", name=transfer.name, message=transfer.error[1]), 10000)
+                "main_file_failed", name=transfer.name,
+                message=describe_error(self.translator, *transfer.error)), 10000)
 
     def _new_room(self) -> None:
         tr = self.translator.tr
@@ -286,8 +288,8 @@ class MainWindow(QMainWindow):
             d.addErrback(self._show_error)
 
     def _show_error(self, failure) -> None:
-        message = getattr(failure.value, "message", None) or str(failure.value)
-        QMessageBox.warning(self, self.translator.tr("main_error"), message)
+        QMessageBox.warning(self, self.translator.tr("main_error"),
+                            describe_failure(self.translator, failure))
 
     def _bye(self, code: str, message: str) -> None:
         if code in ("kicked", "banned"):
@@ -298,21 +300,6 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.ActivationChange:
             self.state.set_active(self.isActiveWindow())
         super().changeEvent(event)
-
-
-def describe_reason(tr, reason: str) -> str:
-    """The client core's reasons for a lost link (English, short) in the UI's language."""
-    import re
-    known = {"connection lost": tr("reason_lost"), "connection refused": tr("reason_refused"),
-             "unknown host": tr("reason_unknown_host"), "timed out": tr("reason_timed_out"),
-             "no route to host": tr("reason_no_route"), "closed": tr("reason_closed"),
-             "logged out": tr("reason_logged_out")}
-    if reason in known:
-        return known[reason]
-    silent = re.fullmatch(r"no answer from the server for (\d+) s", reason or "")
-    if silent:
-        return tr("reason_silent", seconds=int(silent.group(1)))
-    return reason
 
 
 def _esc(text: str) -> str:

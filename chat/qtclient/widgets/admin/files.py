@@ -7,6 +7,7 @@ from PyQt6.QtWidgets import (
     QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from chat.client.transfers import TransferState
+from chat.qtclient.errors import describe_error
 
 from .tab import Tab
 from .target_chooser import TargetChooser
@@ -96,7 +97,7 @@ class FilesTab(Tab):
     def _render(self, row: int) -> None:
         transfer = self.transfers[row]
         if transfer.state is TransferState.FAILED:
-            message = transfer.error[1] if transfer.error else ""
+            message = describe_error(self.translator, *transfer.error) if transfer.error else ""
             state = self.translator.tr("admin_state_failed", message=message)
         else:
             key = "admin_state_" + transfer.state.value

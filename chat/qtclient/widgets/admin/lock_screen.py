@@ -13,6 +13,7 @@ class LockScreen(QWidget):
     def __init__(self, panel):
         super().__init__()
         self.panel = panel
+        self._error_key = None       # what the error line says, re-worded on a switch
         self.title = QLabel()
         set_bold(self.title, 1.4)
         self.prompt = QLabel()
@@ -49,12 +50,21 @@ class LockScreen(QWidget):
 
     def reset(self) -> None:
         self.password.clear()
+        self._error_key = None
         self.error.clear()
         self.error.hide()
         self.password.setFocus()
+
+    def show_error(self, key: str) -> None:
+        """Say what is wrong (a catalogue key: re-worded when the language changes)."""
+        self._error_key = key
+        self.error.setText(self.panel.translator.tr(key))
+        self.error.show()
 
     def retranslate(self) -> None:
         tr = self.panel.translator.tr
         self.title.setText(tr("admin_locked"))
         self.prompt.setText(tr("admin_lock_prompt", user=self.panel.session.me))
         self.unlock_button.setText(tr("admin_unlock"))
+        if getattr(self, "_error_key", None):
+            self.error.setText(tr(self._error_key))

@@ -202,8 +202,7 @@ class AdminPanel(QWidget):
         self.lock_screen.reset()
         if self._check is None:
             # without a check nothing can unlock: say so instead of waiting for a password
-            self.lock_screen.error.setText(self.translator.tr("admin_lock_no_check"))
-            self.lock_screen.error.show()
+            self.lock_screen.show_error("admin_lock_no_check")
         self.stack.setCurrentWidget(self.lock_screen)
         self.lock_screen.password.setFocus()
         self.lockChanged.emit(True)
@@ -215,12 +214,10 @@ class AdminPanel(QWidget):
         screen = self.lock_screen
         screen.password.clear()
         if self._check is None:
-            screen.error.setText(self.translator.tr("admin_lock_no_check"))
-            screen.error.show()
+            screen.show_error("admin_lock_no_check")
             return False
         if not self._check.check(password):
-            screen.error.setText(self.translator.tr("admin_wrong_password"))
-            screen.error.show()
+            screen.show_error("admin_wrong_password")
             return False
         self._locked = False
         self._last_activity = self.clock()

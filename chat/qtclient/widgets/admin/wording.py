@@ -2,7 +2,7 @@
 
 from chat.cli import format as cli_format
 from chat.client.connection import NotConnected, RequestFailed
-from chat.qtclient import models
+from chat.qtclient import errors, models
 
 
 def local_time(ts, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -33,7 +33,8 @@ def describe_error(translator, failure) -> str:
             name = tr(key)
         except KeyError:
             name = exc.code          # a code newer than this client
-        return tr("error", code=name, message=exc.message)
+        return tr("error", code=name, message=errors.describe_error(translator, exc.code,
+                                                                   exc.message))
     if isinstance(exc, NotConnected):
         return tr("not_connected")
     return tr("admin_failed_status", message=str(exc) or type(exc).__name__)

@@ -20,6 +20,7 @@ from PyQt6.QtGui import (
 from PyQt6.QtWidgets import QStyledItemDelegate
 
 from chat.cli.format import human_size
+from chat.qtclient.errors import describe_error
 from chat.qtclient.models import Delivery, ItemKind, ItemRole, local_time
 
 from .files import RUNNING, human_speed, local_image, transfer_state
@@ -352,7 +353,7 @@ class RowLayouter(QStyledItemDelegate):
             return [[Span(tr("file_open"), LINK, "open"),
                      Span(tr("file_show_in_folder"), LINK, "show")]]
         if state == "failed":
-            error = transfer.error[1] if transfer.error else ""
+            error = describe_error(self.translator, *transfer.error) if transfer.error else ""
             retry = (Span(tr("file_retry_upload"), LINK, "retry_upload")
                      if transfer.direction == "up"
                      else Span(tr("file_retry_download"), LINK, "download"))
@@ -373,7 +374,9 @@ class RowLayouter(QStyledItemDelegate):
         if item.delivery is Delivery.PENDING:
             spans.append(Span(tr("msg_sending"), MUTED, icon="clock"))
         elif item.delivery is Delivery.FAILED:
-            spans.append(Span(tr("msg_not_sent", error=item.error) if item.error
+            error = (describe_error(self.translator, item.error_code, item.error)
+                     if item.error_code else item.error)
+            spans.append(Span(tr("msg_not_sent", error=error) if error
                               else tr("msg_not_sent_plain"), ERROR))
             spans.append(Span(tr("msg_retry"), LINK, "retry"))
         if item.own and item.private and item.read_by_peer:
