@@ -41,6 +41,10 @@ class EmojiPicker(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        # every tab readable at once: no scroll arrows hiding the last ones, the popup as wide
+        # as the tabs need
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
         self.buttons = {}
         font = QFont(self.font())
         font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.6)
@@ -69,10 +73,12 @@ class EmojiPicker(QFrame):
 
     def retranslate(self, *_) -> None:
         for i, (key, _) in enumerate(CATEGORIES):
-            self.tabs.setTabText(i, self.translator.tr(key))
+            # "&" would mark a keyboard mnemonic ("Nature & food" showed as "Nature _food")
+            self.tabs.setTabText(i, self.translator.tr(key).replace("&", "&&"))
 
     def popup_above(self, anchor: QWidget) -> None:
         """Show the picker just above ``anchor`` (the emoji button), inside the screen."""
+        self.tabs.tabBar().updateGeometry()
         self.adjustSize()
         at = anchor.mapToGlobal(QPoint(0, 0)) - QPoint(0, self.height() + 4)
         screen = anchor.screen()

@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import (
     QInputDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget)
 
 from chat.qtclient.errors import describe_error, describe_failure, describe_reason  # noqa: F401 (re-exported)
+from chat.qtclient.widgets.header import ConversationHeader
 from chat.qtclient.widgets.input import InputBar
 from chat.qtclient.widgets.messages import MessageView, show_image
 from chat.qtclient.widgets.sidebar import Sidebar
@@ -46,8 +47,7 @@ class MainWindow(QMainWindow):
         self.sidebar.conversationChosen.connect(state.select)
         self.sidebar.newRoomRequested.connect(self._new_room)
 
-        self.header = QLabel()
-        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header = ConversationHeader()
         self.header.setStyleSheet("padding: 10px 14px; border-bottom: 1px solid #e0e1e6;"
                                   "background: white; font-size: 15px;")
         self.banner = QLabel()
@@ -75,12 +75,16 @@ class MainWindow(QMainWindow):
         column.addWidget(self.banner)
         column.addWidget(self.view, 1)
         column.addWidget(self.input)
-        splitter = QSplitter()
+        splitter = self.splitter = QSplitter()
         splitter.addWidget(self.sidebar)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([270, 830])
         splitter.setChildrenCollapsible(False)
+        # until the user drags it, the sidebar's width follows the window's (a quarter, 200
+        # to 300 px): a small window keeps room for the messages and the input
+        self._sidebar_dragged = False
+        splitter.splitterMoved.connect(self._splitter_dragged)
         self.setCentralWidget(splitter)
 
         self.link_label = QLabel()
@@ -153,15 +157,14 @@ class MainWindow(QMainWindow):
         conv = self.state.current
         tr = self.translator.tr
         if not conv:
-            self.header.setText("")
+            self.header.set_parts("")
             return
         if conv.startswith("#"):
             info = self.state.conversations.get(conv)
             topic = info.topic if info and info.topic else tr("main_no_topic")
-            self.header.setText(f"<b>{_esc(tr('main_room_header', room=conv[1:]))}</b>"
-                                f"&nbsp;&nbsp;<span style='color:#60646c'>{_esc(topic)}</span>")
+            self.header.set_parts(tr("main_room_header", room=conv[1:]), topic)
         else:
-            self.header.setText(f"<b>{_esc(tr('main_private_header', user=conv[1:]))}</b>")
+            self.header.set_parts(tr("main_private_header", user=conv[1:]))
         self.act_leave.setEnabled(conv.startswith("#") and conv.casefold() != "#lobby")
 
     def _policy(self) -> None:
@@ -296,6 +299,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.translator.tr("main_kicked", message=message))
 
     # ------------------------------------------------------------------ Qt events
+    def _splitter_dragged(self, *_):
+        self._sidebar_dragged = True
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if not self._sidebar_dragged:
+            total = sum(self.splitter.sizes()) or self.width()
+            side = max(self.sidebar.minimumWidth(), min(300, max(200, total // 4)))
+            self.splitter.blockSignals(True)
+            self.splitter.setSizes([side, max(0, total - side)])
+            self.splitter.blockSignals(False)
+
     def changeEvent(self, event):
         if event.type() == QEvent.Type.ActivationChange:
             self.state.set_active(self.isActiveWindow())

@@ -13,6 +13,8 @@ from PyQt6.QtWidgets import (
 from chat.qtclient.models import ItemRole, local_time
 
 AVATAR = 32
+MIN_WIDTH = 170
+"""Narrowest sidebar: an avatar and a few letters of a name."""
 BADGE = QColor("#e5484d")
 ONLINE = QColor("#30a46c")
 OFFLINE = QColor("#a0a0a0")
@@ -88,7 +90,9 @@ class ConversationDelegate(QStyledItemDelegate):
         self.avatar_for = avatar_for
 
     def sizeHint(self, option, index):
-        return QSize(option.rect.width(), 46)
+        # no width of its own: the row is as wide as the list (a width here would make a
+        # horizontal scroll bar once the vertical one takes its share)
+        return QSize(0, 46)
 
     def paint(self, painter, option, index):
         conv = index.data(ItemRole)
@@ -154,7 +158,7 @@ class PersonDelegate(QStyledItemDelegate):
         self.translator = translator
 
     def sizeHint(self, option, index):
-        return QSize(option.rect.width(), 42)
+        return QSize(0, 42)
 
     def last_seen_text(self, person) -> str:
         tr = self.translator.tr
@@ -231,6 +235,7 @@ class Sidebar(QWidget):
         self.conversations.setItemDelegate(ConversationDelegate(translator, avatar_for, self))
         self.conversations.setMouseTracking(True)
         self.conversations.setFrameShape(QListView.Shape.NoFrame)
+        self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.conversations.clicked.connect(self._chosen)
         self.conversations.activated.connect(self._chosen)
         layout.addWidget(self.conversations, 3)
@@ -242,10 +247,13 @@ class Sidebar(QWidget):
         self.people.setItemDelegate(PersonDelegate(translator, self))
         self.people.setMouseTracking(True)
         self.people.setFrameShape(QListView.Shape.NoFrame)
+        self.people.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.people.doubleClicked.connect(self._person_chosen)
         self.people.activated.connect(self._person_chosen)
         layout.addWidget(self.people, 2)
         self.setStyleSheet("QListView { background: #f8f9fb; } Sidebar { background: #f8f9fb; }")
+        # names and topics are elided to the width: the sidebar can be narrow (640x480)
+        self.setMinimumWidth(MIN_WIDTH)
         state.users.modelReset.connect(self._count)
         state.users.rowsInserted.connect(self._count)
         state.users.rowsRemoved.connect(self._count)
