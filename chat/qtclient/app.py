@@ -11,6 +11,7 @@ import os
 from PyQt6.QtCore import QObject, QStandardPaths
 from PyQt6.QtWidgets import QApplication
 
+from chat.qtclient import icon as app_icon
 from chat.qtclient.i18n import Translator
 from chat.qtclient.lock import PasswordCheck
 from chat.qtclient.session import Session
@@ -31,6 +32,7 @@ class ChatApp(QObject):
         super().__init__(parent)
         self.reactor = reactor
         self.settings = settings or Settings()
+        app_icon.install(QApplication.instance())      # taskbar, windows and tray
         self.translator = Translator(self.settings.language)
         self.image_dir = image_dir or os.path.join(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
@@ -84,7 +86,8 @@ class ChatApp(QObject):
         os.makedirs(self.image_dir, exist_ok=True)
         self.state = ChatState(session, self.translator, self.settings, image_dir=self.image_dir)
         self.main = MainWindow(self.state, self.translator, self.settings)
-        self.notifier = Notifier(self.translator, self.settings, self.main)
+        self.notifier = Notifier(self.translator, self.settings, self.main,
+                                 icon=app_icon.app_icon())
         self.notifier.activated.connect(self._notification_clicked)
         self.state.incoming.connect(self._incoming)
         self.state.unreadChanged.connect(self.notifier.set_unread)
@@ -124,7 +127,14 @@ class ChatApp(QObject):
     # ------------------------------------------------------------------ other windows
     def open_settings(self) -> None:
         from chat.qtclient.widgets.settings_dialog import SettingsDialog
-        SettingsDialog(self.translator, self.settings, self.main).exec()
+        # an admin also sets the admin panel's lock delay there
+        self.settings_dialog = SettingsDialog(self.translator, self.settings, self.main,
+                                              admin=bool(self.session and self.session.is_admin))
+        try:
+            self.settings_dialog.exec()
+        finally:
+            self.settings_dialog.deleteLater()
+            self.settings_dialog = None
 
     def open_history(self, conv: str) -> None:
         from chat.qtclient.widgets.history import HistoryWindow

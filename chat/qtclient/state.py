@@ -142,13 +142,30 @@ class ChatState(QObject):
         return d.addCallbacks(got, failed)
 
     def clear_local(self, conv: str) -> None:
-        """Forget what this client shows of ``conv`` (the server's copy is not touched)."""
+        """Forget what this client shows of ``conv`` (the server's copy is not touched).
+
+        What is cleared is read: the unread badge goes, and the read mark goes up to the
+        conversation's newest message (asked of the server: the unread ones may never have
+        been loaded here), so that the badge does not come back at the next login."""
         model = self.log(conv)
         newest = model.newest_id()
         if self.settings is not None and newest:
             self.settings.set_cleared(self._account(), conv, newest)
         model.clear()
         model.more_before = False
+        if newest and self.session.is_online:
+            self.session.mark_read(conv, newest)
+        self.conversations.set_unread(conv, 0)
+        self.unreadChanged.emit(self.conversations.total_unread())
+        if self.session.is_online:
+            def newest_of(data):
+                ids = [m["id"] for m in data.get("messages", [])]
+                top = max(ids) if ids else 0
+                if top > (newest or 0):
+                    if self.settings is not None:
+                        self.settings.set_cleared(self._account(), conv, top)
+                    self.session.mark_read(conv, top)
+            self.session.history(conv, None, 1).addCallbacks(newest_of, lambda f: None)
 
     def cleared_up_to(self, conv: str) -> int:
         if self.settings is None:

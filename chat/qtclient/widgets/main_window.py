@@ -40,6 +40,8 @@ class MainWindow(QMainWindow):
         self.translator = translator
         self.settings = settings
         self._link = ("offline", "", 0.0)
+        self._shown_conv = ""            # the conversation shown, and privacy mode per one
+        self._burn_on = {}
         self._retry_at = None
         self.resize(1100, 720)
 
@@ -219,6 +221,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ actions
     def _conversation_changed(self, conv: str) -> None:
+        # privacy mode belongs to a conversation: what is on in @bob stays off in #lobby
+        if self._shown_conv:
+            self._burn_on[self._shown_conv.casefold()] = self.input.privacy_mode()
+        self._shown_conv = conv
+        self.input.burn_button.setChecked(self._burn_on.get(conv.casefold(), False))
         self.view.setModel(self.state.log(conv))
         self.view.scrollToBottom()
         self.input.set_enabled_for(conv)

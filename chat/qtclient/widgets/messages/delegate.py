@@ -3,7 +3,7 @@
 
 import os
 
-from PyQt6.QtCore import QPoint, QRect, QRectF, QSize, Qt
+from PyQt6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PyQt6.QtGui import (
     QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette,
     QPen)
@@ -50,7 +50,8 @@ class MessageDelegate(RowLayouter):
         elif item.kind is ItemKind.MESSAGE:
             self._paint_avatar(painter, lay.avatar, item.sender)
             self._paint_spans(painter, lay.header_spans, small, small_bold)
-            kind = "private" if item.private else ("own" if item.own else "other")
+            # only a message that burns is marked (red); private ones look like any other
+            kind = "private" if item.burn else ("own" if item.own else "other")
             fill, edge = BUBBLE[kind]
             painter.setPen(QPen(QColor(edge), 1))
             painter.setBrush(QColor(fill))
@@ -187,12 +188,21 @@ class MessageDelegate(RowLayouter):
                                                 side * 0.8, side))
                 rect.setLeft(rect.left() + rect.height() + 3)
             chosen = QFont(bold_font if span.bold else font)
-            if span.action:
-                chosen.setUnderline(True)
             painter.setFont(chosen)
             painter.setPen(span.colour)
             painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                              span.text)
+            if span.action:
+                # drawn by hand: the font's underline is not drawn under glyphs taken from a
+                # fallback font (Chinese links showed none)
+                fm = QFontMetrics(chosen)
+                baseline = rect.top() + (rect.height() - fm.height()) / 2 + fm.ascent()
+                y = baseline + max(1, fm.underlinePos()) + 0.5
+                width = min(fm.horizontalAdvance(span.text), rect.width())
+                painter.save()
+                painter.setPen(QPen(span.colour, max(1.0, fm.lineWidth())))
+                painter.drawLine(QPointF(rect.left(), y), QPointF(rect.left() + width, y))
+                painter.restore()
 
     @staticmethod
     def _paint_clock(painter, rect: QRect) -> None:

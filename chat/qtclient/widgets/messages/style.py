@@ -15,7 +15,7 @@ THUMB = 240          # the largest side of an inline image
 CARD_W = 320         # a file card's content
 FILE_ICON = QSize(34, 42)
 
-# colours: own messages blue, other people's green, private ones red, notices amber
+# colours: own messages blue, other people's green, burning ones red, notices amber
 BUBBLE = {"own": ("#d3e5ff", "#a9cbf5"), "other": ("#d9f2d6", "#b0ddaa"),
           "private": ("#ffdcdc", "#f0aaaa")}
 INK = QColor("#1c2024")          # text inside bubbles, whatever the palette
