@@ -8,11 +8,12 @@ ARGS   ?=
 
 .PHONY: run test install bench clean screenshots qt
 
-# What Qt needs of the system (offscreen tests), a virtual screen and CJK fonts (screenshots).
+# What Qt needs of the system (offscreen tests), a virtual screen and CJK fonts (screenshots),
+# tmux (the terminal client's full-screen tests).
 SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
                    libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 \
                    libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \
-                   xvfb xauth fonts-noto-cjk fonts-noto-color-emoji
+                   xvfb xauth fonts-noto-cjk fonts-noto-color-emoji tmux
 
 install: $(VENV)/.installed
 

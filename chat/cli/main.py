@@ -63,6 +63,9 @@ def run(settings, prog: str) -> int:
         connect = endpoints.HostnameEndpoint(reactor, settings.host, settings.port,
                                              timeout=10).connect
     client = ChatClient(connect, reactor, client_name=f"{prog}/{__version__}")
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from chat.cli.tui import run_terminal     # full screen; a pipe keeps the lines below
+        return run_terminal(settings, client, reactor)
     codes = []
 
     def stop():

@@ -39,6 +39,7 @@ class Settings:
     ca_file: Optional[str] = None
     system_ca: bool = False
     known_servers: Optional[str] = None
+    no_color: bool = False
 
     def tls_options(self):
         """The client core's TLSOptions, or None for plain TCP."""
@@ -76,6 +77,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--known-servers", metavar="FILE",
                    help="with --tls: where pinned certificates are kept "
                         "[default: ~/.config/chat/known_servers]")
+    p.add_argument("--no-color", action="store_true",
+                   help="no colours in the terminal (so does the NO_COLOR variable)")
     p.add_argument("--log", metavar="FILE", help="write the client's log to FILE (for "
                    "bug reports); without it only internal errors are shown, in one line")
     return p
@@ -122,7 +125,7 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
         raise UsageError(f"{prog}: error: use either --ca-file or --system-ca")
     return Settings(host, port, user, password, args.register, lang, args.wait, admin_console,
                     args.log, tls=args.tls, ca_file=args.ca_file, system_ca=args.system_ca,
-                    known_servers=args.known_servers)
+                    known_servers=args.known_servers, no_color=args.no_color)
 
 
 def _password(args, environ) -> Optional[str]:

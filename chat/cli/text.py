@@ -168,6 +168,18 @@ EN = {
     "refused_at_exit": "Refused by the server, not sent ({n}):\n{list}",
     "transfers_failed_at_exit": "File transfers that failed: {n}.",
     "goodbye": "Bye.",
+    # the full-screen terminal (tui.py)
+    "tui_connected": "connected",
+    "tui_connecting": "connecting...",
+    "tui_reconnecting": "reconnecting in {seconds} s",
+    "tui_offline": "offline",
+    "tui_activity": "Act:",
+    "tui_windows": "Windows: {list}",
+    "tui_candidates": "Completions: {list}",
+    "help_tui": "Keys: Enter sends; Up/Down: lines typed before; Tab completes /commands, "
+                "@names, #rooms; Alt+1..9 or /win N: window N (/win lists them); "
+                "PageUp/PageDown scroll; Ctrl-A/E start/end, Ctrl-U/K/W delete; "
+                "Ctrl-D on an empty line quits.",
     # admin
     "monitor_on": "Monitoring on: you see every new message.",
     "monitor_off": "Monitoring off.",
@@ -299,6 +311,17 @@ ZH = {
     "refused_at_exit": "以下 {n} 条消息被服务器拒绝，未发送：\n{list}",
     "transfers_failed_at_exit": "失败的文件传输：{n} 个。",
     "goodbye": "再见。",
+    # the full-screen terminal (tui.py)
+    "tui_connected": "已连接",
+    "tui_connecting": "正在连接……",
+    "tui_reconnecting": "{seconds} 秒后重新连接",
+    "tui_offline": "未连接",
+    "tui_activity": "动态：",
+    "tui_windows": "窗口：{list}",
+    "tui_candidates": "可选：{list}",
+    "help_tui": "按键：Enter 发送；上/下键：之前输入的内容；Tab 补全 /命令、@用户名、#聊天室；"
+                "Alt+1..9 或 /win N：切换到窗口 N（/win 列出窗口）；PageUp/PageDown 滚动；"
+                "Ctrl-A/E 行首/行尾，Ctrl-U/K/W 删除；空行上按 Ctrl-D 退出。",
     "monitor_on": "监控已开启：你会看到所有新消息。",
     "monitor_off": "监控已关闭。",
     "notice_sent": "公告已送达 {n} 位用户。",
