@@ -188,3 +188,38 @@ class EndingTests(TerminalCase):
         await alice.wait_for(r"^EXIT=130$")
         self.assertIn("logout alice from", self.server.output())
         self.assertNotIn("reconnecting", alice.screen())
+
+
+class BurnTests(TerminalCase):
+
+    async def test_a_burned_message_leaves_the_screen(self):
+        alice = await self.pane("alice")
+        bob = await self.online("bob")
+        alice.type("/msg @bob")
+        alice.keys("Enter")
+        await alice.wait_for(r"^\[@bob\]$")
+        bob.type("/msg @alice", "/burn gone soon")
+        await alice.wait_for(r"bob -> you: gone soon  \(burns 5 s after reading\)$")
+        # shown in the window on screen: read at once, burned 5 s later, on both sides
+        await bob.wait_for(r"burned", timeout=20)
+        screen = await alice.wait_for(r"bob -> you: \(burned\)$", timeout=20)
+        self.assertNotIn("gone soon", screen)
+
+
+class ScrollTests(TerminalCase):
+
+    async def test_page_up_shows_older_lines_and_new_ones_wait_below(self):
+        alice = await self.pane("alice", height=12)
+        bob = await self.online("bob")
+        bob.type(*[f"line {n:02}" for n in range(30)])
+        await alice.wait_for(r"bob: line 29$")
+        self.assertNotIn("line 05", alice.screen())
+        alice.keys("PPage", "PPage")
+        screen = await alice.wait_for(r"bob: line 00$")
+        self.assertNotIn("line 29", screen)
+        bob.type("while scrolled up")
+        await bob.wait_for(r"bob: while scrolled up$")
+        self.assertNotIn("while scrolled up", alice.screen())   # the view stays where it is
+        self.assertEqual(self.input_line(alice), "[#lobby]")
+        alice.keys("NPage", "NPage", "NPage", "NPage")
+        await alice.wait_for(r"bob: while scrolled up$")

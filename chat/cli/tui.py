@@ -162,12 +162,14 @@ class TerminalUI:
         unless the user scrolled up."""
         walker = self.walker(window)
         follow = not walker or walker.focus == len(walker) - 1
-        walker.append(urwid.Text(markup))
+        text = urwid.Text(markup)
+        walker.append(text)
         if len(walker) > WINDOW_LINES:
             del walker[:len(walker) - WINDOW_LINES]
         if follow:
             walker.set_focus(len(walker) - 1)
         self.redraw()
+        return text
 
     def show(self, window, prompt: str) -> None:
         self.list.body = self.walker(window)
@@ -215,6 +217,7 @@ class TuiApp(CliApp):
         self._progress = ""
         self._names = set()          # people seen, for Tab
         self._room_names = set()     # rooms on the server, as last listed, for Tab
+        self._burning = {}           # message id -> (its lines on screen, msg, conv)
         self._tick = None
         super().__init__(settings, client, clock, out=self._out, err=self._err,
                          on_exit=on_exit, progress=self._show_progress)
@@ -373,14 +376,18 @@ class TuiApp(CliApp):
         if not mine and sender:
             self._names.add(sender)
         window = self.windows.get(conv)
-        self.ui.add(window, self.message_markup(msg, window.conv))
+        shown = [(self.ui.add(window, self.message_markup(msg, window.conv)), window.conv)]
         if mine:
             if window is not self.windows.current:   # a /msg from here: show it here too
-                self.ui.add(self.windows.current, self.message_markup(msg, self.current))
+                shown.append((self.ui.add(self.windows.current,
+                                          self.message_markup(msg, self.current)),
+                              self.current))
         elif window is self.windows.current:
             self.client.mark_read(conv, msg["id"])
         else:
             self.windows.arrived(conv, msg["id"], mentions(msg.get("text", ""), self.fmt.me))
+        if msg.get("burn") and not msg.get("burned"):
+            self._burning[msg["id"]] = (shown, msg)
         self.refresh_status()
 
     def _print_history(self, data, conv, header, count) -> None:
@@ -400,6 +407,15 @@ class TuiApp(CliApp):
             window.mentioned = window.mentioned or any(
                 mentions(m.get("text", ""), self.fmt.me) for m in messages)
         self.refresh_status()
+
+    def on_burned(self, event) -> None:
+        """Burned messages leave the screen too: their lines say "(burned)"."""
+        for msg_id in event["ids"]:
+            shown, msg = self._burning.pop(msg_id, ((), None))
+            for text, conv in shown:
+                text.set_text(self.message_markup({**msg, "burned": True}, conv))
+        self.ui.redraw()
+        super().on_burned(event)
 
     def on_left(self, event) -> None:
         if event["user"] == self.fmt.me:
@@ -426,18 +442,43 @@ def run_terminal(settings, client, reactor) -> int:
             codes.append(code)
             reactor.callLater(0, stop)
 
+    app = TuiApp(settings, client, reactor, ui, on_exit=finished)
+    real_stderr = sys.stderr
+
     def stop():
         ui.stop()
+        sys.stderr = real_stderr
         for line in app.err_lines:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
         if reactor.running:
             reactor.stop()
 
-    app = TuiApp(settings, client, reactor, ui, on_exit=finished)
+    # an internal error's line (main.start_logging) would scribble over the screen
+    sys.stderr = _LinesTo(app._err)
     reactor.callWhenRunning(ui.start)
     reactor.callWhenRunning(app.start)
     reactor.callWhenRunning(catch_ctrl_c, reactor, app)
-    reactor.run()
-    ui.stop()
+    try:
+        reactor.run()
+    finally:
+        ui.stop()
+        sys.stderr = real_stderr
     return codes[0] if codes else 130
+
+
+class _LinesTo:
+    """A stand-in for sys.stderr that hands each complete line to ``show``."""
+
+    def __init__(self, show):
+        self.show = show
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self.show(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass

@@ -27,7 +27,7 @@ class TmuxPane:
         self.socket = f"chat-test-{os.getpid()}-{next(_panes)}"
         self.env = env
         self._tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height),
-                   command)
+                   "-c", os.getcwd(), command)
 
     @classmethod
     def chat_cli(cls, port: int, user: str, *args, err_path: str, password: str = PASSWORD,
