@@ -19,7 +19,7 @@ from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from chat.cli.format import Formatter
+from chat.cli.format import Formatter, human_size
 from chat.cli.parse import ParseError, parse_line
 from chat.client.connection import RequestFailed
 from chat.client.core import CannotConnect, LinkState, NotConnected
@@ -83,6 +83,8 @@ class CliApp(ClientListener):
         self.inline_progress = progress is not None
         self._failed_transfers = []
         self._progress_steps = {}     # id(transfer) -> the last 25 % step printed
+        self._restarts_shown = set()  # id(transfer) of downloads begun again (said once)
+        self._resumes_shown = set()   # (id(transfer), offset) of resumes said
         self.fmt = Formatter(settings.lang, settings.user)
         self.current = LOBBY
         self.exit_code = None
@@ -437,6 +439,11 @@ class CliApp(ClientListener):
 
     def do_get(self, command):
         folder = os.path.expanduser(command.text or DOWNLOADS)
+        if self.client.downloading(command.number, folder) is not None:
+            # the same file into the same folder joins the running download, never a second one
+            self.out(self.fmt.system("transfer_joined", id=command.number,
+                                     folder=command.text or DOWNLOADS))
+            return
         self._start_transfer(self.client.download(command.number, folder))
 
     def _start_transfer(self, transfer) -> None:
@@ -538,6 +545,12 @@ class CliApp(ClientListener):
 
     def on_transfer(self, transfer) -> None:
         state = transfer.state.value
+        if (state == "receiving" and transfer.resumed_from
+                and (id(transfer), transfer.resumed_from) not in self._resumes_shown):
+            # a resume says so once: what was on the disk is used, the rest is fetched
+            self._resumes_shown.add((id(transfer), transfer.resumed_from))
+            self.out(self.fmt.system("transfer_resumed", name=transfer.name,
+                                     done=human_size(transfer.resumed_from)))
         if state in ("sending", "receiving"):
             if self.inline_progress:
                 self.progress(self.fmt.transfer(transfer))
@@ -550,8 +563,12 @@ class CliApp(ClientListener):
             self._progress_steps.pop(id(transfer), None)
             if state == "failed":
                 self._failed_transfers.append(transfer)
-        elif state == "offering":
-            return      # "waiting" says it already, and an offer is quick
+        elif transfer.restarted and id(transfer) not in self._restarts_shown:
+            self._restarts_shown.add(id(transfer))
+            self.out(self.fmt.system("transfer_restarted", name=transfer.name))
+            return
+        elif state == "offering" or (state == "waiting" and self.client.is_online):
+            return      # an offer is quick; a transfer waits for the link only when offline
         self.out(self.fmt.transfer(transfer))
 
     def on_presence(self, event) -> None:

@@ -162,6 +162,10 @@ EN = {
     "transfer_failed": "Transfer of {name} failed: {message}",
     "transfer_cancelled": "Transfer of {name} cancelled.",
     "transfer_resumed": "Resuming {name} from {done}.",
+    "transfer_joined": "File {id} is already being downloaded into {folder}; the line above "
+                       "will say when it is saved.",
+    "transfer_restarted": "The partial file of {name} had changed on the disk: downloading "
+                          "it again from the start.",
     "room_created": "Room #{room} created.",
     "send_failed": "Could not send: {text}",
     "unsent_at_exit": "Not confirmed by the server, may be lost ({n}):\n{list}",
@@ -305,6 +309,8 @@ ZH = {
     "transfer_failed": "{name} 传输失败：{message}",
     "transfer_cancelled": "{name} 的传输已取消。",
     "transfer_resumed": "从 {done} 处继续传输 {name}。",
+    "transfer_joined": "文件 {id} 已在下载到 {folder}，保存后会另行提示。",
+    "transfer_restarted": "{name} 的未完成文件在磁盘上被改动过：从头重新下载。",
     "room_created": "已创建聊天室 #{room}。",
     "send_failed": "发送失败：{text}",
     "unsent_at_exit": "以下 {n} 条消息未获服务器确认，可能丢失：\n{list}",

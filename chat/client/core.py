@@ -447,6 +447,11 @@ class ChatClient:
         """Fetch file ``file_id`` into ``folder``; returns its Transfer (see send_file)."""
         return self.files.fetch(file_id, folder)
 
+    def downloading(self, file_id: int, folder: str):
+        """The running download of ``file_id`` into ``folder`` (which ``download`` would
+        join), or None."""
+        return self.files.downloading(file_id, folder)
+
     def cancel_transfer(self, transfer) -> defer.Deferred:
         """Stop an upload or download for good (it ends CANCELLED and is never resumed; a
         download's partial file is deleted). Fires with True once it is cancelled, False if

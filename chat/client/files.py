@@ -23,8 +23,9 @@ from twisted.logger import Logger
 
 from chat.client.connection import NotConnected, RequestFailed
 from chat.client.transfers import (
-    ChecksumMismatch, DownloadSink, Transfer, TransferState, UploadStream, hash_file)
-from chat.protocol.errors import CANCELLED
+    ChecksumMismatch, DownloadBusy, DownloadSink, PartialChanged, Transfer, TransferState,
+    UploadStream, hash_file)
+from chat.protocol.errors import BAD_REQUEST, CANCELLED
 from chat.protocol.errors import ProtocolError
 from chat.protocol.framing import FILE_CHUNK
 
@@ -248,10 +249,27 @@ class FileTransfers:
 
     # -- download
     def fetch(self, file_id: int, folder: str) -> Transfer:
-        """Download file ``file_id`` into ``folder`` (resuming a partial one there)."""
+        """Download file ``file_id`` into ``folder`` (resuming a partial one there).
+
+        A file already being downloaded into that folder is not fetched a second time: the
+        running transfer is returned (see :meth:`downloading`); two downloads never share a
+        partial file."""
+        running = self.downloading(file_id, folder)
+        if running is not None:
+            return running
         transfer = Transfer("down", f"#{file_id}", None, file_id=file_id, folder=folder)
         transfer.finished = self._run_download(transfer)
         return transfer
+
+    def downloading(self, file_id: int, folder: str):
+        """The running download of ``file_id`` into ``folder``, or None."""
+        where = os.path.abspath(folder)     # no realpath: that is file I/O on the reactor
+        for transfer in self.active:
+            if (transfer.direction == "down" and transfer.file_id == file_id
+                    and not transfer.state.ended and not transfer.cancelling
+                    and os.path.abspath(transfer.folder) == where):
+                return transfer
+        return None
 
     @defer.inlineCallbacks
     def _run_download(self, transfer: Transfer):
@@ -283,9 +301,25 @@ class FileTransfers:
                         yield sink.discard()
                     if transfer.cancelling or exc.code == CANCELLED:
                         return self._cancelled(transfer)
+                    if (exc.code == BAD_REQUEST and sink is not None and sink.offset
+                            and not transfer.restarted):
+                        # an offset past the file's end: the partial kept from before is not
+                        # this file's start (changed on the disk); it is gone, start again
+                        transfer.restarted = True
+                        continue
                     return self._fail(transfer, exc.code, exc.message)
+                except PartialChanged:
+                    # the bytes kept from before were changed on the disk (the sink deleted
+                    # them): once more from the first byte, said in the transfer's reports
+                    if transfer.restarted:
+                        return self._fail(transfer, "checksum", "the downloaded data does "
+                                          "not match its SHA-256")
+                    transfer.restarted = True
+                    continue
                 except ChecksumMismatch as exc:
                     return self._fail(transfer, "checksum", str(exc))
+                except DownloadBusy as exc:
+                    return self._fail(transfer, "busy", exc.strerror)
                 except ProtocolError as exc:     # a hostile name from the server
                     return self._fail(transfer, exc.code, exc.message)
                 except OSError as exc:

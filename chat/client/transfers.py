@@ -4,19 +4,22 @@
 * :class:`UploadStream` is an ``IPushProducer`` on the connection's transport: it reads the
   file a chunk at a time in a thread and writes body frames only while the transport wants
   more, so memory stays at a chunk or two whatever the file's size;
-* :class:`DownloadSink` takes a reply's body frames as they arrive and writes and hashes them
-  in batches, in order, the write and the hash of a batch in two threads side by side; it
-  pauses the transport while the disk is behind; at the end it checks
-  the SHA-256 and only then moves the file into the download folder, under a name that
-  overwrites nothing. A big file's pages leave the page cache once on the disk
-  (:mod:`chat.writeback`). A partial download stays as ``.chat-<id>.part`` for a later resume
-  (unless the download is cancelled: then it is deleted).
+* :class:`DownloadSink` takes a reply's body frames as they arrive and writes them in
+  batches, in order, to a partial file it holds alone (a lock), and hashes each batch as
+  read back from the disk, the write of a batch and the hash of the one before in two threads
+  side by side; it pauses the transport while the disk is behind; at the end it checks the
+  size on disk and the SHA-256 and only then moves the file into the download folder, under
+  a local name (:mod:`chat.client.savename`) that overwrites nothing. A big file's pages
+  leave the page cache once on the disk (:mod:`chat.writeback`). A partial download stays as
+  ``.chat-<id>.part`` for a later resume (unless the download is cancelled: then it is
+  deleted).
 
 Disk work runs through an injected ``run(f, *args) -> Deferred`` (``deferToThread`` for real,
 a synchronous call in tests).
 """
 
 import enum
+import errno
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -26,7 +29,12 @@ from twisted.internet import defer, interfaces
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chat.protocol.filenames import unique_path
+try:
+    import fcntl
+except ImportError:          # Windows: no advisory locks; one client per folder there
+    fcntl = None
+
+from chat.client.savename import save_path
 from chat.protocol.framing import FILE_CHUNK
 from chat.serial import SerialQueue, nothing
 from chat.writeback import WritebackWindow, drop_behind
@@ -35,6 +43,10 @@ HIGH_WATER = 32 * FILE_CHUNK
 """Bytes of a download waiting for the disk above which the transport stops reading."""
 LOW_WATER = 8 * FILE_CHUNK
 """... and below which it reads again."""
+HASH_READ = 1 << 20
+"""Bytes read back from the disk per step of a download's hash."""
+_O_BINARY = getattr(os, "O_BINARY", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 READ_CHUNKS = 4
 """Body frames an upload reads from the disk in one go."""
 PROGRESS_EVERY = 0.25
@@ -83,6 +95,8 @@ class Transfer:
     error: Optional[tuple] = None     # (code, message) once FAILED
     finished: Optional[defer.Deferred] = None   # fires once DONE, FAILED or CANCELLED
     cancelling: bool = False          # cancel() was called; CANCELLED follows (or DONE: too late)
+    restarted: bool = False           # down: the partial kept from before had changed on the
+                                      # disk; it was deleted and the download began again
     _samples: list = field(default_factory=list, repr=False)
     _reported: float = field(default=float("-inf"), repr=False)
     # what cancel() stops (see chat.client.files.FileTransfers): a local wait (hashing, the
@@ -254,8 +268,38 @@ class UploadStream:
         self._close_file()
 
 
+class DownloadBusy(OSError):
+    """Another download (another program, or another client in this one) holds the partial
+    file: two writers would mix their bytes, so the second one does not start."""
+
+
+class PartialChanged(ChecksumMismatch):
+    """A resumed download did not match: the partial file kept from before was changed (or
+    damaged) on the disk. It is deleted; the download starts again from the first byte."""
+
+
+def _lock(fd: int) -> None:
+    """Hold the partial file for this download alone (an advisory lock; released on close,
+    also when the program is killed)."""
+    if fcntl is None:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise DownloadBusy(errno.EBUSY, "the file is already being downloaded into this "
+                           "folder by another program") from None
+
+
 class DownloadSink:
-    """Receives a download's body (see ClientConnection.request's ``sink``)."""
+    """Receives a download's body (see ClientConnection.request's ``sink``).
+
+    The partial file is held under an exclusive lock while the download runs, and written at
+    its own offsets (never opened for appending). The SHA-256 is taken over what is on the
+    disk: a resume hashes the partial's bytes before it asks for the rest, and each batch
+    written is read back from the file (in the hash thread, beside the next write) and hashed.
+    The file counts as received only once its size on disk and that digest match the
+    server's; a resumed one that does not match raises :class:`PartialChanged`.
+    """
 
     def __init__(self, folder: str, file_id: int, run, on_begin, on_progress):
         self.folder = folder
@@ -267,10 +311,11 @@ class DownloadSink:
         self.conn = None                    # set before the request: pauses its transport
         self.offset = 0
         self.final_path = None
-        self._file = None
+        self._file = None                   # the partial, written (unbuffered, locked)
+        self._reader = None                 # the partial, read back for the hash
         self._digest = None
         self._writes = SerialQueue(run)     # open, writes, close: one after the other
-        self._hashes = SerialQueue(run)     # the SHA-256, beside the writes
+        self._hashes = SerialQueue(run)     # the SHA-256, each batch after its write
         self._batch = []                    # chunks waiting for the batch in the threads
         self._in_flight = 0                 # batches in the threads
         self._queued = 0
@@ -279,36 +324,58 @@ class DownloadSink:
         self._end = 0
         self._window = None
         self._failure = None
+        self._write_error = None            # set in the write thread, seen by the hash thread
+        self._buffer = None
         self.name = None                    # from the server's file view, in begin()
         self.expected_sha256 = None
+        self.expected_size = None
 
     def prepare(self) -> defer.Deferred:
-        """Open (or create) the partial file and hash what it holds; fires with its size."""
+        """Open (or create) the partial file, lock it and hash what it holds; fires with its
+        size (the offset to ask for)."""
         prepared = self._writes.submit(self._prepare)
         self._hashes.after(prepared)     # no hash before the digest holds the partial's bytes
         return prepared
 
-    def _prepare(self) -> int:
+    def _prepare(self) -> int:                  # in a thread
         os.makedirs(self.folder, exist_ok=True)
-        self._file = open(self.partial, "ab+")
-        self._file.seek(0)
+        fd = os.open(self.partial, os.O_RDWR | os.O_CREAT | _O_BINARY | _O_CLOEXEC, 0o600)
+        try:
+            _lock(fd)
+            self._file = os.fdopen(fd, "r+b", buffering=0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._reader = open(self.partial, "rb", buffering=0)
+        self._buffer = bytearray(HASH_READ)
         self._digest = hashlib.sha256()
-        size = 0
-        while True:
-            chunk = self._file.read(1 << 20)
-            if not chunk:
-                break
-            self._digest.update(chunk)
-            size += len(chunk)
+        size = self._hash_on_disk(None)
+        self._file.seek(size)
         self.offset = self._written = self._end = size
         self._window = WritebackWindow(self._file.fileno(), size)
         return size
+
+    def _hash_on_disk(self, n) -> int:
+        """Read ``n`` more bytes of the partial (all of it if None) and hash them."""
+        buffer, view, done = self._buffer, memoryview(self._buffer), 0
+        while n is None or done < n:
+            want = len(buffer) if n is None else min(len(buffer), n - done)
+            got = self._reader.readinto(view[:want])
+            if not got:
+                break
+            self._digest.update(view[:got])
+            done += got
+        if n is not None and done < n:
+            raise ChecksumMismatch(f"{self.partial} was shortened on the disk while it was "
+                                   "being downloaded")
+        return done
 
     # -- what ClientConnection calls
     def begin(self, data: dict, size: int) -> None:
         view = data["file"]
         self.name = view["name"]
         self.expected_sha256 = view["sha256"]
+        self.expected_size = view.get("size")
         if self._window is not None:
             # set before the first write is handed to a thread (prepare has run)
             self._window.drop = drop_behind(view.get("size") or 0)
@@ -329,23 +396,30 @@ class DownloadSink:
         self._in_flight += 1
         n = sum(len(chunk) for chunk in batch)
         written = self._writes.submit(self._write_batch, batch)
-        hashed = self._hashes.submit(self._hash_batch, batch)
+        self._hashes.after(written)      # what is hashed is read back once it is written
+        hashed = self._hashes.submit(self._hash_batch, n)
         defer.gatherResults([written, hashed], consumeErrors=True).addBoth(self._batch_done, n)
 
     def _write_batch(self, batch) -> None:      # in a thread
-        if self._failure is not None or self._file is None:
+        if self._write_error is not None or self._failure is not None or self._file is None:
             return                # the disk failed: the rest is not written
-        for chunk in batch:
-            self._file.write(chunk)
-            # bounded dirty pages: a gigabyte of them would stall every fsync on the machine
-            self._end += len(chunk)
-            if self._window.due(self._end):
-                self._file.flush()
-                self._window.wrote(self._end)
+        try:
+            for chunk in batch:
+                view = memoryview(chunk)
+                while view:
+                    view = view[self._file.write(view):]
+                # bounded dirty pages: a gigabyte of them would stall every fsync on the machine
+                self._end += len(chunk)
+                if self._window.due(self._end):
+                    self._window.wrote(self._end)
+        except BaseException as exc:
+            self._write_error = exc
+            raise
 
-    def _hash_batch(self, batch) -> None:       # in a thread, beside _write_batch
-        for chunk in batch:
-            self._digest.update(chunk)
+    def _hash_batch(self, n: int) -> None:      # in a thread, beside the next _write_batch
+        if self._write_error is not None or self._reader is None:
+            return                # nothing (or not all) was written: the download fails
+        self._hash_on_disk(n)
 
     def _batch_done(self, result, n: int) -> None:
         self._in_flight -= 1
@@ -381,20 +455,26 @@ class DownloadSink:
         expected = self.expected_sha256
         self._file.flush()
         os.fsync(self._file.fileno())
-        self._file.close()
-        self._file = None
-        if self._digest.hexdigest() != expected:
-            os.remove(self.partial)
-            raise ChecksumMismatch(
-                f"the downloaded data does not match its SHA-256 ({expected[:12]}...)")
-        path = unique_path(self.folder, self.name)
+        on_disk = os.fstat(self._file.fileno()).st_size
+        # the digest holds every byte of the file as read from the disk, in order; a longer
+        # file (bytes past the end of a partial from elsewhere) cannot match either
+        matched = on_disk == self.expected_size and self._digest.hexdigest() == expected
+        if not matched:
+            self._close(True)
+            kind = PartialChanged if self.offset else ChecksumMismatch
+            raise kind(f"the downloaded data does not match its SHA-256 ({expected[:12]}...)")
+        path = save_path(self.folder, self.name)
+        if os.name == "nt":          # an open file cannot be renamed there
+            self._close(False)
         os.replace(self.partial, path)   # unique_path just checked that nothing is there
+        self._close(False)               # the lock goes with the file, after the rename
         self.final_path = path
         return path
 
     def discard(self) -> defer.Deferred:
         """The server refused the download, or the user cancelled it: the partial file goes
-        (also one left by an earlier attempt, without ``prepare``)."""
+        (also one left by an earlier attempt, without ``prepare``, unless another download
+        holds it)."""
         self._flush()
         return self._writes.submit(self._close, True)
 
@@ -403,13 +483,27 @@ class DownloadSink:
         self._flush()                    # what arrived is kept
         self._writes.submit(self._close, False)
 
-    def _close(self, remove: bool) -> None:   # in a thread: a close flushes
+    def _close(self, remove: bool) -> None:   # in a thread
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
         f, self._file = self._file, None
-        if f is not None:
-            f.close()
-        if remove:
+        if f is None and remove:
+            # not opened by this sink: only a partial nobody holds is removed
             try:
-                os.remove(self.partial)
+                fd = os.open(self.partial, os.O_RDWR | _O_BINARY | _O_CLOEXEC)
+            except FileNotFoundError:
+                return
+            f = os.fdopen(fd, "r+b", buffering=0)
+            try:
+                _lock(fd)
+            except DownloadBusy:
+                f.close()
+                return
+        if remove and f is not None:
+            try:
+                os.remove(self.partial)    # before the close: the lock still holds
             except FileNotFoundError:
                 pass
-
+        if f is not None:
+            f.close()
