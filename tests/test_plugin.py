@@ -66,6 +66,20 @@ class PluginTests(unittest.TestCase):
             message = str(caught.exception.code)
             self.assertTrue(message.startswith("chatserver: error: "), message)
             self.assertNotIn("\n", message)
+            self.assertNotIn("could not convert", message)   # Python's words, not ours
+        with self.assertRaises(SystemExit) as caught:
+            tap.Options().parseOptions(["--partial-ttl", "abc"])
+        self.assertEqual("chatserver: error: bad --partial-ttl: 'abc' is not a positive "
+                         "number of seconds", str(caught.exception.code))
+
+    def test_hello_says_monitoring_as_a_boolean(self):
+        # twistd keeps flags as 0/1; PROTOCOL.md shows "monitoring": false
+        data_dir = os.path.join(self.temp_dir(), "data")
+        for argv, expected in (([], False), (["--allow-monitoring"], True)):
+            options = tap.Options()
+            options.parseOptions(["--data-dir", data_dir] + argv)
+            server = tap.makeService(options).server
+            self.assertIs(server.config.monitoring, expected)
 
     def test_file_options(self):
         data_dir = os.path.join(self.temp_dir(), "data")
@@ -105,6 +119,11 @@ class PluginTests(unittest.TestCase):
             message = str(caught.exception.code)
             self.assertTrue(message.startswith("chatserver: error: "), message)
             self.assertNotIn("\n", message)
+            self.assertNotIn("could not convert", message)   # Python's words, not ours
+        with self.assertRaises(SystemExit) as caught:
+            tap.Options().parseOptions(["--data-dir", data_dir, "--partial-ttl", "abc"])
+        self.assertIn("bad --partial-ttl: 'abc' is not a positive number of seconds",
+                      str(caught.exception.code))
 
     def test_lite_makes_no_files(self):
         data_dir = os.path.join(self.temp_dir(), "unused")

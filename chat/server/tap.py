@@ -41,7 +41,11 @@ def parse_size(text: str) -> int:
 
 
 def parse_seconds(text: str) -> float:
-    value = float(text)
+    """``"90"`` or ``"0.5"`` -> seconds, > 0 and finite; ValueError worded for the user."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")      # worded below like every other bad value
     if not value > 0 or value == float("inf"):
         raise ValueError(f"{text!r} is not a positive number of seconds")
     return value
@@ -248,7 +252,7 @@ def makeService(options):
         admins=admin_keys(options["admin"]),
         message_log=not options["lite"],
         persistent=not options["lite"],
-        monitoring=options["allow-monitoring"],
+        monitoring=bool(options["allow-monitoring"]),   # twistd flags are 0/1; the wire says a boolean
         # --lite: a temporary directory, made by the server and removed when it stops
         files_dir=None if options["lite"] else os.path.join(options["data-dir"], FILES_DIR),
         max_file_size=options["max-file-size"],
