@@ -15,28 +15,43 @@ SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxc
                    libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \
                    xvfb xauth fonts-noto-cjk fonts-noto-color-emoji tmux
 
+# apt-get waits for dpkg's lock instead of failing at once when another install runs
+APT := apt-get -o DPkg::Lock::Timeout=300
+
 install: $(VENV)/.installed
 
-# System packages first (only what is missing, only when we can: apt-get as root).
+# System packages first (only what is missing, only when we can: apt-get as root). apt-get
+# waits up to 5 minutes for dpkg's lock (another install running) and is tried three times;
+# if it still fails the step stays unmarked, so the next make tries again.
 $(VENV)/.system:
 	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
 	    echo "installing python3-venv"; \
-	    apt-get update && apt-get install -y python3-venv python3-pip; \
+	    $(APT) update && $(APT) install -y python3-venv python3-pip; \
 	fi
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	ok=1; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $$missing"; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } \
-	    || echo "warning: could not install $$missing (the Qt tests need the libraries)"; \
-	fi
-	$(PYTHON) -m venv $(VENV)
-	touch $@
+	    ok=0; \
+	    for attempt in 1 2 3; do \
+	        if $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq $$missing; \
+	        then ok=1; break; fi; \
+	        echo "apt-get failed (attempt $$attempt of 3; dpkg busy?), trying again in 10 s"; \
+	        sleep 10; \
+	    done; \
+	    [ $$ok = 1 ] || echo "warning: could not install $$missing (the Qt tests need the" \
+	        "libraries); make will try again next time"; \
+	fi; \
+	$(PYTHON) -m venv $(VENV) && if [ $$ok = 1 ]; then touch $@; fi
 
-# editable_mode=compat puts the source tree on sys.path, which is what lets Twisted's plugin
-# system find twisted/plugins/chatserver.py (a plain `pip install -e .` does not).
+# An editable install (the default mode: no setuptools mode that is to be removed), plus a
+# .pth file naming this folder: Twisted's plugin system looks for twisted/plugins/ under every
+# sys.path entry, which is how twistd finds twisted/plugins/chatserver.py. A non-editable
+# `pip install .` installs the plugin file into twisted/plugins/ itself and needs no .pth.
 $(VENV)/.installed: $(VENV)/.system setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -q -e '.[test]'
+	echo "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/chat-plugins.pth"
 	touch $@
 
 run: install
