@@ -170,6 +170,24 @@ class Options(usage.Options):
             raise usage.UsageError(f"--db {self['db']!r} is a directory")
 
 
+def _log_writes_to(stream) -> bool:
+    """Whether a file observer of the global log writes to the file ``stream`` is open on
+    (twistd -n logs to the terminal it was started from)."""
+    from twisted.logger import globalLogPublisher
+    try:
+        target = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    for observer in getattr(globalLogPublisher, "_observers", ()):
+        out = getattr(observer, "_outFile", None)
+        try:
+            if out is not None and os.path.samestat(os.fstat(out.fileno()), target):
+                return True
+        except (AttributeError, OSError, ValueError):
+            continue
+    return False
+
+
 class ChatService(service.MultiService):
     """Binds the ports, loads the server's state, then starts accepting connections."""
 
@@ -206,9 +224,12 @@ class ChatService(service.MultiService):
 
     def _fail_at_start(self, reason: str):
         message = f"chatserver: error: {reason}"
-        self.log.critical(message)
-        # twistd has pointed sys.stderr at the log by now; the terminal is __stderr__
+        # twistd has pointed sys.stderr at the log by now; the terminal is __stderr__. Under
+        # `twistd -n` the log is that terminal too: the line is then said once, not twice
+        if not _log_writes_to(sys.__stderr__):
+            self.log.critical(message)
         sys.__stderr__.write(message + "\n")
+        sys.__stderr__.flush()
         for port in self.ports:
             port.stopListening()
         raise SystemExit(1)

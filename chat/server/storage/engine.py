@@ -7,6 +7,7 @@ engine would be a sibling of :class:`SQLiteEngine` (``psycopg2``, ``%s``, no PRA
 schema directory for the few DDL differences such as identity columns and ``BYTEA``).
 """
 
+import os
 import sqlite3
 from twisted.enterprise import adbapi
 
@@ -79,6 +80,13 @@ class SQLiteEngine(Engine):
         cursor.execute("BEGIN")
 
     def preflight(self) -> None:
+        if not os.path.lexists(self.path):
+            # a new database is made by start(), once the ports are bound: a start that fails
+            # on a port in use leaves no empty database behind. Here: can it be made?
+            folder = os.path.dirname(os.path.abspath(self.path))
+            if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+                raise sqlite3.OperationalError(f"cannot create the database in {folder}")
+            return
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
         try:
             conn.execute("PRAGMA schema_version").fetchone()  # reads the header: a database?
