@@ -28,6 +28,8 @@ from chat.client.outbox import OutState
 
 LOBBY = "#lobby"
 DOWNLOADS = "./downloads"
+USERS_PAGES = 20
+"""/users shows at most this many pages of the server's list (500 names each)."""
 PROGRESS_STEP = 25
 """Without a terminal, progress is printed at every 25 %, not four times a second."""
 GOODBYE_WAIT = 2.0
@@ -335,6 +337,9 @@ class CliApp(ClientListener):
             self.out(self.fmt.system("pending", n=len(self.client.outbox)))
 
     def do_msg(self, command):
+        if command.target.casefold() == (self.fmt.me or "").casefold():
+            self.out(self.fmt.system("msg_self"))   # as the desktop client refuses it
+            return
         conv = "@" + command.target
         if command.text:
             self._send(conv, command.text)
@@ -382,8 +387,19 @@ class CliApp(ClientListener):
 
     @defer.inlineCallbacks
     def do_users(self, command):
-        data = yield self.client.users(online=True)
-        self._print(self.fmt.users(data))
+        # every account (page after page, as the server sorts them by name), or with -o only
+        # who is online; shown online first, then the others by when they were last seen
+        data = yield self.client.users(online=bool(command.flag))
+        users = list(data["users"])
+        pages = 1
+        while data.get("more") and users and pages < USERS_PAGES:
+            data = yield self.client.users(online=bool(command.flag), after=users[-1]["name"])
+            users.extend(data["users"])
+            pages += 1
+        users.sort(key=lambda u: u["name"].casefold())
+        users.sort(key=lambda u: u.get("last_seen") or "", reverse=True)
+        users.sort(key=lambda u: not u.get("online"))
+        self._print(self.fmt.users(dict(data, users=users)))
 
     @defer.inlineCallbacks
     def do_topic(self, command):
@@ -393,7 +409,11 @@ class CliApp(ClientListener):
             return
         if not command.text:
             info = self.client.model.room(room)
-            self.out(self.fmt.system("topic_show", room=room, topic=info.topic if info else ""))
+            topic = info.topic if info else ""
+            if topic:
+                self.out(self.fmt.system("topic_show", room=room, topic=topic))
+            else:
+                self.out(self.fmt.system("topic_none", room=room))
             return
         yield self.client.set_topic(room, command.text)
 

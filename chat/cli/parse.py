@@ -5,6 +5,7 @@ compares them case-insensitively anyway); free text keeps its inner spacing.
 """
 
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -29,6 +30,7 @@ USAGE = {
     "monitor": "/monitor on|off",
     "send": "/send [@user|@all] path",
     "get": "/get ID [dir]",
+    "users": "/users [-o]",
 }
 
 # \d and int() accept any decimal digits, so full-width ３０ from a Chinese IME works too.
@@ -101,6 +103,15 @@ def _bare(name: str, rest: str) -> Command:
 
 def _quit(name: str, rest: str) -> Command:
     return Command("quit")
+
+
+def _users(name: str, rest: str) -> Command:
+    """``/users``: everybody; ``/users -o`` (or ``--online``): who is online."""
+    if rest in ("-o", "--online"):
+        return Command(name, flag=True)
+    if rest:
+        raise _usage(name)
+    return Command(name)
 
 
 def _topic(name: str, rest: str) -> Command:
@@ -180,6 +191,20 @@ def _shutdown(name: str, rest: str) -> Command:
     return Command(name, number=0, text=rest)
 
 
+def _path(name: str, text: str) -> str:
+    """A path as typed: in quotes (``"my notes.txt"``, ``'a b'``) or with backslash escapes
+    (``my\\ notes.txt``) as in a shell; a plain path may hold spaces as it is."""
+    if not any(c in text for c in "\"'\\"):
+        return text
+    try:
+        words = shlex.split(text)
+    except ValueError:               # no closing quotation
+        raise ParseError("bad_quotes") from None
+    if len(words) != 1:
+        raise _usage(name)
+    return words[0]
+
+
 def _send(name: str, rest: str) -> Command:
     target = None
     if rest.startswith("@"):
@@ -187,19 +212,19 @@ def _send(name: str, rest: str) -> Command:
         target = target[1:]
     if not rest or target == "":
         raise _usage(name)
-    return Command(name, target=target, text=rest)
+    return Command(name, target=target, text=_path(name, rest))
 
 
 def _get(name: str, rest: str) -> Command:
     file_id, directory = _split(rest)
     if not re.fullmatch(r"\d+", file_id):
         raise _usage(name)
-    return Command(name, number=int(file_id), text=directory)
+    return Command(name, number=int(file_id), text=_path(name, directory) if directory else "")
 
 
 _HANDLERS: dict[str, Callable[[str, str], Command]] = {
     "msg": _msg, "join": _join, "leave": _leave,
-    "rooms": _bare, "users": _bare, "help": _bare, "list": _bare, "files": _bare,
+    "rooms": _bare, "users": _users, "help": _bare, "list": _bare, "files": _bare,
     "quit": _quit, "exit": _quit,
     "topic": _topic, "history": _history, "burn": _burn,
     "notice": _notice, "user": _user_name, "kick": _with_reason, "ban": _with_reason,
