@@ -31,7 +31,7 @@ class OptionsTests(unittest.TestCase):
         self.assertEqual(secret.questions, ["Password: "])
 
     def test_questions_in_chinese_and_register_asks_twice(self):
-        ask, secret = Answers("10.0.0.5", "6000", "张伟"), Answers("密码密码密码", "密码密码密码")
+        ask, secret = Answers("10.0.0.5", "6000", "张伟"), Answers("密码密码密码密码", "密码密码密码密码")
         s = settings_from(["--lang", "zh", "--register"], "chat-cli", True, ask, secret,
                           environ={})
         self.assertEqual((s.host, s.port, s.user, s.register), ("10.0.0.5", 6000, "张伟", True))
@@ -74,5 +74,58 @@ class OptionsTests(unittest.TestCase):
                 settings_from(argv + ["--user", "u"], "chat-cli", False,
                               environ={"CHAT_PASSWORD": "password"})
         with self.assertRaises(UsageError):
-            settings_from(["--user", "u"], "chat-cli", True, Answers("", "five"),
+            settings_from([], "chat-cli", True, Answers("", "five"),
                           Answers("password"), environ={})
+
+
+class PromptDefectTests(unittest.TestCase):
+    """Issue 15: ask only for what has no default; a short new password is refused before it
+    is typed twice; the last server is remembered."""
+
+    def test_user_given_asks_only_for_the_password(self):
+        ask, secret = Answers(), Answers("s3cret pass")
+        s = settings_from(["--user", "alice", "--lang", "en"], "chat-cli", True, ask, secret,
+                          environ={})
+        self.assertEqual((s.host, s.port, s.user), ("127.0.0.1", 5000, "alice"))
+        self.assertEqual(ask.questions, [])
+        self.assertEqual(secret.questions, ["Password: "])
+
+    def test_host_or_port_given_skips_the_server_questions(self):
+        for argv in (["--host", "10.0.0.7"], ["--port", "6000"]):
+            ask = Answers("bob")
+            s = settings_from(argv + ["--lang", "en"], "chat-cli", True, ask,
+                              Answers("s3cret pass"), environ={})
+            self.assertEqual(ask.questions, ["User name: "], argv)
+            self.assertEqual(s.user, "bob")
+
+    def test_a_saved_last_server_skips_the_server_questions(self):
+        home = tempfile.mkdtemp()
+        environ = {"HOME": home}
+        s = settings_from(["--lang", "en"], "chat-cli", True, Answers("10.0.0.9", "6001", "bob"),
+                          Answers("s3cret pass"), environ=environ)
+        s.remember()                                   # what a good login does (in a thread)
+        with open(os.path.join(home, ".config", "chat", "last_server")) as f:
+            self.assertEqual(f.read(), "10.0.0.9 6001\n")
+        ask = Answers("bob")
+        s = settings_from(["--lang", "en"], "chat-cli", True, ask, Answers("s3cret pass"),
+                          environ=environ)
+        self.assertEqual((s.host, s.port), ("10.0.0.9", 6001))
+        self.assertEqual(ask.questions, ["User name: "])
+        # a script is never steered by what a person's session saved
+        s = settings_from(["--user", "bob"], "chat-cli", False, environ=dict(
+            environ, CHAT_PASSWORD="s3cret pass"))
+        self.assertEqual((s.host, s.port), ("127.0.0.1", 5000))
+        self.assertIsNone(s.remember)
+
+    def test_a_short_new_password_is_refused_before_it_is_typed_again(self):
+        secret = Answers("short", "long enough now", "long enough now")
+        s = settings_from(["--user", "a", "--register", "--lang", "en"], "chat-cli", True,
+                          Answers(), secret, environ={})
+        self.assertEqual(s.password, "long enough now")
+        self.assertEqual(secret.questions, [
+            "Password: ", "A password needs at least 8 characters. Password: ",
+            "Password again: "])
+        with self.assertRaises(UsageError) as caught:
+            settings_from(["--user", "a", "--register", "--lang", "zh"], "chat-cli", True,
+                          Answers(), Answers("a", "b", "c"), environ={})
+        self.assertIn("密码至少需要 8 个字符", str(caught.exception))

@@ -13,7 +13,7 @@ import math
 import os
 import sys
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
@@ -143,6 +143,10 @@ class CliApp(ClientListener):
     def _logged_in(self, data) -> None:
         me = data["user"]["name"]
         self.fmt.me = me
+        remember = getattr(self.settings, "remember", None)
+        if remember is not None:      # the next start connects here without asking
+            threads.deferToThread(remember).addErrback(
+                lambda f: self.log.info("could not save the server: {e}", e=f.value))
         if self.settings.register:
             self.out(self.fmt.system("registered", user=me))
         if self.settings.admin_console and not self.client.model.admin:

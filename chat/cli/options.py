@@ -1,7 +1,10 @@
 """Command line of ``chat-cli`` and ``chat-admin``, and asking for what it left out.
 
-A person at a terminal is asked for the server address (default 127.0.0.1), the port
-(default 5000), the user name and the password (hidden). A script (stdin not a terminal)
+A person at a terminal is asked only for what has no default: the user name and the password
+(hidden; a new one is checked for its length before it is typed again). The server address
+(default 127.0.0.1) and port (default 5000) are asked for only on a first start with no
+option at all; after a good login the server is remembered for the next start
+(``~/.config/chat/last_server``). A script (stdin not a terminal)
 is never asked: it gets the defaults, and the password from ``--password-file`` or the
 environment variable ``CHAT_PASSWORD``.
 """
@@ -10,9 +13,10 @@ import argparse
 import getpass
 import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from chat.cli.text import LANGUAGES, default_language, tr
+from chat.protocol.names import PASSWORD_MIN
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
@@ -40,6 +44,7 @@ class Settings:
     system_ca: bool = False
     known_servers: Optional[str] = None
     no_color: bool = False
+    remember: Optional[Callable] = None    # saves the server after a good login (a thread)
 
     def tls_options(self):
         """The client core's TLSOptions, or None for plain TCP."""
@@ -97,10 +102,20 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
         answer = ask(f"{shown} [{default}]: " if default is not None else f"{shown}: ").strip()
         return answer or default
 
-    host = args.host or asked("prompt_host", DEFAULT_HOST)
-    port = args.port
+    # the server is asked for only on a first start with nothing given: --host, --port,
+    # --user or a server saved by an earlier session (interactive only) mean the defaults do
+    saved = read_last_server(environ) if interactive else None
+    if saved is not None and args.host is None and args.port is None:
+        host, port = saved
+        args.tls = args.tls or saved_tls(environ)
+    else:
+        host, port = args.host, args.port
+    ask_server = interactive and args.host is None and args.port is None and not args.user \
+        and saved is None
+    if host is None:
+        host = asked("prompt_host", DEFAULT_HOST) if ask_server else DEFAULT_HOST
     if port is None:
-        raw = asked("prompt_port", str(DEFAULT_PORT))
+        raw = asked("prompt_port", str(DEFAULT_PORT)) if ask_server else str(DEFAULT_PORT)
         try:
             port = int(raw)
         except ValueError:
@@ -113,6 +128,14 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
     password = _password(args, environ)
     if password is None and interactive:
         password = ask_secret(tr(lang, "prompt_password") + ": ")
+        tries = 1
+        while args.register and len(password) < PASSWORD_MIN:
+            # said before it is typed a second time (the server would refuse it anyway)
+            if tries == 3:
+                raise UsageError(f"{prog}: error: " + tr(lang, "password_short", n=PASSWORD_MIN))
+            password = ask_secret(tr(lang, "password_short", n=PASSWORD_MIN) + " "
+                                  + tr(lang, "prompt_password") + ": ")
+            tries += 1
         if args.register and ask_secret(tr(lang, "prompt_password_again") + ": ") != password:
             raise UsageError(f"{prog}: error: " + tr(lang, "passwords_differ"))
     if not password:
@@ -123,9 +146,56 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
         raise UsageError(f"{prog}: error: --ca-file, --system-ca and --known-servers need --tls")
     if args.ca_file and args.system_ca:
         raise UsageError(f"{prog}: error: use either --ca-file or --system-ca")
-    return Settings(host, port, user, password, args.register, lang, args.wait, admin_console,
-                    args.log, tls=args.tls, ca_file=args.ca_file, system_ca=args.system_ca,
-                    known_servers=args.known_servers, no_color=args.no_color)
+    settings = Settings(host, port, user, password, args.register, lang, args.wait,
+                        admin_console, args.log, tls=args.tls, ca_file=args.ca_file,
+                        system_ca=args.system_ca, known_servers=args.known_servers,
+                        no_color=args.no_color)
+    path = last_server_path(environ)
+    if interactive and path is not None:
+        settings.remember = lambda: write_last_server(path, host, port, args.tls)
+    return settings
+
+
+def last_server_path(environ) -> Optional[str]:
+    """``$XDG_CONFIG_HOME/chat/last_server`` (``~/.config/chat/last_server``), None without
+    a home."""
+    base = environ.get("XDG_CONFIG_HOME") or (
+        os.path.join(environ["HOME"], ".config") if environ.get("HOME") else None)
+    return os.path.join(base, "chat", "last_server") if base else None
+
+
+def _read_saved(environ):
+    path = last_server_path(environ)
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            words = f.readline().split()
+        host, port = words[0], int(words[1])
+    except (OSError, ValueError, IndexError):
+        return None                  # none yet, or not ours: ask as on a first start
+    if not 0 < port < 65536:
+        return None
+    return host, port, "tls" in words[2:]
+
+
+def read_last_server(environ):
+    """``(host, port)`` of the server the last interactive session logged in to, or None."""
+    saved = _read_saved(environ)
+    return saved[:2] if saved else None
+
+
+def saved_tls(environ) -> bool:
+    saved = _read_saved(environ)
+    return bool(saved and saved[2])
+
+
+def write_last_server(path: str, host: str, port: int, tls: bool) -> None:
+    """Remember the server of a good login (a line ``host port [tls]``). Blocking: a thread."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".new", "w", encoding="utf-8") as f:
+        f.write(f"{host} {port}{' tls' if tls else ''}\n")
+    os.replace(path + ".new", path)
 
 
 def _password(args, environ) -> Optional[str]:

@@ -223,6 +223,7 @@ EN = {
     "prompt_password": "Password",
     "prompt_password_again": "Password again",
     "passwords_differ": "The passwords differ; please try again.",
+    "password_short": "A password needs at least {n} characters.",
     # lists
     "users_header": "Users: {online} online, {total} listed",
     "rooms_header": "Rooms (* = joined):",
@@ -367,6 +368,7 @@ ZH = {
     "prompt_password": "密码",
     "prompt_password_again": "再次输入密码",
     "passwords_differ": "两次输入的密码不一致，请重试。",
+    "password_short": "密码至少需要 {n} 个字符。",
     "users_header": "用户：在线 {online} 人，列出 {total} 人",
     "rooms_header": "聊天室（* 表示已加入）：",
     "sessions_header": "当前连接（在线 {online} 人）：",
