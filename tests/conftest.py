@@ -26,11 +26,9 @@ def _mktemp(self) -> str:
 trial_unittest.SynchronousTestCase.mktemp = _mktemp
 
 try:
-    from hypothesis import settings
-    from hypothesis.database import DirectoryBasedExampleDatabase
+    from hypothesis.configuration import set_hypothesis_home_dir
 except ImportError:        # hypothesis is a test dependency; without it its tests are skipped
     pass
 else:
-    settings.register_profile(
-        "chat", database=DirectoryBasedExampleDatabase(os.path.join(SCRATCH, "hypothesis")))
-    settings.load_profile("chat")
+    # its example database and its caches (unicode data) go there too
+    set_hypothesis_home_dir(os.path.join(SCRATCH, "hypothesis"))

@@ -20,17 +20,15 @@ class CleanTreeTests(unittest.TestCase):
         os.makedirs(path)
         self.assertTrue(os.path.isdir(path))
 
-    def test_hypothesis_keeps_its_examples_outside_the_project_folder(self):
+    def test_hypothesis_keeps_its_files_outside_the_project_folder(self):
         try:
-            from hypothesis import settings
+            from hypothesis.configuration import storage_directory
         except ImportError:
             self.skipTest("no hypothesis")
-        where = getattr(settings.default.database, "path", None)
-        if where is not None:
-            where = os.path.abspath(where)
-            self.assertFalse(where.startswith(ROOT + os.sep)
-                             and not where.startswith(os.path.join(ROOT, "_trial_temp")),
-                             where)
+        where = storage_directory("examples", intent_to_write=False)
+        where = os.path.abspath(str(getattr(where, "path", where)))
+        self.assertFalse(where.startswith(ROOT + os.sep)
+                         and not where.startswith(os.path.join(ROOT, "_trial_temp")), where)
 
     def test_the_daemon_example_leaves_nothing_untracked(self):
         if shutil.which("git") is None or not os.path.exists(os.path.join(ROOT, ".git")):

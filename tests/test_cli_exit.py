@@ -129,7 +129,7 @@ class OrderTests(unittest.TestCase):
         self.assertRegex(lines[0], CLOCK + r"\[private\] you -> bob: first$")
         self.assertTrue(lines[1].startswith("Users:"), lines)
         self.assertRegex(lines[-2], CLOCK + r"alice: second$")
-        self.assertTrue(lines[-1].startswith("[system] Topic of #lobby"), lines)
+        self.assertEqual(lines[-1], "[system] #lobby has no topic.", lines)
 
     def test_messages_typed_in_a_row_are_not_held_back(self):
         alice = Terminal(self, "alice")
