@@ -11,7 +11,7 @@ import os
 from PyQt6.QtCore import QObject, QStandardPaths
 from PyQt6.QtWidgets import QApplication
 
-from chat.qtclient import icon as app_icon
+from chat.qtclient import icon as app_icon, theme
 from chat.qtclient.i18n import Translator
 from chat.qtclient.lock import PasswordCheck
 from chat.qtclient.session import Session
@@ -33,6 +33,7 @@ class ChatApp(QObject):
         self.reactor = reactor
         self.settings = settings or Settings()
         app_icon.install(QApplication.instance())      # taskbar, windows and tray
+        theme.apply(self.settings.theme)                # before any window is made
         self.translator = Translator(self.settings.language)
         self.image_dir = image_dir or os.path.join(
             QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)

@@ -2,8 +2,9 @@
 
 Server address and port, TLS on or off, the last user name, the language (unset until the
 first start asked), desktop notifications on or off, the download folder, the admin panel's lock
-delay, and per account and conversation the newest message "clear local history" removed.
-Passwords are never stored.
+delay, the theme (system, light or dark), saving incoming files on arrival (off, the folder, the
+size limit, and per account the files saved already), and per account and conversation the
+newest message "clear local history" removed. Passwords are never stored.
 """
 
 import os
@@ -13,6 +14,10 @@ from PyQt6.QtCore import QSettings, QStandardPaths
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 DEFAULT_LOCK_MINUTES = 5
+DEFAULT_AUTO_SAVE_MB = 20
+AUTO_SAVED_KEPT = 500
+"""File ids remembered per account as saved on arrival (a login's catch-up may bring a
+message again: its file is not saved twice)."""
 
 
 class Settings:
@@ -123,6 +128,54 @@ class Settings:
     @lock_minutes.setter
     def lock_minutes(self, minutes: int) -> None:
         self.q.setValue("admin/lock_minutes", int(minutes))
+
+    @property
+    def theme(self) -> str:
+        """"system" (follow the desktop), "light" or "dark"."""
+        value = self._get("theme", "system", str)
+        return value if value in ("system", "light", "dark") else "system"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        self.q.setValue("theme", value)
+
+    # -- files saved on arrival
+    @property
+    def auto_save(self) -> bool:
+        return self._get("auto_save/on", "false", str).lower() in ("true", "1", "yes")
+
+    @auto_save.setter
+    def auto_save(self, on: bool) -> None:
+        self.q.setValue("auto_save/on", "true" if on else "false")
+
+    @property
+    def auto_save_dir(self) -> str:
+        """Where incoming files are saved on arrival (the download folder until chosen)."""
+        return self._get("auto_save/dir", "", str) or self.download_dir
+
+    @auto_save_dir.setter
+    def auto_save_dir(self, path: str) -> None:
+        self.q.setValue("auto_save/dir", path)
+
+    @property
+    def auto_save_mb(self) -> int:
+        """Files up to this many MiB are saved on arrival; bigger ones wait for a click."""
+        return max(1, self._get("auto_save/max_mb", DEFAULT_AUTO_SAVE_MB, int))
+
+    @auto_save_mb.setter
+    def auto_save_mb(self, mb: int) -> None:
+        self.q.setValue("auto_save/max_mb", int(mb))
+
+    def auto_saved(self, account: str) -> list:
+        value = self.q.value(f"auto_saved/{_slug(account)}", "")
+        if isinstance(value, (list, tuple)):
+            value = ",".join(map(str, value))
+        return [int(v) for v in str(value or "").split(",") if v.strip().isdigit()]
+
+    def add_auto_saved(self, account: str, file_id: int) -> None:
+        ids = [i for i in self.auto_saved(account) if i != file_id] + [int(file_id)]
+        self.q.setValue(f"auto_saved/{_slug(account)}",
+                        ",".join(map(str, ids[-AUTO_SAVED_KEPT:])))
 
     # -- clear local history
     def cleared(self, account: str, conv: str) -> int:

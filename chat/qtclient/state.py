@@ -266,7 +266,8 @@ class ChatState(QObject):
             model.changed(row)
         elif model.row_of_id(item.msg_id) < 0:
             model.append(item)
-            self._fetch_image(item)
+            if not self._auto_save(item):
+                self._fetch_image(item)
         if not item.own:
             seen = conv == self.current and self.active
             if seen:
@@ -283,6 +284,25 @@ class ChatState(QObject):
         transfer = self.session.download(item.file["id"], folder)
         self._transfer(transfer)
         return transfer
+
+    def _auto_save(self, item: ChatItem) -> bool:
+        """A file that arrives is saved into the chosen folder at once if the user asked for
+        it (Settings.auto_save) and it is within the size limit; True if it is being saved.
+        An image saved so is shown inline from there (one download, not two)."""
+        settings = self.settings
+        if (settings is None or not settings.auto_save or item.own or not item.file
+                or item.file.get("complete") is False):
+            return False
+        file_id, size = item.file.get("id"), item.file.get("size") or 0
+        if file_id is None or size > settings.auto_save_mb * 1024 * 1024:
+            return False
+        account = self._account()
+        if file_id in settings.auto_saved(account):
+            return False                     # saved at an earlier arrival already
+        settings.add_auto_saved(account, file_id)
+        # the download makes the folder if need be (in its thread, like its file)
+        item.transfer = self.download(item, settings.auto_save_dir)
+        return True
 
     def _fetch_image(self, item: ChatItem) -> None:
         """Images show inline: fetch them at once (small ones) unless we have them."""

@@ -122,4 +122,9 @@ ZH.update(_windows.ZH)
 EN.update(_errors.EN)
 ZH.update(_errors.ZH)
 
+from chat.qtclient import strings_media as _media  # noqa: E402
+
+EN.update(_media.EN)
+ZH.update(_media.ZH)
+
 CATALOGUES = {"en": EN, "zh": ZH}

@@ -8,6 +8,8 @@ and the whole topic is its tool tip.
 from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtWidgets import QLabel, QSizePolicy
 
+from chat.qtclient import theme
+
 
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -63,5 +65,6 @@ class ConversationHeader(QLabel):
                                                   Qt.TextElideMode.ElideRight, max(0, room))
         text = f"<b>{_esc(self._title)}</b>"
         if topic:
-            text += f"{self.SPACING}<span style='color:#60646c'>{_esc(topic)}</span>"
+            muted = theme.hex_of("muted")
+            text += f"{self.SPACING}<span style='color:{muted}'>{_esc(topic)}</span>"
         self.setText(text)

@@ -13,6 +13,7 @@ from PyQt6.QtGui import QAction, QDesktopServices
 from PyQt6.QtWidgets import (
     QInputDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget)
 
+from chat.qtclient import theme
 from chat.qtclient.errors import describe_error, describe_failure, describe_reason  # noqa: F401 (re-exported)
 from chat.qtclient.widgets.header import ConversationHeader
 from chat.qtclient.widgets.input import InputBar
@@ -50,12 +51,12 @@ class MainWindow(QMainWindow):
         self.sidebar.newRoomRequested.connect(self._new_room)
 
         self.header = ConversationHeader()
-        self.header.setStyleSheet("padding: 10px 14px; border-bottom: 1px solid #e0e1e6;"
-                                  "background: white; font-size: 15px;")
+        theme.style(self.header, "padding: 10px 14px; border-bottom: 1px solid {header_edge};"
+                                 "background: {header_bg}; color: {ink}; font-size: 15px;")
         self.banner = QLabel()
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("padding: 6px 14px; background: #fff4d5; color: #6b4e00;"
-                                  "border-bottom: 1px solid #f3d673;")
+        theme.style(self.banner, "padding: 6px 14px; background: {banner_bg}; color: {banner_ink};"
+                                 "border-bottom: 1px solid {banner_edge};")
         self.view = MessageView(translator, avatar_for=self.avatar_for)
         self.input = InputBar(translator)
         self.view.retryRequested.connect(self._retry)
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.session.byeReceived.connect(self._bye)
         self.session.transferChanged.connect(self._transfer_changed)
         translator.languageChanged.connect(self.retranslate)
+        theme.notifier().changed.connect(self._theme_changed)
         self._link_changed(self.session.state, "", 0.0)
         self.retranslate()
         if state.current:
@@ -147,6 +149,10 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._policy()
         self._show_link()
+        self.view.viewport().update()
+
+    def _theme_changed(self, *_) -> None:
+        self._update_header()            # the topic's colour is in its rich text
         self.view.viewport().update()
 
     def _update_title(self) -> None:

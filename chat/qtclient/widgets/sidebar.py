@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import (
     QHBoxLayout, QLabel, QListView, QStyle, QStyledItemDelegate, QToolButton, QVBoxLayout,
     QWidget)
 
+from chat.qtclient import theme
 from chat.qtclient.models import ItemRole, local_time
 
 AVATAR = 32
@@ -57,9 +58,9 @@ def draw_avatar(painter: QPainter, rect: QRect, pixmap) -> None:
 def fill_row_background(painter: QPainter, option) -> None:
     """The selected or hovered row's background (both lists look alike)."""
     if option.state & QStyle.StateFlag.State_Selected:
-        painter.fillRect(option.rect, QColor("#dbe4ff"))
+        painter.fillRect(option.rect, theme.colour("side_selected"))
     elif option.state & QStyle.StateFlag.State_MouseOver:
-        painter.fillRect(option.rect, QColor("#f0f2f7"))
+        painter.fillRect(option.rect, theme.colour("side_hover"))
 
 
 def draw_two_lines(painter: QPainter, option, left: int, top: int, width: int,
@@ -137,13 +138,13 @@ class ConversationDelegate(QStyledItemDelegate):
         title = conv.key if conv.is_room else conv.name
         subtitle = conv.topic if conv.is_room else self.translator.tr("side_private")
         if subtitle:
-            draw_two_lines(painter, option, left, r.top() + 5, width, title, QColor("#1c2024"),
-                           subtitle, QColor("#60646c"), bold=bool(conv.unread))
+            draw_two_lines(painter, option, left, r.top() + 5, width, title, theme.colour("ink"),
+                           subtitle, theme.colour("muted"), bold=bool(conv.unread))
         else:
             font = QFont(option.font)
             font.setBold(bool(conv.unread))
             painter.setFont(font)
-            painter.setPen(QColor("#1c2024"))
+            painter.setPen(theme.colour("ink"))
             painter.drawText(QRect(left, r.top(), width, r.height()),
                              Qt.AlignmentFlag.AlignVCenter, painter.fontMetrics().elidedText(
                                  title, Qt.TextElideMode.ElideRight, width))
@@ -199,9 +200,9 @@ class PersonDelegate(QStyledItemDelegate):
         width = r.right() - left - 6
         name = person.name + ("  ★" if person.admin else "")
         draw_two_lines(painter, option, left, r.top() + 4, width,
-                       name, QColor("#1c2024") if person.online else QColor("#60646c"),
+                       name, theme.colour("ink") if person.online else theme.colour("muted"),
                        self.last_seen_text(person),
-                       ONLINE if person.online else QColor("#80838d"))
+                       ONLINE if person.online else theme.colour("side_muted"))
         painter.restore()
 
 
@@ -222,7 +223,7 @@ class Sidebar(QWidget):
         head = QHBoxLayout()
         head.setContentsMargins(10, 8, 6, 4)
         self.chats_label = QLabel()
-        self.chats_label.setStyleSheet("font-weight: bold; color: #3a3f4b;")
+        theme.style(self.chats_label, "font-weight: bold; color: {side_heading};")
         self.new_room = QToolButton()
         self.new_room.setText("+")
         self.new_room.clicked.connect(self.newRoomRequested)
@@ -240,7 +241,8 @@ class Sidebar(QWidget):
         self.conversations.activated.connect(self._chosen)
         layout.addWidget(self.conversations, 3)
         self.people_label = QLabel()
-        self.people_label.setStyleSheet("font-weight: bold; color: #3a3f4b; padding: 8px 10px 4px;")
+        theme.style(self.people_label,
+                    "font-weight: bold; color: {side_heading}; padding: 8px 10px 4px;")
         layout.addWidget(self.people_label)
         self.people = QListView()
         self.people.setModel(state.users)
@@ -251,7 +253,7 @@ class Sidebar(QWidget):
         self.people.doubleClicked.connect(self._person_chosen)
         self.people.activated.connect(self._person_chosen)
         layout.addWidget(self.people, 2)
-        self.setStyleSheet("QListView { background: #f8f9fb; } Sidebar { background: #f8f9fb; }")
+        theme.style(self, "QListView {{ background: {side_bg}; }} Sidebar {{ background: {side_bg}; }}")
         # names and topics are elided to the width: the sidebar can be narrow (640x480)
         self.setMinimumWidth(MIN_WIDTH)
         state.users.modelReset.connect(self._count)

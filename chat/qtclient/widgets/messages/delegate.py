@@ -8,6 +8,7 @@ from PyQt6.QtGui import (
     QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette,
     QPen)
 
+from chat.qtclient import theme
 from chat.qtclient.models import ItemKind, ItemRole
 
 from .layout import RowLayouter
@@ -69,12 +70,12 @@ class MessageDelegate(RowLayouter):
         mid = lay.day.center().y()
         pill = QRect(lay.day.center().x() - text_w // 2, mid - fm.height() // 2 - 3,
                      text_w, fm.height() + 6)
-        line_colour = self.view.palette().color(QPalette.ColorRole.Mid)
+        line_colour = theme.colour("day_line")
         painter.setPen(QPen(line_colour, 1))
         painter.drawLine(lay.day.left() + MARGIN, mid, pill.left() - 8, mid)
         painter.drawLine(pill.right() + 8, mid, lay.day.right() - MARGIN, mid)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#e8eaef"))
+        painter.setBrush(theme.colour("day_pill"))
         painter.drawRoundedRect(QRectF(pill), pill.height() / 2, pill.height() / 2)
         painter.setFont(font)
         painter.setPen(MUTED)
@@ -120,8 +121,8 @@ class MessageDelegate(RowLayouter):
             painter.drawPixmap(lay.image, lay.pixmap)
             painter.restore()
         if lay.placeholder is not None:
-            painter.setPen(QPen(QColor("#c8ccd4"), 1, Qt.PenStyle.DashLine))
-            painter.setBrush(QColor(255, 255, 255, 140))
+            painter.setPen(QPen(theme.colour("placeholder_edge"), 1, Qt.PenStyle.DashLine))
+            painter.setBrush(theme.colour("placeholder_fill"))
             painter.drawRoundedRect(QRectF(lay.placeholder), 6, 6)
             painter.setFont(small)
             painter.setPen(MUTED)
@@ -155,9 +156,9 @@ class MessageDelegate(RowLayouter):
         page.lineTo(rect.left(), rect.bottom())
         page.closeSubpath()
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#5b6b8c"))
+        painter.setBrush(theme.colour("file_icon"))
         painter.drawPath(page)
-        painter.setBrush(QColor("#a9b4cc"))
+        painter.setBrush(theme.colour("file_fold"))
         corner = QPainterPath()
         corner.moveTo(rect.right() - fold, rect.top())
         corner.lineTo(rect.right() - fold, rect.top() + fold)

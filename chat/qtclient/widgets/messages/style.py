@@ -1,7 +1,8 @@
 """The conversation view's geometry (pixels) and colours, shared by layout and painting."""
 
 from PyQt6.QtCore import QSize
-from PyQt6.QtGui import QColor
+
+from chat.qtclient import theme
 
 # geometry, in pixels
 MARGIN = 12          # left and right of the view
@@ -15,16 +16,17 @@ THUMB = 240          # the largest side of an inline image
 CARD_W = 320         # a file card's content
 FILE_ICON = QSize(34, 42)
 
-# colours: own messages blue, other people's green, burning ones red, notices amber
-BUBBLE = {"own": ("#d3e5ff", "#a9cbf5"), "other": ("#d9f2d6", "#b0ddaa"),
-          "private": ("#ffdcdc", "#f0aaaa")}
-INK = QColor("#1c2024")          # text inside bubbles, whatever the palette
-MUTED = QColor("#60646c")
-LINK = QColor("#0b62c4")
-ERROR = QColor("#d1242f")
-READ = QColor("#1f8a4c")
-BURN = QColor("#c2410c")
-NOTICE_BG, NOTICE_EDGE, NOTICE_INK = QColor("#fff3c4"), QColor("#f08c00"), QColor("#7a4a00")
-PROGRESS_BG, PROGRESS_FG = QColor("#d9dce3"), QColor("#3e63dd")
+# colours: own messages blue, other people's green, burning ones red, notices amber; all from
+# the theme (chat.qtclient.theme), which changes these very objects when it switches
+BUBBLE = theme.BUBBLES
+INK = theme.colour("ink")        # text inside bubbles and beside them
+MUTED = theme.colour("muted")
+LINK = theme.colour("link")
+ERROR = theme.colour("error")
+READ = theme.colour("read")
+BURN = theme.colour("burn")
+NOTICE_BG, NOTICE_EDGE, NOTICE_INK = (theme.colour("notice_bg"), theme.colour("notice_edge"),
+                                      theme.colour("notice_ink"))
+PROGRESS_BG, PROGRESS_FG = theme.colour("progress_bg"), theme.colour("progress_fg")
 # the sidebar's avatar colours and rule, so that a person has one colour everywhere
 AVATAR_COLOURS = ["#3e63dd", "#30a46c", "#e5484d", "#f76b15", "#8e4ec6", "#12a594", "#d6409f"]
