@@ -64,6 +64,7 @@ def test_files_within_the_limit_are_saved_into_the_folder(qtbot, pair, tmp_dir):
     bob.send_file("#lobby", small)
     qtbot.waitUntil(lambda: len(files_of(a)) == 1 and done(files_of(a)[0]), timeout=10000)
     bob.send_file("#lobby", big)
+    qtbot.waitUntil(lambda: len(files_of(a)) == 2, timeout=10000)
     bob.send_file("#lobby", photo)
     qtbot.waitUntil(lambda: len(files_of(a)) == 3 and done(files_of(a)[2]), timeout=15000)
     saved = sorted(os.listdir(folder))
