@@ -70,6 +70,7 @@ class ChatItem:
     transfer: object = None              # the download (or our upload) of that file
     burned: bool = False
     template: Optional[tuple] = None     # (key, params): a system line worded at display time
+    picture: Optional[str] = None        # a copy of the picture here already (a built-in sticker)
 
     def shown_text(self, translator) -> str:
         """The text to show: a system line in the current language, else the text."""
@@ -86,6 +87,12 @@ class ChatItem:
     @property
     def is_image(self) -> bool:
         return bool(self.file and str(self.file.get("mime", "")).startswith("image/"))
+
+    @property
+    def is_sticker(self) -> bool:
+        """An image sent as a sticker (``image/png; sticker``): shown large, no bubble."""
+        from chat.qtclient.stickers import is_sticker
+        return is_sticker(self.file)
 
 
 class MessagesModel(QAbstractListModel):

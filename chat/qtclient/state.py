@@ -12,6 +12,7 @@ import time
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from chat.protocol.timestamps import format_ts
+from chat.qtclient.stickers import builtin_by_sha
 from chat.qtclient.models import (
     ChatItem, ConversationsModel, Delivery, ItemKind, MessagesModel, Person, TransfersModel,
     UsersModel)
@@ -288,10 +289,11 @@ class ChatState(QObject):
     def _auto_save(self, item: ChatItem) -> bool:
         """A file that arrives is saved into the chosen folder at once if the user asked for
         it (Settings.auto_save) and it is within the size limit; True if it is being saved.
-        An image saved so is shown inline from there (one download, not two)."""
+        An image saved so is shown inline from there (one download, not two); stickers are
+        pictures in the chat, not files to keep, and are not saved."""
         settings = self.settings
         if (settings is None or not settings.auto_save or item.own or not item.file
-                or item.file.get("complete") is False):
+                or item.file.get("complete") is False or item.is_sticker):
             return False
         file_id, size = item.file.get("id"), item.file.get("size") or 0
         if file_id is None or size > settings.auto_save_mb * 1024 * 1024:
@@ -306,8 +308,13 @@ class ChatState(QObject):
 
     def _fetch_image(self, item: ChatItem) -> None:
         """Images show inline: fetch them at once (small ones) unless we have them."""
+        if item.is_sticker and not item.picture:
+            known = builtin_by_sha(item.file.get("sha256"))
+            if known is not None:
+                item.picture = known.path        # one of ours: nothing to download
+                return
         if (not item.is_image or self.image_dir is None or item.transfer is not None
-                or (item.file.get("size") or 0) > INLINE_IMAGE_MAX):
+                or item.picture or (item.file.get("size") or 0) > INLINE_IMAGE_MAX):
             return
         item.transfer = self.download(item, self.image_dir)
 

@@ -165,6 +165,28 @@ def _smiley(painter: QPainter) -> None:
     painter.drawArc(QRectF(6, 8, 8, 6.5), 200 * 16, 140 * 16)
 
 
+def _sticker(painter: QPainter) -> None:
+    """A square sticker with its lower right corner peeled up."""
+    page = QPainterPath(QPointF(3, 3))
+    page.lineTo(17, 3)
+    page.lineTo(17, 11)
+    page.lineTo(11, 17)
+    page.lineTo(3, 17)
+    page.closeSubpath()
+    painter.setPen(QPen(QColor("#4f5866"), 1.4))
+    painter.setBrush(QColor("#9bd0ff"))
+    painter.drawPath(page)
+    curl = QPainterPath(QPointF(17, 11))
+    curl.lineTo(11, 11)
+    curl.lineTo(11, 17)
+    curl.closeSubpath()
+    painter.setBrush(QColor("#ffffff"))
+    painter.drawPath(curl)
+    painter.setPen(QPen(QColor("#4f5866"), 1.3))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawArc(QRectF(6.5, 6, 6, 5), 200 * 16, 140 * 16)
+
+
 def _paperclip(painter: QPainter) -> None:
     path = QPainterPath(QPointF(12.5, 7))
     path.lineTo(12.5, 13.5)
@@ -189,6 +211,7 @@ class InputBar(QWidget):
 
     sendText = pyqtSignal(str, bool)
     sendFiles = pyqtSignal(list)
+    sendSticker = pyqtSignal(str)        # the sticker's picture, one click in the panel
 
     def __init__(self, translator, parent=None):
         super().__init__(parent)
@@ -204,6 +227,12 @@ class InputBar(QWidget):
         self.emoji_button.setIcon(_icon(_smiley))
         self.emoji_button.setAutoRaise(True)
         self.emoji_button.clicked.connect(self.open_emoji)
+        self.sticker_button = QToolButton()
+        self.sticker_button.setIcon(_icon(_sticker))
+        self.sticker_button.setAutoRaise(True)
+        self.sticker_button.clicked.connect(self.open_stickers)
+        self.sticker_dir = None              # the user's own stickers (the data dir's default)
+        self.sticker_panel = None
         self.file_button = QToolButton()
         self.file_button.setIcon(_icon(_paperclip))
         self.file_button.setAutoRaise(True)
@@ -220,7 +249,7 @@ class InputBar(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 6, 8, 8)
         row.setSpacing(4)
-        for widget in (self.emoji_button, self.file_button):
+        for widget in (self.emoji_button, self.sticker_button, self.file_button):
             row.addWidget(widget, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.editor, 1)
         for widget in (self.burn_button, self.send_button):
@@ -232,8 +261,8 @@ class InputBar(QWidget):
     def set_enabled_for(self, conv: str) -> None:
         """Type into ``conv`` ("#room", "@user"); an empty one disables the bar."""
         self.conversation = conv or ""
-        for widget in (self.editor, self.emoji_button, self.file_button, self.burn_button,
-                       self.send_button):
+        for widget in (self.editor, self.emoji_button, self.sticker_button, self.file_button,
+                       self.burn_button, self.send_button):
             widget.setEnabled(bool(conv))
         self.retranslate()
 
@@ -267,6 +296,20 @@ class InputBar(QWidget):
             self.picker = EmojiPicker(self.translator, self)
             self.picker.picked.connect(self.insert_emoji)
         self.picker.popup_above(self.emoji_button)
+
+    def open_stickers(self) -> None:
+        if self.sticker_panel is None:
+            from chat.qtclient.stickers import default_own_dir
+            from chat.qtclient.widgets.sticker_panel import StickerPanel
+            self.sticker_panel = StickerPanel(self.translator,
+                                              self.sticker_dir or default_own_dir(), self)
+            self.sticker_panel.picked.connect(self._sticker_picked)
+        self.sticker_panel.popup_above(self.sticker_button)
+
+    def _sticker_picked(self, path: str) -> None:
+        if self.conversation:
+            self.sendSticker.emit(path)
+        self.editor.setFocus()
 
     def choose_files(self) -> None:
         tr = self.translator.tr
@@ -309,6 +352,7 @@ class InputBar(QWidget):
         self.editor.set_placeholder(placeholder)
         self.emoji_button.setToolTip(tr("input_emoji_tip"))
         self.file_button.setToolTip(tr("input_file_tip"))
+        self.sticker_button.setToolTip(tr("input_sticker_tip"))
         self.burn_button.setText(tr("input_burn"))
         self.burn_button.setToolTip(tr("input_burn_tip", seconds=self.burn_seconds))
         self.send_button.setText(tr("input_send"))

@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
 
 from chat.qtclient import theme
 from chat.qtclient.errors import describe_error, describe_failure, describe_reason  # noqa: F401 (re-exported)
+from chat.qtclient.stickers import sticker_mime
 from chat.qtclient.widgets.header import ConversationHeader
 from chat.qtclient.widgets.input import InputBar
 from chat.qtclient.widgets.messages import MessageView, show_image
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.view.filesDropped.connect(self._send_files)
         self.input.sendText.connect(self._send_text)
         self.input.sendFiles.connect(self._send_files)
+        self.input.sendSticker.connect(self._send_sticker)
 
         right = QWidget()
         column = QVBoxLayout(right)
@@ -248,6 +250,12 @@ class MainWindow(QMainWindow):
         for path in paths:
             if os.path.isfile(path):
                 self.session.send_file(self.state.current, path)
+
+    def _send_sticker(self, path: str) -> None:
+        """A sticker is an image file marked as one (docs/PROTOCOL.md, *Files*)."""
+        if self.state.current and os.path.isfile(path):
+            self.session.send_file(self.state.current, path, sticker_mime(path))
+            self.view.scrollToBottom()
 
     def _retry(self, item) -> None:
         transfer = item.transfer

@@ -54,9 +54,11 @@ class MessageDelegate(RowLayouter):
             # only a message that burns is marked (red); private ones look like any other
             kind = "private" if item.burn else ("own" if item.own else "other")
             fill, edge = BUBBLE[kind]
-            painter.setPen(QPen(QColor(edge), 1))
-            painter.setBrush(QColor(fill))
-            painter.drawRoundedRect(QRectF(lay.bubble).adjusted(0.5, 0.5, -0.5, -0.5), 10, 10)
+            if not lay.sticker:            # a sticker stands on its own
+                painter.setPen(QPen(QColor(edge), 1))
+                painter.setBrush(QColor(fill))
+                painter.drawRoundedRect(QRectF(lay.bubble).adjusted(0.5, 0.5, -0.5, -0.5),
+                                        10, 10)
             self._paint_file(painter, lay, item, bold, small)
         if lay.doc is not None:
             self._paint_doc(painter, lay)
@@ -113,7 +115,9 @@ class MessageDelegate(RowLayouter):
         painter.restore()
 
     def _paint_file(self, painter, lay, item, bold, small) -> None:
-        if lay.image is not None:
+        if lay.image is not None and lay.sticker:
+            painter.drawPixmap(lay.image, lay.pixmap)
+        elif lay.image is not None:
             painter.save()
             clip = QPainterPath()
             clip.addRoundedRect(QRectF(lay.image), 6, 6)

@@ -18,7 +18,10 @@ def transfer_state(transfer) -> Optional[str]:
 
 def local_image(item) -> Optional[str]:
     """Where an image message's picture is on this computer: the source of our upload, or a
-    finished download; None while there is nothing to show."""
+    finished download, or a copy that was here already (a built-in sticker); None while there
+    is nothing to show."""
+    if getattr(item, "picture", None):
+        return item.picture
     t = item.transfer
     if t is None or not getattr(t, "path", None):
         return None

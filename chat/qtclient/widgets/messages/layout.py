@@ -26,7 +26,7 @@ from chat.qtclient.models import Delivery, ItemKind, ItemRole, local_time
 from .files import RUNNING, human_speed, local_image, transfer_state
 from .style import (
     AVATAR, BURN, CARD_W, DAY_H, ERROR, FILE_ICON, GAP, INK, LINK, MARGIN, MAX_BUBBLE, MUTED,
-    NOTICE_INK, PAD_X, PAD_Y, READ, ROW_GAP, THUMB)
+    NOTICE_INK, PAD_X, PAD_Y, READ, ROW_GAP, STICKER, THUMB)
 
 if TYPE_CHECKING:
     from .view import MessageView
@@ -62,6 +62,7 @@ class RowLayout:
     image: Optional[QRect] = None            # a thumbnail (clickable)
     pixmap: Optional[QPixmap] = None
     placeholder: Optional[QRect] = None      # an image that is not here yet
+    sticker: bool = False                    # a sticker shown: no bubble around it
     icon: Optional[QRect] = None             # a file card's icon
     title: Optional[QRect] = None            # a file card's name
     title_text: str = ""
@@ -292,7 +293,16 @@ class RowLayouter(QStyledItemDelegate):
         path = local_image(item) if item.is_image else None
         pixmap = self._thumbnail(path) if path else None
         y = 0
-        if pixmap is not None:
+        if pixmap is not None and item.is_sticker:
+            # large, whole, and without a bubble (the delegate leaves it out)
+            out.pixmap = pixmap
+            side = min(STICKER, max_w)
+            scale = side / max(pixmap.width(), pixmap.height())
+            out.image = QRect(0, 0, max(1, round(pixmap.width() * scale)),
+                              max(1, round(pixmap.height() * scale)))
+            width, y = out.image.width(), out.image.height()
+            out.sticker = True
+        elif pixmap is not None:
             out.pixmap = pixmap
             # a narrow window shrinks the thumbnail further rather than overflow the bubble
             shown_w = min(pixmap.width(), max_w)
@@ -326,6 +336,8 @@ class RowLayouter(QStyledItemDelegate):
             out.fraction = max(0.0, min(1.0, (transfer.percent or 0) / 100.0))
             y += 10
         rows = self._file_links(item, state, pixmap is not None)
+        if out.sticker and state not in RUNNING and state not in ("failed", "cancelled"):
+            rows = []                      # a sticker is a picture, not a file to open
         for row in rows:
             line_rect = QRect(0, y + 4, width, fm_small.height())
             self._place(row, line_rect, right=False)

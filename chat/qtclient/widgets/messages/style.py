@@ -13,6 +13,7 @@ ROW_GAP = 8          # between two rows
 DAY_H = 32           # a day separator
 MAX_BUBBLE = 640
 THUMB = 240          # the largest side of an inline image
+STICKER = 160        # the largest side of a sticker
 CARD_W = 320         # a file card's content
 FILE_ICON = QSize(34, 42)
 
