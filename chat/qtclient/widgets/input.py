@@ -22,6 +22,8 @@ from chat.qtclient.widgets.messages import local_files, paint_flame
 
 MAX_LINES = 6
 """The editor grows with its text up to this many lines, then scrolls."""
+NARROW = 560
+"""Below this width (pixels) the privacy toggle drops its text."""
 
 
 def save_pasted_image(image: QImage, folder: str = None) -> str:
@@ -323,6 +325,15 @@ class InputBar(QWidget):
         self.editor.setStyleSheet("QTextEdit { border: 2px solid #f76b15; border-radius: 3px; }"
                                   if on else "")
         self.editor.setFocus()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        # a narrow bar keeps room to type: the privacy toggle shows its flame only (its tool
+        # tip and the orange frame still say what it does)
+        style = (Qt.ToolButtonStyle.ToolButtonIconOnly if event.size().width() < NARROW
+                 else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        if self.burn_button.toolButtonStyle() != style:
+            self.burn_button.setToolButtonStyle(style)
 
     # ------------------------------------------------------------------ drops
     def dragEnterEvent(self, event):
