@@ -116,7 +116,9 @@ def test_file_with_progress_and_image_inline(qtbot, server, tmp_dir):
         a_main.input.sendFiles.emit([path])           # what the file button and a drop emit
         qtbot.waitUntil(lambda: any(i.file and i.file["name"] == "notes.bin"
                                     for i in bob.state.log("#lobby").items), timeout=10000)
-        assert percents and percents[-1] == 100.0
+        # alice's last progress report comes with the server's reply to her upload, which
+        # may arrive a moment after bob got the message: wait for it rather than race it
+        qtbot.waitUntil(lambda: bool(percents) and percents[-1] == 100.0, timeout=5000)
         item = [i for i in bob.state.log("#lobby").items if i.file][0]
         row = bob.state.log("#lobby").row_of_id(item.msg_id)
         b_main.view.scrollToBottom()
