@@ -53,6 +53,14 @@ class MakeCertTests(unittest.TestCase):
         self.assertEqual(san.get_values_for_type(x509.DNSName), ["myhost", "localhost"])
         self.assertEqual([str(ip) for ip in san.get_values_for_type(x509.IPAddress)],
                          ["127.0.0.1", "10.0.0.5", "::1"])
+        # a leaf: whoever trusts this file as a CA trusts nothing else its key signs
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+        self.assertFalse(constraints.value.ca)
+        self.assertTrue(constraints.critical)
+        self.assertFalse(cert.extensions.get_extension_for_class(x509.KeyUsage).value
+                         .key_cert_sign)
+        self.assertEqual(list(cert.extensions.get_extension_for_class(
+            x509.ExtendedKeyUsage).value), [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH])
         valid = cert.not_valid_after_utc - cert.not_valid_before_utc
         self.assertGreater(valid, datetime.timedelta(days=3649))
         self.assertRaises(FileExistsError, make_cert, folder)
@@ -132,16 +140,49 @@ class PortOptionTests(unittest.TestCase):
             self.assertTrue(message.startswith("chatserver: error: bad --port"), message)
             self.assertNotIn("\n", message)
 
+    def server_context(self, **extra):
+        with warnings.catch_warnings():
+            # neither Twisted's nor pyOpenSSL's deprecated paths (method=, pyOpenSSL X509)
+            warnings.simplefilter("error", DeprecationWarning)
+            endpoint = certs.server_endpoint(reactor, self.ssl_port(**extra))
+            self.assertIsInstance(endpoint, endpoints.SSL4ServerEndpoint)
+            return endpoint._sslContextFactory.getContext()
+
     def test_server_context_refuses_below_tls_1_2(self):
-        endpoint = certs.require_modern_tls(
-            endpoints.serverFromString(reactor, self.ssl_port()))
-        context = endpoint._sslContextFactory.getContext()
-        options = context.set_options(0)
+        options = self.server_context().set_options(0)
         for flag in (SSL.OP_NO_SSLv3, SSL.OP_NO_TLSv1, SSL.OP_NO_TLSv1_1):
             self.assertTrue(options & flag, hex(flag))
         self.assertFalse(options & SSL.OP_NO_TLSv1_2)
-        plain = endpoints.serverFromString(reactor, "tcp:0")
-        self.assertIs(certs.require_modern_tls(plain), plain)
+        self.assertIsInstance(certs.server_endpoint(reactor, "tcp:0"),
+                              endpoints.TCP4ServerEndpoint)
+
+    def test_server_offers_only_forward_secret_aead_suites(self):
+        names = SSL.Connection(self.server_context()).get_cipher_list()
+        tls12 = [n for n in names if not n.startswith("TLS_")]   # 1.3 suites are all AEAD
+        self.assertTrue(tls12, names)
+        for name in tls12:
+            self.assertTrue(name.startswith("ECDHE-"), name)
+            self.assertRegex(name, r"GCM|CHACHA20", name)
+            self.assertNotIn("CBC", name)
+            self.assertFalse(name.endswith("-SHA"), name)
+        self.assertIn("ECDHE-ECDSA-CHACHA20-POLY1305", names)
+
+    def test_ssl_port_options_as_twisted_parses_them(self):
+        endpoint = certs.server_endpoint(
+            reactor, self.ssl_port(6443, interface="127.0.0.1", backlog=7))
+        self.assertEqual((endpoint._port, endpoint._interface, endpoint._backlog),
+                         (6443, "127.0.0.1", 7))
+        # certKey defaults to privateKey when both are in one file
+        both = os.path.join(self.dir, "both.pem")
+        with open(both, "wb") as out:
+            for path in (self.key, self.cert):
+                with open(path, "rb") as f:
+                    out.write(f.read())
+        endpoint = certs.server_endpoint(reactor, "ssl:6443:privateKey="
+                                         + endpoints.quoteStringArgument(both))
+        self.assertEqual(endpoint._port, 6443)
+        for bad in ("ssl:privateKey=" + self.key, "ssl:6443", self.ssl_port(colour="red")):
+            self.assertRaises(ValueError, certs.server_endpoint, reactor, bad)
 
     def test_client_context_refuses_below_tls_1_2(self):
         creator = PinningConnectionCreator("127.0.0.1", "127.0.0.1:1",

@@ -1,10 +1,12 @@
 """TLS for the server: a self-signed certificate (``twistd chatserver --make-cert``) and the
-TLS 1.2 minimum for ``--port ssl:...`` endpoints.
+``--port ssl:...`` endpoints (TLS 1.2 or newer, forward-secret AEAD suites only).
 
-The certificate is an EC P-256 key and a self-signed certificate valid for ten years, whose
-subject alternative names are this machine's host name, ``localhost``, ``127.0.0.1`` and
-whatever ``--cert-names`` adds (host names or IP addresses). Clients pin its SHA-256
-fingerprint on first use, or verify it with the certificate itself as their CA file.
+The certificate is an EC P-256 key and a self-signed *leaf* certificate valid for ten years
+(``CA:FALSE``, ``serverAuth``), whose subject alternative names are this machine's host name,
+``localhost``, ``127.0.0.1`` and whatever ``--cert-names`` adds (host names or IP addresses).
+Clients pin its SHA-256 fingerprint on first use, or trust the certificate itself as their
+CA file: OpenSSL accepts a self-signed leaf that is itself in the trust store, and because it
+is no CA, trusting it trusts nothing else its key might sign.
 """
 
 import datetime
@@ -85,10 +87,11 @@ def make_certificate(folder: str, names: list[str], days: int = VALID_DAYS,
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        # a CA for itself, so that a client may also name this file as its --ca-file
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        # a leaf, not a CA: a client that names this file as its --ca-file trusts this
+        # certificate and nothing else the key could sign
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(
-            digital_signature=True, key_cert_sign=True, content_commitment=False,
+            digital_signature=True, key_cert_sign=False, content_commitment=False,
             key_encipherment=False, data_encipherment=False, key_agreement=False,
             crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
@@ -115,22 +118,91 @@ def ssl_port_string(key_path: str, cert_path: str, port: int = DEFAULT_TLS_PORT)
             f":certKey={endpoints.quoteStringArgument(cert_path)}")
 
 
-def require_modern_tls(endpoint):
-    """Make an ``ssl:`` server endpoint speak TLS 1.2 or newer only, whatever Twisted's
-    default minimum is; other endpoints are returned as they are. Raises ValueError for an
-    ``sslmethod=`` in the description (it would pin one old protocol version)."""
-    if not isinstance(endpoint, endpoints.SSL4ServerEndpoint):
-        return endpoint
-    from OpenSSL import SSL
-    from twisted.internet.ssl import CertificateOptions, TLSVersion
-    parsed = endpoint._sslContextFactory     # what the endpoint string parser built
-    if getattr(parsed, "method", SSL.TLS_METHOD) != SSL.TLS_METHOD:
+# TLS 1.2 suites: ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only (no CBC, no SHA-1
+# MACs, no static RSA); TLS 1.3's suites are all AEAD and are configured by OpenSSL apart.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL"
+
+# what ``ssl:`` takes, as Twisted's own parser does (port first, then key=value)
+_SSL_KEYS = {"port", "privatekey", "certkey", "sslmethod", "interface", "backlog",
+             "extracertchain", "dhparameters"}
+
+
+def _split_description(description: str) -> list[str]:
+    """``ssl:5443:privateKey=a\\:b`` -> ``["ssl", "5443", "privateKey=a:b"]``: colons split,
+    a backslash escapes the next character (what ``endpoints.quoteStringArgument`` writes)."""
+    parts, current, chars = [], [], iter(description)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == ":":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _ssl_arguments(description: str) -> dict:
+    fields = _split_description(description)[1:]
+    args = {}
+    for position, field in enumerate(fields):
+        key, sep, value = field.partition("=")
+        if not sep:
+            if position:
+                raise ValueError(f"unexpected {field!r}")
+            key, value = "port", field
+        key = key.lower()
+        if key not in _SSL_KEYS:
+            raise ValueError(f"unknown option {key!r}")
+        args[key] = value
+    if "port" not in args or not args["port"].isdigit():
+        raise ValueError("a port number is needed")
+    if "privatekey" not in args:
+        raise ValueError("privateKey= is needed")
+    if args.get("sslmethod", "TLS_METHOD") != "TLS_METHOD":
         raise ValueError("sslmethod= is not supported: TLS 1.2 or newer is always used")
-    endpoint._sslContextFactory = CertificateOptions(
-        privateKey=parsed.privateKey,
-        certificate=parsed.certificate,
-        extraCertChain=parsed.extraCertChain or None,
-        dhParameters=parsed.dhParameters,
-        raiseMinimumTo=TLSVersion.TLSv1_2,
-    )
-    return endpoint
+    return args
+
+
+def tls_server_options(key_path: str, cert_path: str, chain_path: str = None,
+                       dh_path: str = None):
+    """The server's TLS settings: TLS 1.2 minimum, :data:`TLS12_CIPHERS`, the key and
+    certificate as ``cryptography`` objects (pyOpenSSL's own are deprecated)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from twisted.internet import ssl
+    from twisted.python.filepath import FilePath
+    with open(key_path, "rb") as f:
+        key_pem = f.read()
+    with open(cert_path, "rb") as f:
+        cert_pem = f.read()
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    certificate = x509.load_pem_x509_certificate(cert_pem)
+    chain = None
+    if chain_path:
+        with open(chain_path, "rb") as f:
+            chain = x509.load_pem_x509_certificates(f.read())
+    dh = ssl.DiffieHellmanParameters.fromFile(FilePath(dh_path)) if dh_path else None
+    return ssl.CertificateOptions(
+        privateKey=key, certificate=certificate, extraCertChain=chain, dhParameters=dh,
+        raiseMinimumTo=ssl.TLSVersion.TLSv1_2,
+        acceptableCiphers=ssl.AcceptableCiphers.fromOpenSSLCipherString(TLS12_CIPHERS))
+
+
+def server_endpoint(reactor, description: str):
+    """The endpoint a ``--port`` value names. ``ssl:`` ones are built here with
+    :func:`tls_server_options` (Twisted's parser would build its own, weaker, settings);
+    the rest go to ``endpoints.serverFromString``. Raises ValueError/OSError on a bad one."""
+    if not description.lstrip().lower().startswith("ssl:"):
+        return endpoints.serverFromString(reactor, description)
+    args = _ssl_arguments(description.lstrip())
+    key_path = args["privatekey"]
+    options = tls_server_options(key_path, args.get("certkey", key_path),
+                                 args.get("extracertchain"), args.get("dhparameters"))
+    # the context is made now, so that a key that does not match its certificate is an
+    # error at start and not at the first connection
+    options.getContext()
+    return endpoints.SSL4ServerEndpoint(reactor, int(args["port"]), options,
+                                        backlog=int(args.get("backlog", 50)),
+                                        interface=args.get("interface", ""))

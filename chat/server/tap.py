@@ -10,7 +10,7 @@ import socket
 import sys
 
 from twisted.application import service
-from twisted.internet import endpoints, error
+from twisted.internet import error
 from twisted.logger import Logger
 from twisted.python import usage
 
@@ -21,7 +21,7 @@ from chat.server.limit_options import (
     LIMIT_FLAGS, LIMIT_PARAMETERS, apply_limit_options, check_limit_options)
 from chat.server.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, PasswordHasher
 from chat.server.storage import StorageError
-from chat.server.certs import require_modern_tls
+from chat.server.certs import server_endpoint
 from chat.server.collector import freeze_startup_objects
 
 DEFAULT_PORT = "tcp:5000"
@@ -113,7 +113,7 @@ class Options(usage.Options):
             if not description.lstrip().lower().startswith("ssl:"):
                 continue
             try:
-                require_modern_tls(endpoints.serverFromString(None, description))
+                server_endpoint(None, description)
             except Exception as error:
                 detail = getattr(error, "strerror", None) or str(error) or type(error).__name__
                 if error.args and isinstance(error.args[0], list):   # OpenSSL's error stack
@@ -135,7 +135,7 @@ class Options(usage.Options):
         self._check_tls_ports()
         for description in self["port"]:
             try:
-                endpoints.serverFromString(None, description)  # parse only; nothing listens
+                server_endpoint(None, description)  # parse only; nothing listens
             except (ValueError, TypeError, KeyError, OSError) as error:
                 raise usage.UsageError(f"bad --port {description!r}: {error}") from None
         try:
@@ -210,7 +210,7 @@ class ChatService(service.MultiService):
             self._fail_at_start(f"cannot use the database {error}")
         factory = ChatFactory(self.server)
         for description in self.descriptions:
-            endpoint = require_modern_tls(endpoints.serverFromString(self.reactor, description))
+            endpoint = server_endpoint(self.reactor, description)
             result = []
             endpoint.listen(factory).addBoth(result.append)
             if not result or not hasattr(result[0], "getHost"):
