@@ -1,5 +1,7 @@
 """Accounts, sessions, presence and rooms through real ChatConnections (no sockets)."""
 
+import unicodedata
+
 from twisted.trial import unittest
 
 from chat.protocol.errors import (
@@ -127,6 +129,21 @@ class AccountTests(unittest.TestCase):
         self.assertEqual(other.error("login", username="alice", password=PASSWORD),
                          BAD_CREDENTIALS)
         other.login("alice", "new secret")
+
+    def test_a_password_is_the_same_typed_in_nfc_or_nfd(self):
+        nfc = "J\u00fcrgen-M\u00fcller-2026"
+        nfd = unicodedata.normalize("NFD", nfc)
+        self.assertNotEqual(nfc, nfd)
+        self.client.register("juergen", nfd)                 # a macOS input method sends NFD
+        self.client.login("juergen", nfd)
+        other = Client(self.server)
+        other.hello()
+        other.login("juergen", nfc)                          # the same keys elsewhere: NFC
+        self.client.ok("change_password", old=nfc, new=nfd + "!")
+        self.client.ok("change_password", old=nfd + "!", new=PASSWORD)
+        third = Client(self.server)
+        third.hello()
+        third.login("juergen")
 
     def test_avatar_round_trip_in_body_frames(self):
         self.client.send({"type": "register", "id": 50, "username": "alice",

@@ -128,7 +128,7 @@ class Login(Request):
     NEEDS_LOGIN = False
     id: Any = arg(F.request_id)
     username: str = arg(F.user_name)
-    password: str = arg(F.text(1, 1024))
+    password: str = arg(F.password_given)
 
 
 @client
@@ -141,7 +141,7 @@ class Logout(Request):
 class ChangePassword(Request):
     TYPE = "change_password"
     id: Any = arg(F.request_id)
-    old: str = arg(F.text(1, 1024))
+    old: str = arg(F.password_given)
     new: str = arg(F.password)
 
 

@@ -74,7 +74,17 @@ def room_name(field, value):
 
 
 def password(field, value):
+    """A new password: normalised, and its length checked."""
     return names.check_password(value)
+
+
+_password_given_text = text(1, 1024)
+
+
+def password_given(field, value):
+    """A password typed to prove who one is (login, the old one of a change): normalised
+    as a new one was, any length up to 1,024 (the rules may have changed since)."""
+    return names.normalise_password(_password_given_text(field, value))
 
 
 def conv_ref(field, value):

@@ -51,11 +51,18 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name.casefold())
 
 
-def check_password(raw: str) -> str:
-    """Return the password (NFC, so the same keys type the same password on any system)."""
+def normalise_password(raw: str) -> str:
+    """The one normalisation of every password the server is given (a new one, a login's,
+    the old one of a change): NFC, so that the same keys type the same password on any
+    system (macOS input methods send NFD, most others NFC)."""
     if not isinstance(raw, str):
         raise ProtocolError(BAD_REQUEST, "password must be a string")
-    password = unicodedata.normalize("NFC", raw)
+    return unicodedata.normalize("NFC", raw)
+
+
+def check_password(raw: str) -> str:
+    """Return a *new* password, normalised, if its length is allowed."""
+    password = normalise_password(raw)
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise ProtocolError(
             BAD_REQUEST, f"password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")
