@@ -2,6 +2,7 @@
 
 import unicodedata
 
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
 from chat.protocol.errors import (
@@ -89,6 +90,25 @@ class AccountTests(unittest.TestCase):
                          BAD_CREDENTIALS)
         self.assertEqual(self.client.error("login", username="nobody", password=PASSWORD),
                          BAD_CREDENTIALS)
+
+    def test_failed_logins_never_log_an_unknown_name_as_typed(self):
+        texts = []
+
+        def observer(event):
+            texts.append(formatEvent(event))
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        self.client.register("alice")
+        # a password typed into the name field, then the account's own name, wrongly
+        self.assertEqual(self.client.error("login", username="Hunter2-secret", password=PASSWORD),
+                         BAD_CREDENTIALS)
+        self.assertEqual(self.client.error("login", username="ALICE", password="wrong pass"),
+                         BAD_CREDENTIALS)
+        failed = [t for t in texts if "failed login" in t]
+        self.assertEqual(len(failed), 2, texts)
+        self.assertNotIn("hunter2", " ".join(texts).lower())
+        self.assertRegex(failed[0], r"an unknown user \(name hash [0-9a-f]{8}\)")
+        self.assertIn("failed login as alice ", failed[1])
 
     def test_login_twice_on_one_connection(self):
         self.client.register("alice")

@@ -1,5 +1,6 @@
 """Accounts and sessions: hello, register, login, logout, passwords, avatars, user list."""
 
+import hashlib
 from dataclasses import replace
 
 from twisted.internet import defer
@@ -165,7 +166,8 @@ class AccountHandlers:
                     raise
         except ProtocolError as error:
             self.log.info("login as {user} from {address} refused: {why}",
-                          user=request.username, address=connection.address, why=error.message)
+                          user=self._logged_name(key), address=connection.address,
+                          why=error.message)
             raise
         connection.logins_running += 1
 
@@ -179,13 +181,24 @@ class AccountHandlers:
             return result
         return self._login(connection, request).addBoth(ended)
 
+    def _logged_name(self, key: str) -> str:
+        """How the log names a login's user: an account's name, but never an unknown name as
+        it was typed (people type their password into the name field), only a short hash
+        that tells repeated attempts apart."""
+        account_id = self.directory.id_for(key)
+        if account_id is not None:
+            return self.directory.name(account_id)
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+        return f"an unknown user (name hash {digest})"
+
     @defer.inlineCallbacks
     def _login(self, connection, request):
         account = yield self.storage.account_by_key(name_key(request.username))
         valid = yield self.hasher.verify(account.password_hash if account else None,
                                          request.password)
         if not valid:
-            self.log.info("failed login as {user} from {address}", user=request.username,
+            self.log.info("failed login as {user} from {address}",
+                          user=self._logged_name(name_key(request.username)),
                           address=connection.address)
             raise ProtocolError(BAD_CREDENTIALS, "wrong user name or password")
         # only after the password: a ban must not tell a stranger that the name exists
