@@ -142,9 +142,26 @@ class ChatApp(QObject):
         window = self.history_windows.get(conv.casefold())
         if window is None:
             window = HistoryWindow(self.state, conv, self.translator, self.main)
+            window.messageChosen.connect(self.show_message)
             self.history_windows[conv.casefold()] = window
         window.show()
         window.raise_()
+
+    def show_message(self, conv: str, msg_id: int):
+        """Show message ``msg_id`` of ``conv`` in the main window, highlighted (a history
+        result chosen); older pages are loaded until it is there. Fires with its row."""
+        if self.main is None:
+            return None
+        main, state = self.main, self.state
+        main.showNormal()
+        main.raise_()
+        main.activateWindow()
+
+        def found(row):
+            if row >= 0 and self.main is main and state.current.casefold() == conv.casefold():
+                main.view.highlight(row)
+            return row
+        return state.reveal(conv, msg_id).addCallback(found)
 
     def open_admin(self) -> None:
         if not self.session.is_admin:

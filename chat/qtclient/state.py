@@ -142,6 +142,75 @@ class ChatState(QObject):
             return 0
         return d.addCallbacks(got, failed)
 
+    def reveal(self, conv: str, msg_id: int, max_pages: int = 200):
+        """Show ``conv`` with message ``msg_id`` loaded: older pages are fetched until it is
+        there. Fires with its row, or -1 if it is not to be had (cleared, burned, gone)."""
+        from twisted.internet import defer
+        self.select(conv)
+        model = self.log(conv)
+        result = defer.Deferred()
+        pages = {"n": 0}
+
+        def step(*_):
+            row = model.row_of_id(msg_id)
+            if row >= 0 or not model.more_before or pages["n"] >= max_pages \
+                    or not self.session.is_online:
+                if not result.called:
+                    result.callback(row)
+                return
+            pages["n"] += 1
+            d = self.load_older(conv)
+            if d is None:
+                # a page is on its way already (select() asked for one): wait for it
+                waiter = defer.Deferred()
+
+                def loaded(loaded_conv, _added):
+                    if loaded_conv == conv and not waiter.called:
+                        self.historyLoaded.disconnect(loaded)
+                        waiter.callback(None)
+                self.historyLoaded.connect(loaded)
+                if not model.loading:        # nothing came after all: stop here
+                    self.historyLoaded.disconnect(loaded)
+                    waiter.callback(None)
+                    pages["n"] = max_pages
+                d = waiter
+            d.addCallback(step)
+
+        step()
+        return result
+
+    # ------------------------------------------------------------------ pictures
+    def picture_for(self, file_view: dict):
+        """A copy of this picture on this computer (a built-in sticker, or an image fetched or
+        sent in this session), or None."""
+        if not file_view:
+            return None
+        known = builtin_by_sha(file_view.get("sha256"))
+        if known is not None:
+            return known.path
+        transfer = self.transfers.for_file(file_view.get("id"))
+        path = getattr(transfer, "path", None)
+        state = getattr(getattr(transfer, "state", None), "value", None)
+        if path and (transfer.direction == "up" or state == "done"):
+            return path
+        return None
+
+    def fetch_picture(self, file_view: dict):
+        """Fetch a picture (not too big) into the image folder unless it is being fetched or is
+        here; returns its transfer or None. Its end shows in ``transfers``."""
+        if (not file_view or self.image_dir is None
+                or not str(file_view.get("mime", "")).startswith("image/")
+                or (file_view.get("size") or 0) > INLINE_IMAGE_MAX
+                or self.picture_for(file_view) is not None or not self.session.is_online):
+            return None
+        running = self.transfers.for_file(file_view.get("id"), "down")
+        if running is not None and getattr(running.state, "value", "") not in (
+                "failed", "cancelled"):
+            return None
+        transfer = self.session.download(file_view["id"], self.image_dir)
+        self._transfer(transfer)
+        return transfer
+
     def clear_local(self, conv: str) -> None:
         """Forget what this client shows of ``conv`` (the server's copy is not touched).
 

@@ -5,27 +5,50 @@ to :attr:`HistoryWindow.MAX_PAGES` pages of :attr:`HistoryWindow.PAGE`), through
 Deferreds on the Qt reactor, never blocking; matches are filtered locally by text, sender and
 an optional date range, and listed newest first. Messages the user cleared locally
 (``ChatState.cleared_up_to``) are not shown here either.
+
+Pictures (and stickers) show as thumbnails beside their names, fetched like inline images when
+this computer has no copy yet. Double-clicking a result (or Enter on it) emits
+``messageChosen(conv, id)``: the main window shows the conversation at that message,
+highlighted.
 """
 
+import collections
+import os
+
 from PyQt6 import sip
-from PyQt6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
+from PyQt6.QtCore import QAbstractTableModel, QDate, QModelIndex, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QImageReader, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QGridLayout, QHBoxLayout,
     QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout)
 
 from chat.cli.format import human_size
 from chat.qtclient.models import local_time
+from chat.qtclient.stickers import is_sticker
 
 COLUMNS = ("hist_col_time", "hist_col_sender", "hist_col_text")
+THUMB = 64
+"""The largest side of a picture's thumbnail in the list."""
+THUMBS_KEPT = 200
+FETCH_AT_ONCE = 30
+"""Pictures fetched for one search at most (the newest first)."""
+
+
+def is_picture(msg: dict) -> bool:
+    info = msg.get("file") or {}
+    return str(info.get("mime", "")).startswith("image/") and not msg.get("burned")
 
 
 class HistoryModel(QAbstractTableModel):
-    """Found messages (the server's message dicts): time, sender, text."""
+    """Found messages (the server's message dicts): time, sender, text; a picture's thumbnail
+    beside its text, once ``picture_for(file view)`` knows where it is."""
 
-    def __init__(self, translator, parent=None):
+    def __init__(self, translator, parent=None, picture_for=lambda view: None):
         super().__init__(parent)
         self.translator = translator
+        self.picture_for = picture_for
         self.rows: list[dict] = []
+        self._thumbs = collections.OrderedDict()
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.rows)
@@ -47,7 +70,44 @@ class HistoryModel(QAbstractTableModel):
             return " ".join(self.text_of(msg).split("\n"))
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 2:
             return self.text_of(msg)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.translator.tr("hist_open_tip")
+        if role == Qt.ItemDataRole.DecorationRole and index.column() == 2 and is_picture(msg):
+            return self.thumbnail(msg)
         return None
+
+    def thumbnail(self, msg: dict):
+        """The picture of ``msg`` scaled to THUMB (cached), or None while it is not here."""
+        path = self.picture_for(msg.get("file"))
+        if not path:
+            return None
+        try:
+            key = (path, os.path.getmtime(path))
+        except OSError:
+            return None
+        hit = self._thumbs.get(key)
+        if hit is None:
+            reader = QImageReader(path)
+            reader.setAutoTransform(True)
+            size = reader.size()
+            if size.isValid():
+                # decoded at thumbnail size: a big photo would cost its full size otherwise
+                reader.setScaledSize(size.scaled(THUMB, THUMB,
+                                                 Qt.AspectRatioMode.KeepAspectRatio))
+            image = reader.read()
+            if image.isNull():
+                return None
+            hit = self._thumbs[key] = QPixmap.fromImage(image)
+            if len(self._thumbs) > THUMBS_KEPT:
+                self._thumbs.popitem(last=False)
+        return hit
+
+    def refresh_file(self, file_id: int) -> None:
+        """A picture arrived: redraw the rows that show it."""
+        for row, msg in enumerate(self.rows):
+            if (msg.get("file") or {}).get("id") == file_id:
+                index = self.index(row, 2)
+                self.dataChanged.emit(index, index)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
@@ -59,6 +119,8 @@ class HistoryModel(QAbstractTableModel):
             return self.translator.tr("burned_text")
         if msg.get("file"):
             info = msg["file"]
+            if is_sticker(info):
+                return self.translator.tr("hist_sticker")
             return self.translator.tr("hist_file", name=info.get("name", ""),
                                       size=human_size(info.get("size", 0)))
         return msg.get("text", "")
@@ -80,6 +142,7 @@ class HistoryWindow(QDialog):
 
     PAGE = 200
     MAX_PAGES = 20
+    messageChosen = pyqtSignal(str, int)      # conv, message id: show it in the conversation
 
     def __init__(self, state, conv: str, translator, parent=None):
         super().__init__(parent)
@@ -108,7 +171,7 @@ class HistoryWindow(QDialog):
         self.and_label = QLabel()
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.model = HistoryModel(translator, self)
+        self.model = HistoryModel(translator, self, picture_for=state.picture_for)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -116,6 +179,11 @@ class HistoryWindow(QDialog):
         self.table.setWordWrap(False)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
+        self.table.setIconSize(QSize(THUMB, THUMB))
+        self.table.doubleClicked.connect(self._chosen)
+        self.table.activated.connect(self._chosen)
+        state.transfers.dataChanged.connect(self._transfer_changed)
+        state.transfers.rowsInserted.connect(self._transfer_changed)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
@@ -246,7 +314,34 @@ class HistoryWindow(QDialog):
     def apply_filter(self, *_) -> None:
         found = [m for m in reversed(self.messages) if self.matches(m)]
         self.model.set_rows(found)
+        # rows with a picture are as tall as its thumbnail; the rest keep one line
+        self.table.verticalHeader().setDefaultSectionSize(
+            self.table.verticalHeader().minimumSectionSize() + 8)
+        fetches = 0
+        for row, msg in enumerate(found):
+            if is_picture(msg):
+                self.table.setRowHeight(row, THUMB + 6)
+                # the newest few are fetched now; the rest when a narrower search shows them
+                if fetches < FETCH_AT_ONCE and self.state.fetch_picture(msg["file"]):
+                    fetches += 1
         self._show_status()
+
+    def _transfer_changed(self, top, *_) -> None:
+        if sip.isdeleted(self):
+            return
+        transfers = self.state.transfers.rows
+        rows = range(top.row(), top.row() + 1) if isinstance(top, QModelIndex) and \
+            top.isValid() else range(len(transfers))
+        for row in rows:
+            if 0 <= row < len(transfers) and transfers[row].file_id is not None:
+                self.model.refresh_file(transfers[row].file_id)
+
+    def _chosen(self, index) -> None:
+        if not index.isValid() or not 0 <= index.row() < len(self.model.rows):
+            return
+        msg = self.model.rows[index.row()]
+        if msg.get("id") is not None and not msg.get("burned"):
+            self.messageChosen.emit(self.conv, msg["id"])
 
     def _dates_toggled(self, on: bool) -> None:
         self.date_from.setEnabled(on)

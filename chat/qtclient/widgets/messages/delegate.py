@@ -39,6 +39,12 @@ class MessageDelegate(RowLayouter):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        if item.msg_id is not None and item.msg_id == getattr(self.view, "highlighted", None):
+            # a history search result opened here: the whole row, for a few seconds
+            top = lay.day.bottom() + 1 if lay.day is not None else option.rect.top()
+            painter.fillRect(QRect(option.rect.left(), top, option.rect.width(),
+                                   option.rect.bottom() - top + 1),
+                             theme.colour("highlight_row"))
         if lay.day is not None:
             self._paint_day(painter, lay, small_bold)
         if item.kind is ItemKind.NOTICE:

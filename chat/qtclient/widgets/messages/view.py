@@ -37,6 +37,7 @@ class MessageView(QListView):
     filesDropped = pyqtSignal(list)              # local paths dropped onto the view
 
     FOLLOW_SLACK = 4
+    HIGHLIGHT_MS = 4000
     """Pixels from the bottom that still count as "at the bottom"."""
 
     def __init__(self, translator, avatar_for=lambda name: None, parent=None, clock=None):
@@ -68,6 +69,9 @@ class MessageView(QListView):
         self._ask_older = QTimer(self, singleShot=True, interval=0)
         self._ask_older.timeout.connect(self.nearTop)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.highlighted = None          # the message id shown highlighted, for a while
+        self._unhighlight = QTimer(self, singleShot=True)
+        self._unhighlight.timeout.connect(self._end_highlight)
         translator.languageChanged.connect(self.retranslate)
 
     # ------------------------------------------------------------------ model
@@ -146,6 +150,24 @@ class MessageView(QListView):
         if value <= self.viewport().height() and self.model() is not None \
                 and self.model().rowCount():
             self.nearTop.emit()
+
+    def highlight(self, row: int) -> None:
+        """Scroll message ``row`` to the middle and mark it for HIGHLIGHT_MS (a history search
+        result opened here)."""
+        index = self.model().index(row, 0)
+        item = index.data(ItemRole)
+        if item is None:
+            return
+        self.highlighted = item.msg_id
+        self._follow, self._keep_from_bottom = False, None
+        self.doItemsLayout()
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self._unhighlight.start(self.HIGHLIGHT_MS)
+        self.viewport().update()
+
+    def _end_highlight(self) -> None:
+        self.highlighted = None
+        self.viewport().update()
 
     def at_bottom(self) -> bool:
         return self._follow
