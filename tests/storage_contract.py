@@ -61,6 +61,18 @@ class StorageContractMixin:
         self.assertNotEqual(admin.id, account.id)
 
     @defer.inlineCallbacks
+    def test_only_the_first_account_is_admin_if_first(self):
+        created = yield defer.gatherResults([
+            self.storage.create_account(f"u{n}", f"u{n}", "h", n, admin_if_first=True)
+            for n in range(6)])
+        self.assertEqual([a.admin for a in created].count(True), 1)
+        later = yield self.storage.create_account("late", "late", "h", 9, admin_if_first=True)
+        self.assertFalse(later.admin)
+        forced = yield self.storage.create_account("boss", "boss", "h", 9, admin=True,
+                                                   admin_if_first=True)
+        self.assertTrue(forced.admin)
+
+    @defer.inlineCallbacks
     def test_unknown_account(self):
         self.assertIsNone((yield self.storage.account_by_key("nobody")))
         self.assertIsNone((yield self.storage.account_by_id(404)))

@@ -2,6 +2,7 @@
 
 import unicodedata
 
+from twisted.internet import defer
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
@@ -58,6 +59,29 @@ class AccountTests(unittest.TestCase):
     def test_first_account_is_admin(self):
         self.assertTrue(self.client.register("first")["user"]["admin"])
         self.assertFalse(self.client.register("second")["user"]["admin"])
+
+    def test_simultaneous_first_registrations_make_exactly_one_admin(self):
+        # twelve registrations on a new server whose hashes end before any account is
+        # written, as with SQLite in its thread: none may conclude that it is the first
+        storage = MemoryStorage()
+        held = []
+        create = storage.create_account
+
+        def create_later(*args, **kwargs):
+            held.append(defer.Deferred().addCallback(lambda _: create(*args, **kwargs)))
+            return held[-1]
+        storage.create_account = create_later
+        server = make_server(storage)
+        clients = [Client(server) for _ in range(12)]
+        for number, client in enumerate(clients):
+            client.hello()
+            client.send({"type": "register", "id": 1, "username": f"user{number}",
+                         "password": PASSWORD})
+        self.assertEqual(len(held), len(clients))
+        for d in held:
+            d.callback(None)
+        admins = [client.reply(1)["data"]["user"]["admin"] for client in clients]
+        self.assertEqual(admins.count(True), 1, admins)
 
     def test_admin_option_grants_role(self):
         server = make_server(admins=frozenset({"boss"}))

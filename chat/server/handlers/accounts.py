@@ -131,11 +131,11 @@ class AccountHandlers:
             password_hash = yield self.hasher.hash(request.password)
         finally:
             connection.logins_running -= 1
-        admin = key in self.config.admins or len(self.directory) == 0
         try:
             account = yield self.storage.create_account(
-                request.username, key, password_hash, now_ms(self.clock), admin,
-                join=(room_conv(LOBBY),))
+                request.username, key, password_hash, now_ms(self.clock),
+                admin=key in self.config.admins, join=(room_conv(LOBBY),),
+                admin_if_first=True)
         except NameTaken:
             raise ProtocolError(NAME_TAKEN, f"the name {request.username} is taken") from None
         if body is not None:
@@ -144,7 +144,7 @@ class AccountHandlers:
         self.directory.add(account.id, account.name, account.key)
         self.conversations.add_member(room_conv(LOBBY), account.id)
         self.log.info("registered {user} from {address}{admin}", user=account.name,
-                      address=connection.address, admin=" (admin)" if admin else "")
+                      address=connection.address, admin=" (admin)" if account.admin else "")
         return {"user": user_view(account, False)}
 
     def login(self, connection, request, body):

@@ -135,9 +135,12 @@ class IStorage(Interface):
         """Close the store after pending writes. Fires with None."""
 
     # -- accounts
-    def create_account(name, key, password_hash, now, admin=False, join=()):
+    def create_account(name, key, password_hash, now, admin=False, join=(),
+                       admin_if_first=False):
         """Create an account and make it a member of the conversations in ``join``,
-        in one transaction. Fires with the Account; fails with NameTaken."""
+        in one transaction. With ``admin_if_first`` the account is an admin if no other
+        account exists, decided in that transaction (of racing creations exactly one is
+        first). Fires with the Account; fails with NameTaken."""
 
     def account_by_key(key):
         """Fires with the Account or None."""

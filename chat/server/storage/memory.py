@@ -68,10 +68,12 @@ class MemoryStorage:
 
     # -- accounts
     @_deferred
-    def create_account(self, name, key, password_hash, now, admin=False, join=()):
+    def create_account(self, name, key, password_hash, now, admin=False, join=(),
+                       admin_if_first=False):
         if key in self._account_ids:
             raise NameTaken(key)
-        account = Account(self._next_account_id, name, key, password_hash, bool(admin), now,
+        admin = bool(admin) or (admin_if_first and not self._accounts)
+        account = Account(self._next_account_id, name, key, password_hash, admin, now,
                           None, None)
         self._next_account_id += 1
         self._accounts[account.id] = account

@@ -18,10 +18,16 @@ def _account(row) -> Optional[Account]:
                    bool(banned), ban_reason)
 
 
-def create(tx: Tx, name, key, password_hash, now, admin, join) -> Account:
+def create(tx: Tx, name, key, password_hash, now, admin, join, admin_if_first=False) -> Account:
+    # "the first account is an admin" is decided by this one statement, inside the
+    # transaction that creates the account: of many registrations racing on a new server
+    # exactly one finds the table empty (SQLite runs one writer at a time; a PostgreSQL
+    # engine must take a lock on the table first)
     try:
         tx.execute("INSERT INTO accounts (name, key, password_hash, admin, created) "
-                   "VALUES (?, ?, ?, ?, ?)", (name, key, password_hash, int(bool(admin)), now))
+                   "SELECT ?, ?, ?, CASE WHEN ? OR (? AND NOT EXISTS (SELECT 1 FROM accounts)) "
+                   "THEN 1 ELSE 0 END, ?",
+                   (name, key, password_hash, int(bool(admin)), int(bool(admin_if_first)), now))
     except tx.engine.error as e:
         if tx.engine.is_unique_violation(e):
             raise NameTaken(key) from e

@@ -73,8 +73,10 @@ class SQLiteStorage:
         return failure
 
     # -- accounts
-    def create_account(self, name, key, password_hash, now, admin=False, join=()):
-        return self._run(sql_accounts.create, name, key, password_hash, now, admin, tuple(join))
+    def create_account(self, name, key, password_hash, now, admin=False, join=(),
+                       admin_if_first=False):
+        return self._run(sql_accounts.create, name, key, password_hash, now, admin, tuple(join),
+                         admin_if_first)
 
     def account_by_key(self, key):
         return self._run(sql_accounts.by_key, key)
