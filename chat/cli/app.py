@@ -113,7 +113,13 @@ class CliApp(ClientListener):
     def _login_failed(self, failure) -> None:
         error = failure.value
         cause = getattr(error, "error", None)
-        if failure.check(CannotConnect) and hasattr(cause, "presented"):   # CertificateChanged
+        if failure.check(CannotConnect) and type(cause).__name__ == "PortSpeaksTLS":
+            line = self.fmt.tr("port_speaks_tls", host=self.settings.host,
+                               port=self.settings.port)
+        elif failure.check(CannotConnect) and type(cause).__name__ == "PortSpeaksPlain":
+            line = self.fmt.tr("port_speaks_plain", host=self.settings.host,
+                               port=self.settings.port)
+        elif failure.check(CannotConnect) and hasattr(cause, "presented"):   # CertificateChanged
             line = self.fmt.tr("cert_changed", server=cause.server, pinned=cause.pinned,
                                presented=cause.presented, path=cause.known_servers)
         elif failure.check(CannotConnect) and getattr(self.settings, "tls", False):

@@ -103,6 +103,9 @@ EN = {
                "Type /help for commands.",
     "cannot_connect": "cannot connect to {host}:{port}: {reason}; is the server running?",
     "tls_failed": "cannot connect to {host}:{port} over TLS: {reason}",
+    "port_speaks_tls": "cannot connect to {host}:{port}: this port speaks TLS: add --tls",
+    "port_speaks_plain": "cannot connect to {host}:{port} over TLS: this port does not speak "
+                         "TLS: leave out --tls",
     "cert_changed": "REFUSED: the TLS certificate of {server} has changed. Pinned: SHA-256 "
                     "{pinned}. Presented now: SHA-256 {presented}. Someone may be "
                     "intercepting the connection, or the server got a new certificate. Only "
@@ -260,6 +263,8 @@ ZH = {
     "welcome": "欢迎，{user}！当前在线 {online} 人。你在 #{room}。输入 /help 查看命令。",
     "cannot_connect": "无法连接到 {host}:{port}：{reason}。服务器是否在运行？",
     "tls_failed": "无法通过 TLS 连接到 {host}:{port}：{reason}",
+    "port_speaks_tls": "无法连接到 {host}:{port}：该端口使用 TLS，请加上 --tls",
+    "port_speaks_plain": "无法通过 TLS 连接到 {host}:{port}：该端口不使用 TLS，请去掉 --tls",
     "cert_changed": "已拒绝连接：{server} 的 TLS 证书已改变。已记录的指纹：SHA-256 {pinned}。"
                     "现在出示的指纹：SHA-256 {presented}。可能有人在截获连接，也可能服务器换了"
                     "新证书。只有在服务器管理员确认新指纹之后，才从 {path} 中删除 {server} "

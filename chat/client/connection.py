@@ -20,6 +20,53 @@ from chat.protocol.framing import (
     iter_body_frames, split_body_frame)
 
 
+TLS_RECORD_STARTS = (b"\x15\x03", b"\x16\x03")
+"""How a TLS alert or handshake record begins (type, then major version 3). A frame of ours
+begins with its length: such a first frame would be over 350 MB, far past MAX_FRAME."""
+
+
+class PortSpeaksTLS(Exception):
+    """The server answered a plain connection with TLS: the client wants ``--tls``."""
+
+
+def tls_client_hello() -> bytes:
+    """The first bytes a TLS client sends (a ClientHello), made by OpenSSL in memory."""
+    from OpenSSL import SSL
+    connection = SSL.Connection(SSL.Context(SSL.TLS_CLIENT_METHOD), None)
+    connection.set_connect_state()
+    try:
+        connection.do_handshake()
+    except SSL.WantReadError:
+        pass
+    return connection.bio_read(65536)
+
+
+class TLSProbe(Protocol):
+    """Sends a ClientHello and fires ``answered`` with whether the reply is a TLS record: a
+    server that closed a plain connection without a word may be a TLS port."""
+
+    def __init__(self):
+        self.answered = defer.Deferred()
+
+    def connectionMade(self):
+        try:
+            self.transport.write(tls_client_hello())
+        except Exception:            # no OpenSSL: nothing to tell
+            self._settle(False)
+
+    def dataReceived(self, data: bytes):
+        self._settle(data[:2] in TLS_RECORD_STARTS)
+
+    def connectionLost(self, reason=None):
+        self._settle(False)
+
+    def _settle(self, speaks_tls: bool) -> None:
+        if not self.answered.called:
+            self.answered.callback(speaks_tls)
+            if self.transport is not None:
+                self.transport.abortConnection()
+
+
 class RequestFailed(Exception):
     """The server answered a request with an ``error``."""
 
@@ -60,6 +107,8 @@ class ClientConnection(Protocol):
         self._next_id = 0
         self._waiting: dict[int, defer.Deferred] = {}
         self._bodies: dict[int, tuple[dict, int, bytearray]] = {}
+        self._heard = False               # any byte from the server yet
+        self.speaks_tls = False           # the server answered with a TLS record
 
     # -- life cycle
     def connectionMade(self):
@@ -149,6 +198,14 @@ class ClientConnection(Protocol):
     def dataReceived(self, data: bytes):
         if self.on_activity is not None:
             self.on_activity()
+        if not self._heard and data:
+            self._heard = True
+            if data[:2] in TLS_RECORD_STARTS:
+                # a TLS record (a handshake or an alert) where a frame was due: the port
+                # speaks TLS and this connection does not; say so instead of "lost"
+                self.speaks_tls = True
+                self.abort()
+                return
         try:
             frames = self._decoder.feed(data)
         except FrameTooLarge as exc:

@@ -28,7 +28,8 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from chat.client.backoff import Backoff
-from chat.client.connection import ClientConnection, NotConnected, RequestFailed
+from chat.client.connection import (
+    ClientConnection, NotConnected, PortSpeaksTLS, RequestFailed, TLSProbe)
 from chat.client.files import FileTransfers
 from chat.client.listener import ClientListener
 from chat.client.model import ClientModel, RoomInfo
@@ -56,6 +57,10 @@ class LinkState(enum.Enum):
     LOGGING_IN = "logging_in"
     ONLINE = "online"
     RECONNECTING = "reconnecting"
+
+
+PROBE_TIMEOUT = 3.0
+"""Seconds a TLS probe (after a plain connection closed without a word) may take."""
 
 
 class CannotConnect(Exception):
@@ -219,6 +224,15 @@ class ChatClient:
                 self.model.last_id = data.get("last_id", 0)
             else:
                 yield self._catch_up(conn)
+        except ConnectionLost:
+            if not conn.speaks_tls and not conn._heard and first:
+                # closed without a byte: a TLS server does that to a plain hello; ask it
+                conn.speaks_tls = yield self._probe_tls()
+            if not conn.speaks_tls:
+                raise
+            reason = "this port speaks TLS: add --tls"
+            self._give_up = reason            # retrying in plain TCP cannot cure it
+            raise CannotConnect(reason, PortSpeaksTLS(reason)) from None
         except RequestFailed as exc:
             if exc.code in FATAL_LOGIN:
                 self._give_up = exc.message
@@ -237,6 +251,22 @@ class ChatClient:
         self._flush_reads()
         self.files.link_up()
         return data
+
+    @defer.inlineCallbacks
+    def _probe_tls(self):
+        """Whether the server's port answers a TLS ClientHello with TLS (a second, short
+        connection; at most PROBE_TIMEOUT seconds)."""
+        factory = Factory.forProtocol(TLSProbe)
+        factory.noisy = False
+        try:
+            probe = yield self.connect(factory)
+        except Exception:
+            return False
+        timer = self.clock.callLater(PROBE_TIMEOUT, probe._settle, False)
+        speaks_tls = yield probe.answered
+        if timer.active():
+            timer.cancel()
+        return speaks_tls
 
     @defer.inlineCallbacks
     def _catch_up(self, conn):

@@ -82,6 +82,11 @@ class TLSOptions:
         return self.known_servers or default_known_servers()
 
 
+PLAIN_SIGNS = ("wrong version number", "packet length too long", "record layer failure",
+               "http request", "record too long", "unknown protocol")
+"""OpenSSL's words for a peer whose first bytes are no TLS record: a plain chat server."""
+
+
 class TLSFailed(Exception):
     """The TLS connection could not be set up; the message is one human line."""
 
@@ -235,6 +240,10 @@ def connection_creator(host: str, port: int, options: TLSOptions):
     return creator, None
 
 
+class PortSpeaksPlain(TLSFailed):
+    """The server does not speak TLS on this port (it answered the handshake in plain)."""
+
+
 def describe_tls_error(exc: BaseException, host: str, port: int) -> TLSFailed:
     """A :class:`TLSFailed` for why a connection was lost before its handshake finished."""
     if isinstance(exc, TLSFailed):
@@ -243,6 +252,8 @@ def describe_tls_error(exc: BaseException, host: str, port: int) -> TLSFailed:
         reasons = [r[2] for r in (exc.args[0] if exc.args and isinstance(exc.args[0], list)
                                   else []) if len(r) >= 3 and r[2]]
         text = ", ".join(reasons) or str(exc) or "handshake failed"
+        if any(sign in text for sign in PLAIN_SIGNS):
+            return PortSpeaksPlain(f"{host}:{port} does not speak TLS: leave out --tls")
         if "certificate verify failed" in text:
             return CertificateNotTrusted(
                 f"the server's certificate is not trusted ({text})")
