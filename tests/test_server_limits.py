@@ -100,6 +100,41 @@ class LoginBackoffTests(unittest.TestCase):
         # and bob's too, from anywhere but mallory's address
         greeted(server, "203.0.113.9").login("bob")
 
+    def test_a_guesser_cannot_lock_the_owner_out(self):
+        for _ in range(60):                     # a minute-long attack on alice's password
+            mallory = greeted(self.server, ELSEWHERE)
+            reply = mallory.request("login", username="alice", password="wrong password")
+            self.assertIn(reply["code"], (BAD_CREDENTIALS, RATE_LIMITED))
+            mallory.disconnect()
+            self.clock.advance(1)
+        mallory = greeted(self.server, ELSEWHERE)
+        self.assertEqual(mallory.request("login", username="alice",
+                                         password=PASSWORD)["code"], RATE_LIMITED)
+        # alice, from her own address, is let in at the first try, every time
+        for _ in range(3):
+            self.client.login("alice")
+            self.client.ok("logout")
+        # and mallory still waits: the owner's login does not clear mallory's count
+        self.assertEqual(mallory.request("login", username="alice",
+                                         password=PASSWORD)["code"], RATE_LIMITED)
+
+    def test_the_account_cap_holds_many_guessers_to_one_try_each(self):
+        server = make_server(login_failures_per_account=4)
+        user(server, "alice").disconnect()
+        guessers = [greeted(server, f"198.51.100.{n}") for n in range(1, 7)]
+        for guesser in guessers[:4]:                # four addresses, one failure each
+            self.assertEqual(guesser.error("login", username="alice", password="x" * 8),
+                             BAD_CREDENTIALS)
+        # the account's cap is reached: an address that failed for it waits ...
+        self.assertEqual(guessers[0].error("login", username="alice", password="x" * 8),
+                         RATE_LIMITED)
+        # ... one that has not gets its one try; the owner's address logs in
+        self.assertEqual(guessers[4].error("login", username="alice", password="x" * 8),
+                         BAD_CREDENTIALS)
+        self.assertEqual(guessers[4].error("login", username="alice", password=PASSWORD),
+                         RATE_LIMITED)
+        greeted(server).login("alice")
+
     def test_concurrent_attempts_cannot_exceed_the_free_ones(self):
         throttle = LoginThrottle(self.clock, free=2, backoff_max=300, window=900, what="account")
         throttle.check("k")
@@ -430,14 +465,19 @@ class TableTests(unittest.TestCase):
         self.assertEqual(len(bucket), 100)
 
 
+def block_login(server, name, seconds, host="?"):
+    """Make logins as ``name`` from ``host`` (in-memory links have no address: "?") wait."""
+    throttle, key = server.limits.login_pairs, (name, host)
+    throttle.check(key)
+    throttle.done(key, failed=True)
+    throttle._entries.get(key).blocked_until = server.clock.seconds() + seconds
+
+
 class ClientCoreTests(ClientTestCase):
     """The client core waits as long as the server says before logging in again."""
 
     def block(self, name, seconds):
-        throttle = self.server.limits.login_accounts
-        throttle.check(name)
-        throttle.done(name, failed=True)
-        throttle._entries.get(name).blocked_until = self.clock.seconds() + seconds
+        block_login(self.server, name, seconds)
 
     def test_a_reconnect_waits_retry_after(self):
         alice = self.client("alice")
@@ -478,14 +518,15 @@ class LimitOptionTests(unittest.TestCase):
             "registrations_per_hour", "send_rate", "send_burst", "file_offers_per_minute",
             "max_connections", "max_connections_per_address", "exempt_loopback",
             "login_timeout", "max_output_buffer", "max_text", "max_avatar", "history_page",
-            "max_control_frame", "prelogin_requests", "query_rate", "query_burst"))
+            "max_control_frame", "prelogin_requests", "query_rate", "query_burst",
+            "login_failures_per_account"))
 
     def test_defaults(self):
         config = self.config()
         self.assertEqual(
             self.fields(config),
             (5, 100, 300.0, 100, 10.0, 30, 30, 10_000, 500, False, 30.0, 4 * 2**20, 16_000,
-             256 * 1024, 200, 65536, 30, 20.0, 100))
+             256 * 1024, 200, 65536, 30, 20.0, 100, 20))
 
     def test_values(self):
         config = self.config(
@@ -495,11 +536,11 @@ class LimitOptionTests(unittest.TestCase):
             "--max-connections-per-address", "20", "--exempt-loopback", "--login-timeout", "10",
             "--max-output-buffer", "1M", "--max-text", "500", "--max-avatar", "64K",
             "--history-page", "50", "--max-control-frame", "16K", "--prelogin-requests", "5",
-            "--query-rate", "1.5", "--query-burst", "7")
+            "--query-rate", "1.5", "--query-burst", "7", "--login-failures-per-account", "9")
         self.assertEqual(
             self.fields(config),
             (3, 0, 60.0, 10, 2.5, 5, 0, 50, 20, True, 10.0, 2**20, 500, 65536, 50, 16384,
-             5, 1.5, 7))
+             5, 1.5, 7, 9))
 
     def test_bad_values_exit_with_one_line(self):
         for argv in (["--send-rate", "fast"], ["--send-rate", "-1"], ["--send-burst", "0"],
@@ -523,10 +564,7 @@ class CliTests(unittest.TestCase):
 
     def test_a_rate_limited_login_is_one_clear_line(self):
         user(self.server, "alice").disconnect()
-        throttle = self.server.limits.login_accounts
-        throttle.check("alice")
-        throttle.done("alice", failed=True)
-        throttle._entries.get("alice").blocked_until = self.clock.seconds() + 42.5
+        block_login(self.server, "alice", 42.5)
         for lang, line in (("en", "Too many attempts; try again in 43 s."),
                            ("zh", "尝试次数过多，请在 43 秒后再试。")):
             terminal = Terminal(self, "alice", register=False, lang=lang)

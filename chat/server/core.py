@@ -62,7 +62,8 @@ class ServerConfig:
     max_avatar: int = C.AVATAR_MAX         # bytes of an avatar
     history_page: int = C.HISTORY_PAGE_MAX  # messages per history page at most
     # limits (see chat.server.limits; 0 turns a count or rate off)
-    login_failures: int = 5                # per account name, then 1, 2, 4 ... s of backoff
+    login_failures: int = 5                # per account name and address, then 1, 2, 4 ... s
+    login_failures_per_account: int = 20   # per account from all addresses (see limits.py)
     login_failures_per_address: int = 100  # per address (a classroom shares one NAT address)
     login_backoff_max: float = 300.0       # the longest backoff
     registrations_per_hour: int = 100      # per address

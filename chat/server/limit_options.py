@@ -72,8 +72,12 @@ LIMIT_OPTIONS = [
      "Unsent output a connection that does not read may pile up before it is dropped "
      "(0: no limit) [default: 4M]."),
     ("login-failures", "login_failures", _count,
-     f"Failed logins per account before it must wait 1, 2, 4 ... s (0: no limit) [default: "
-     f"{_D.login_failures}]."),
+     f"Failed logins per account from one IP address before that address must wait 1, 2, "
+     f"4 ... s for it (0: no limit) [default: {_D.login_failures}]."),
+    ("login-failures-per-account", "login_failures_per_account", _count,
+     f"Failed logins per account from all addresses before every address that has failed "
+     f"for it must wait; an address with no failures still logs in (0: no limit) "
+     f"[default: {_D.login_failures_per_account}]."),
     ("login-failures-per-address", "login_failures_per_address", _count,
      f"The same per IP address (0: no limit) [default: {_D.login_failures_per_address}]."),
     ("login-backoff-max", "login_backoff_max", _not_zero(_number),

@@ -5,9 +5,12 @@ it with ``task.Clock``. Every table is an :class:`ExpiringMap`: entries go when 
 nothing left to remember, and the table never holds more than ``max_entries`` (the least
 recently used go first), so a flood of addresses or made-up user names cannot grow memory.
 
-* :class:`LoginThrottle`: failed logins per account name and per address. After ``free``
-  failures each further one makes that key wait 1, 2, 4 ... s (at most ``backoff_max``); a
-  success clears the account's entry; an entry is forgotten ``window`` s after its last failure.
+* :class:`LoginThrottle`: failed logins per key. After ``free`` failures each further one
+  makes that key wait 1, 2, 4 ... s (at most ``backoff_max``); a success clears the entry; an
+  entry is forgotten ``window`` s after its last failure. :meth:`Limits.start_login` keys three
+  of them: (account name, address), the account name alone, and the address alone. The
+  account's own cap applies only to addresses that have failed for it, so that nobody can keep
+  an account's owner out by failing on purpose (docs/SECURITY.md, *Failed logins*).
 * :class:`SlidingWindow`: at most ``limit`` events per ``period`` per key (registrations per
   address per hour, file offers per account per minute).
 * :class:`TokenBucket`: ``rate`` per second with bursts of ``burst`` per key (``send``).
@@ -110,8 +113,9 @@ class LoginThrottle:
         self.what = what
         self._entries = ExpiringMap(clock, max_entries)
 
-    def check(self, key) -> None:
-        """Raise ``rate_limited`` if ``key`` must wait; else count an attempt in flight."""
+    def check(self, key, enforce: bool = True) -> None:
+        """Raise ``rate_limited`` if ``key`` must wait; else count an attempt in flight.
+        With ``enforce`` false the attempt is counted but never refused."""
         if not self.free:
             return
         entry = self._entries.get(key)
@@ -119,7 +123,9 @@ class LoginThrottle:
         if entry is None:
             entry = _Failures()
             self._entries.put(key, entry, now + self.window)
-        if entry.blocked_until > now:
+        if not enforce:
+            pass
+        elif entry.blocked_until > now:
             wait = whole_seconds(entry.blocked_until - now)
             raise rate_limited(f"too many failed logins for this {self.what}; "
                                f"try again in {wait} s", wait)
@@ -149,6 +155,11 @@ class LoginThrottle:
                 entry.count, entry.blocked_until = 0, 0.0
             else:
                 self._entries.pop(key)
+
+    def failures(self, key) -> int:
+        """Failed attempts of ``key`` still remembered."""
+        entry = self._entries.get(key)
+        return entry.count if entry else 0
 
     def waiting(self, key) -> float:
         """Seconds ``key`` must still wait (0: none); for tests and the log."""
@@ -252,6 +263,16 @@ class ConnectionCounts:
             self.by_address.pop(host, None)
 
 
+class LoginAttempt:
+    """A login let through by :meth:`Limits.start_login`, to be ended once."""
+    __slots__ = ("key", "host", "counted")
+
+    def __init__(self, key: str, host):
+        self.key = key
+        self.host = host
+        self.counted = []
+
+
 class Limits:
     """All of the server's limits, built from its ServerConfig."""
 
@@ -263,7 +284,10 @@ class Limits:
         self.config = config
         self.clock = clock
         window = max(self.LOGIN_WINDOW, 2 * config.login_backoff_max)
-        self.login_accounts = LoginThrottle(clock, config.login_failures,
+        self.login_pairs = LoginThrottle(clock, config.login_failures,
+                                         config.login_backoff_max, window,
+                                         "account from your address", max_entries)
+        self.login_accounts = LoginThrottle(clock, config.login_failures_per_account,
                                             config.login_backoff_max, window, "account",
                                             max_entries)
         self.login_addresses = LoginThrottle(clock, config.login_failures_per_address,
@@ -277,6 +301,40 @@ class Limits:
         self.connections = ConnectionCounts(config.max_connections,
                                             config.max_connections_per_address,
                                             config.exempt_loopback)
+
+    def start_login(self, key: str, host) -> "LoginAttempt":
+        """Check a login to the account ``key`` from ``host`` (None: an exempt address)
+        before its password is hashed: raises ``rate_limited``, or returns the attempt to
+        hand to :meth:`end_login`.
+
+        Three counts, each with its backoff: (account, address) after ``login_failures``;
+        the address after ``login_failures_per_address`` whatever the accounts; and the
+        account after ``login_failures_per_account`` from all addresses together, which is
+        enforced only for an address that has failed for this account already. So a
+        guesser backs off, many guessers get one try per address once the account's cap is
+        reached, and the owner, from an address with no failures, is never kept out."""
+        pair = (key, host)
+        self.login_pairs.check(pair)
+        attempt = LoginAttempt(key, host)
+        try:
+            self.login_accounts.check(key, enforce=self.login_pairs.failures(pair) > 0)
+            attempt.counted.append(self.login_accounts)
+            if host is not None:
+                self.login_addresses.check(host)
+        except ProtocolError:
+            self.login_pairs.done(pair, failed=False)        # not attempted after all
+            if attempt.counted:
+                self.login_accounts.done(key, failed=False)
+            raise
+        return attempt
+
+    def end_login(self, attempt: "LoginAttempt", failed: bool, succeeded: bool) -> None:
+        """A login that :meth:`start_login` let through ended (``failed``: wrong password;
+        ``succeeded``: logged in, which clears the account's counts)."""
+        self.login_pairs.done((attempt.key, attempt.host), failed, reset=succeeded)
+        self.login_accounts.done(attempt.key, failed, reset=succeeded)
+        if attempt.host is not None:
+            self.login_addresses.done(attempt.host, failed)
 
     def exempt(self, host: str) -> bool:
         """Per-address limits do not apply to this address (``--exempt-loopback``)."""

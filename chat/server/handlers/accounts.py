@@ -157,13 +157,7 @@ class AccountHandlers:
         key = name_key(request.username)
         host = None if limits.exempt(connection.host) else connection.host
         try:
-            limits.login_accounts.check(key)
-            if host is not None:
-                try:
-                    limits.login_addresses.check(host)
-                except ProtocolError:
-                    limits.login_accounts.done(key, failed=False)   # not attempted after all
-                    raise
+            attempt = limits.start_login(key, host)
         except ProtocolError as error:
             self.log.info("login as {user} from {address} refused: {why}",
                           user=self._logged_name(key), address=connection.address,
@@ -175,9 +169,7 @@ class AccountHandlers:
             connection.logins_running -= 1
             failed = isinstance(result, Failure) and result.check(ProtocolError) is not None \
                 and result.value.code == BAD_CREDENTIALS
-            limits.login_accounts.done(key, failed, reset=not isinstance(result, Failure))
-            if host is not None:
-                limits.login_addresses.done(host, failed)
+            limits.end_login(attempt, failed, succeeded=not isinstance(result, Failure))
             return result
         return self._login(connection, request).addBoth(ended)
 
