@@ -22,6 +22,7 @@ from chat.server.limit_options import (
 from chat.server.passwords import DEFAULT_MEMORY_KIB, DEFAULT_TIME_COST, PasswordHasher
 from chat.server.storage import StorageError
 from chat.server.certs import server_endpoint
+from chat.server.private import make_private_dirs, use_private_umask, wider_than_private
 from chat.server.collector import freeze_startup_objects
 
 DEFAULT_PORT = "tcp:5000"
@@ -162,8 +163,8 @@ class Options(usage.Options):
         if self["db"] is None:
             self["db"] = os.path.join(data_dir, DB_NAME)
         try:
-            os.makedirs(data_dir, exist_ok=True)
-            os.makedirs(os.path.dirname(os.path.abspath(self["db"])), exist_ok=True)
+            make_private_dirs(data_dir)
+            make_private_dirs(os.path.dirname(os.path.abspath(self["db"])))
         except OSError as error:
             raise usage.UsageError(f"cannot create {error.filename!r}: {error.strerror}") from None
         if os.path.isdir(self["db"]):
@@ -261,6 +262,17 @@ class ChatService(service.MultiService):
 
 def makeService(options):
     from twisted.internet import reactor
+
+    # twistd opens its log and pid files after this: those are private too
+    use_private_umask()
+    if not options["lite"]:
+        wide = wider_than_private(options["data-dir"],
+                                  os.path.join(options["data-dir"], FILES_DIR), options["db"])
+        if wide:
+            Logger().warn(
+                "the data directory is readable by other local users: {paths}; it holds "
+                "private messages and password hashes: chmod -R go= {data_dir}",
+                paths=", ".join(wide), data_dir=options["data-dir"])
 
     if options["lite"]:
         from chat.server.storage.memory import MemoryStorage

@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 
+from chat.server.private import make_private_dirs, private_opener
 from chat.server.files.reader import BlobReader
 from chat.writeback import WritebackWindow, drop_behind
 
@@ -51,7 +52,7 @@ class FileStore:
 
     # -- blocking operations (file I/O pool only)
     def prepare(self) -> None:
-        os.makedirs(os.path.join(self.root, "partial"), exist_ok=True)
+        make_private_dirs(os.path.join(self.root, "partial"))
 
     def remove(self) -> None:
         """Delete the whole store (only a temporary one)."""
@@ -89,7 +90,7 @@ class FileStore:
         digest = hashlib.sha256()
         drop = drop_behind(size)
         if offset == 0:
-            f = open(path, "wb")
+            f = open(path, "wb", opener=private_opener)
             f.writeback = WritebackWindow(f.fileno(), drop=drop)
             return f, digest
         try:
@@ -175,8 +176,8 @@ class FileStore:
         """The blob of the empty file (a 0-byte offer needs no upload)."""
         path = self.blob_path(sha256)
         if not os.path.exists(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path + ".new", "wb") as f:
+            make_private_dirs(os.path.dirname(path))
+            with open(path + ".new", "wb", opener=private_opener) as f:
                 os.fsync(f.fileno())
             os.replace(path + ".new", path)
             _sync_directory(os.path.dirname(path))
@@ -187,7 +188,7 @@ class FileStore:
             _unlink(partial)
             return False
         blob = self.blob_path(sha256)
-        os.makedirs(os.path.dirname(blob), exist_ok=True)
+        make_private_dirs(os.path.dirname(blob))
         # the same content uploaded twice at once: either copy is the same bytes
         os.replace(partial, blob)
         _sync_directory(os.path.dirname(blob))

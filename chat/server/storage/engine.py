@@ -9,7 +9,10 @@ schema directory for the few DDL differences such as identity columns and ``BYTE
 
 import os
 import sqlite3
+
 from twisted.enterprise import adbapi
+
+from chat.server.private import create_private_file
 
 
 class Engine:
@@ -62,6 +65,9 @@ class SQLiteEngine(Engine):
         self.busy_timeout_ms = int(busy_timeout_ms)
 
     def connection_pool(self) -> adbapi.ConnectionPool:
+        # made 0600 before SQLite opens it: SQLite gives its -wal and -shm files this mode
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            create_private_file(self.path)
         return adbapi.ConnectionPool(
             self.dbapi_name, self.path, check_same_thread=False,
             cp_min=1, cp_max=1, cp_openfun=self._on_open)
