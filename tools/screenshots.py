@@ -1,10 +1,17 @@
-"""Screenshots of the desktop client for the README: ``make screenshots``.
+"""Screenshots of the desktop client: ``make screenshots``.
 
-Starts a real server on a free loopback port, two clients (alice and bob, as two ChatApp
+Starts a real server on a free loopback port, three clients (alice, bob and carol, as ChatApp
 instances in this process) on the screen Qt is given (``make screenshots`` runs this under
-``xvfb-run``), plays a short conversation (room, private chat, an image, a file, a
-burn-after-reading message) and saves PNGs of the login window and alice's main window, in
-English and in Chinese, to ``docs/screenshots/``.
+``xvfb-run``), plays a short conversation (room, private chat, an image, a file, stickers, a
+burn-after-reading message) and saves every window and state (see ``STATES``) in English and
+Chinese, in the light and the dark theme, on a screen of 1400x900 and of 800x500, to
+``docs/screenshots/<state>-<lang>-<theme>-<size>.png``. The main window fills the screen;
+dialogs and popups are drawn where they open, over it; a small window (login) sits in the
+middle of the screen.
+
+The PNGs are stored with a palette of their 256 most frequent colours (a chat window has a few
+thousand colours, most of them anti-aliasing): a third of the size of full colour, and the
+flat colours of the interface exact.
 """
 
 import os
@@ -66,9 +73,34 @@ def make_image(path: str, w: int, h: int, hue: int, label: str) -> None:
     image.save(path)
 
 
+SIZES = [(1400, 900), (800, 500)]
+THEMES = ["light", "dark"]
+LANGS = ["en", "zh"]
+DESKTOP = {"light": ("#8fa3c7", "#c9d3e6"), "dark": ("#1a1d29", "#3a4060")}
+
+
+def save_small(image, path: str) -> None:
+    """``image`` as an 8-bit PNG with its 256 most frequent colours (see the docstring)."""
+    import collections
+    from PyQt6.QtCore import Qt
+    from PyQt6.QtGui import QImage
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    bits = image.constBits()
+    bits.setsize(image.sizeInBytes())
+    counts = collections.Counter(memoryview(bits).cast("I"))
+    table = [colour | 0xFF000000 for colour, _ in counts.most_common(256)]
+    small = image.convertToFormat(QImage.Format.Format_Indexed8, table,
+                                  Qt.ImageConversionFlag.ThresholdDither)
+    if not small.save(path, "PNG", 0):
+        raise SystemExit(f"cannot write {path}")
+
+
 def main() -> int:
     os.environ["QT_API"] = "pyqt6"
-    base = tempfile.mkdtemp(prefix="chat-screenshots-")
+    # a short, fixed folder: the settings dialog shows the download folder under it
+    base = os.path.join(tempfile.gettempdir(), "chat-screenshots")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
     port = free_port()
     server = start_server(base, port)
     try:
@@ -80,27 +112,42 @@ def main() -> int:
 
 
 def run(base: str, port: int) -> int:
+    from PyQt6.QtCore import QPoint, QRect, Qt
+    from PyQt6.QtGui import QColor, QImage, QLinearGradient, QPainter
     from PyQt6.QtWidgets import QApplication
     app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)       # windows come and go between the pictures
     from chat.qtclient import reactor as qt_reactor
     reactor = qt_reactor.install()
     from twisted.internet import defer, task
 
+    from chat.qtclient import stickers, theme
     from chat.qtclient.app import ChatApp
+    from chat.qtclient.errors import describe_reason
     from chat.qtclient.settings import Settings
+    from chat.qtclient.widgets.messages import show_image
+    from chat.qtclient.widgets.settings_dialog import SettingsDialog
 
     os.makedirs(OUT, exist_ok=True)
+    for name in os.listdir(OUT):              # what an older run made, gone states too
+        if name.endswith(".png"):
+            os.remove(os.path.join(OUT, name))
     files = os.path.join(base, "files")
     os.makedirs(files)
     avatar_a, avatar_b = os.path.join(files, "a.png"), os.path.join(files, "b.png")
+    avatar_c = os.path.join(files, "c.png")
     make_image(avatar_a, 96, 96, 220, "A")
     make_image(avatar_b, 96, 96, 20, "B")
+    make_image(avatar_c, 96, 96, 290, "C")
     photo = os.path.join(files, "whiteboard.png")
     make_image(photo, 640, 400, 180, "Whiteboard")
     notes = os.path.join(files, "lecture-notes.pdf")
     with open(notes, "wb") as f:
         f.write(os.urandom(3 * 1024 * 1024 + 123456))
-    result = {"code": 1}
+    own_sticker = os.path.join(files, "thumbs-up.png")
+    make_image(own_sticker, 300, 300, 120, "+1")
+    result = {"code": 1, "saved": []}
+    dialogs = []
 
     def sleep(seconds):
         return task.deferLater(reactor, seconds, lambda: None)
@@ -120,6 +167,7 @@ def run(base: str, port: int) -> int:
         settings.language = lang
         settings.host, settings.port, settings.user = "127.0.0.1", port, name
         settings.download_dir = os.path.join(base, f"downloads-{name}")
+        settings.theme = "light"
         return ChatApp(reactor, settings, ask_language=False,
                        image_dir=os.path.join(base, f"images-{name}"))
 
@@ -130,25 +178,45 @@ def run(base: str, port: int) -> int:
         login.password2.setText(PASSWORD)
         login.load_avatar(avatar)
 
-    def shoot(widget, name):
+    def screen(size, theme_name):
+        """An empty desktop of ``size``."""
+        w, h = size
+        image = QImage(w, h, QImage.Format.Format_RGB32)
+        painter = QPainter(image)
+        top, bottom = DESKTOP[theme_name]
+        gradient = QLinearGradient(0, 0, 0, h)
+        gradient.setColorAt(0, QColor(top))
+        gradient.setColorAt(1, QColor(bottom))
+        painter.fillRect(0, 0, w, h, gradient)
+        painter.end()
+        return image
+
+    def put(image, widget, at):
+        """Draw ``widget`` on ``image`` at ``at``, with a soft shadow as a window has."""
         app.processEvents()
-        path = os.path.join(OUT, name)
-        widget.grab().save(path)
-        print("saved", os.path.relpath(path, ROOT))
+        picture = widget.grab()
+        painter = QPainter(image)
+        for i, alpha in enumerate((40, 26, 14)):
+            painter.fillRect(QRect(at + QPoint(2 + 2 * i, 3 + 2 * i), picture.size()),
+                             QColor(0, 0, 0, alpha))
+        painter.drawPixmap(at, picture)
+        painter.end()
+
+    def centred(size, widget):
+        w, h = size
+        return QPoint(max(0, (w - widget.width()) // 2), max(0, (h - widget.height()) // 2))
+
+    def save(image, state, lang, theme_name, size):
+        name = f"{state}-{lang}-{theme_name}-{size[0]}x{size[1]}.png"
+        save_small(image, os.path.join(OUT, name))
+        result["saved"].append(name)
+        print("saved", os.path.join("docs", "screenshots", name))
 
     @defer.inlineCallbacks
     def play():
-        alice, bob = client("alice", "en"), client("bob", "en")
-        # the login window, filled in, for each language
-        for lang in ("en", "zh"):
-            alice.translator.set_language(lang)
-            alice.login.show()
-            fill(alice.login, "alice", avatar_a)
-            alice.login.adjustSize()
-            alice.login.resize(max(480, alice.login.width()), alice.login.height())
-            yield sleep(0.3)
-            shoot(alice.login, f"login-{lang}.png")
-        alice.translator.set_language("en")
+        alice, bob, carol = client("alice", "en"), client("bob", "en"), client("carol", "en")
+        alice.login.show()
+        fill(alice.login, "alice", avatar_a)
         alice.login.submit()
         yield wait_for(lambda: alice.main is not None)
         bob.login.show()
@@ -156,6 +224,7 @@ def run(base: str, port: int) -> int:
         bob.login.submit()
         yield wait_for(lambda: bob.main is not None)
         a, b = alice.state, bob.state
+        alice.main.input.sticker_dir = os.path.join(base, "stickers-alice")
         yield alice.session.set_topic("lobby", "Class of 2026: questions welcome")
         a.send("Good morning everyone! 👋 Today: networking basics.")
         yield sleep(0.3)
@@ -169,9 +238,25 @@ def run(base: str, port: int) -> int:
                                    and i.transfer.state.value == "done"
                                    for i in a.log("#lobby").items))
         b.send("Thanks! That's the whiteboard from yesterday.")
+        yield sleep(0.3)
+        happy = stickers.builtin_sets()[0].stickers[0]
+        thanks = stickers.builtin_sets()[2].stickers[1]
+        bob.main._send_sticker(thanks.path)
+        yield wait_for(lambda: any(i.is_sticker for i in a.log("#lobby").items))
+        yield sleep(0.3)
+        alice.main._send_sticker(happy.path)
+        yield wait_for(lambda: len([i for i in a.log("#lobby").items if i.is_sticker]) == 2
+                       and all(i.msg_id for i in a.log("#lobby").items if i.is_sticker))
+        # carol comes by (presence in the conversation), and says hello
+        carol.login.show()
+        fill(carol.login, "carol", avatar_c)
+        carol.login.submit()
+        yield wait_for(lambda: carol.main is not None)
+        carol.state.send("Hi all, sorry I'm late!")
+        yield sleep(0.5)
         # a private chat, with a burn-after-reading message
         b.send("Psst, can we move the lab to Thursday?", conv="@alice")
-        b.send("The door code is 4711", burn=30, conv="@alice")
+        b.send("The door code is 4711", burn=300, conv="@alice")   # outlasts the run
         yield sleep(0.5)
         a.send("Thursday works, I'll tell the class.", conv="@bob")
         bob.state.set_active(True)
@@ -181,31 +266,147 @@ def run(base: str, port: int) -> int:
         item = [i for i in a.log("#lobby").items if i.file and not i.is_image][0]
         transfer = a.download(item, alice.settings.download_dir)
         yield transfer.finished
-        for lang in ("en", "zh"):
-            alice.translator.set_language(lang)
-            alice.main.resize(1180, 760)
-            alice.main.activateWindow()
-            a.set_active(True)
-            a.select("#lobby")
-            yield sleep(0.6)
-            alice.main.view.scrollToBottom()
-            shoot(alice.main, f"main-{lang}.png")
-            a.select("@bob")
-            a.set_active(True)
-            yield sleep(1.2)
-            shoot(alice.main, f"private-{lang}.png")
+        # alice's own sticker, and a login window that is not logged in (carol's, cleared)
+        panel_dir = alice.main.input.sticker_dir
+        from chat.qtclient.stickers import import_picture
+        import_picture(own_sticker, panel_dir)
+        carol.logout()
+        photo_id = [i for i in a.log("#lobby").items if i.is_image][0].msg_id
+        main = alice.main
+        main.move(0, 0)
+        a.set_active(True)
+        for theme_name in THEMES:
+            theme.apply(theme_name)
+            for lang in LANGS:
+                for t in (alice.translator, carol.translator):
+                    t.set_language(lang)
+                for size in SIZES:
+                    yield shoot_all(alice, carol, main, a, lang, theme_name, size, photo_id)
         result["code"] = 0
+
+    @defer.inlineCallbacks
+    def shoot_all(alice, carol, main, a, lang, theme_name, size, photo_id):
+        tr = alice.translator.tr
+        w, h = size
+        main.resize(w, h)
+        main.showNormal()
+        yield sleep(0.3)
+        # the login window, filled in; and with an error
+        login = carol.login
+        login.reset_after_logout()
+        fill(login, "carol", avatar_c)
+        login.register.setChecked(False)
+        login.show()
+        login.adjustSize()
+        yield sleep(0.2)
+        image = screen(size, theme_name)
+        put(image, login, centred(size, login))
+        save(image, "login", lang, theme_name, size)
+        login.show_error(tr("server_unreachable", host="127.0.0.1", port=5999,
+                            reason=describe_reason(tr, "refused")))
+        login.adjustSize()
+        yield sleep(0.2)
+        image = screen(size, theme_name)
+        put(image, login, centred(size, login))
+        save(image, "login-error", lang, theme_name, size)
+        login.hide()
+        # the room
+        a.select("#lobby")
+        yield sleep(0.4)
+        main.view.scrollToBottom()
+        yield sleep(0.2)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        save(image, "room", lang, theme_name, size)
+        # the emoji picker and the sticker panel, open over it
+        for state, opener, popup in (
+                ("emoji", main.input.open_emoji, lambda: main.input.picker),
+                ("stickers", main.input.open_stickers, lambda: main.input.sticker_panel)):
+            opener()
+            yield sleep(0.3)
+            widget = popup()
+            image = screen(size, theme_name)
+            put(image, main, QPoint(0, 0))
+            put(image, widget, widget.geometry().topLeft() - main.geometry().topLeft())
+            save(image, state, lang, theme_name, size)
+            widget.hide()
+        # the history window, with thumbnails
+        alice.open_history("#lobby")
+        history = alice.history_windows["#lobby"]
+        history.resize(min(780, w - 40), min(560, h - 40))
+        yield wait_for(lambda: history.loaded)
+        yield sleep(0.4)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        put(image, history, centred(size, history))
+        save(image, "history", lang, theme_name, size)
+        history.hide()
+        # a history result opened: the photo's message, highlighted
+        yield alice.show_message("#lobby", photo_id)
+        yield sleep(0.3)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        save(image, "history-result", lang, theme_name, size)
+        main.view._end_highlight()
+        # the private chat
+        a.select("@bob")
+        yield sleep(0.5)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        save(image, "private", lang, theme_name, size)
+        a.select("#lobby")
+        # settings (an admin's), the admin panel, its lock screen, the image viewer
+        dialog = SettingsDialog(alice.translator, alice.settings, main, admin=True)
+        dialog.show()
+        dialog.adjustSize()
+        yield sleep(0.3)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        put(image, dialog, centred(size, dialog))
+        save(image, "settings", lang, theme_name, size)
+        dialog.close()
+        dialogs.append(dialog)          # deleted with the main window
+        alice.open_admin()
+        panel = alice.admin_panel
+        panel.resize(min(1000, w - 40), min(680, h - 40))
+        if panel.is_locked:
+            panel.unlock(PASSWORD)
+        yield sleep(0.6)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        put(image, panel, centred(size, panel))
+        save(image, "admin", lang, theme_name, size)
+        panel.lock_now()
+        yield sleep(0.3)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        put(image, panel, centred(size, panel))
+        save(image, "admin-locked", lang, theme_name, size)
+        panel.unlock(PASSWORD)
+        panel.hide()
+        viewer = show_image(main, photo)
+        viewer.resize(min(900, w - 80), min(620, h - 60))
+        yield sleep(0.3)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        put(image, viewer, centred(size, viewer))
+        save(image, "image-viewer", lang, theme_name, size)
+        viewer.close()
 
     def done(_):
         app.quit()
 
     def failed(failure):
-        failure.printTraceback()
+        failure.printTraceback(file=sys.stderr)
+        sys.stderr.flush()
         app.quit()
 
     reactor.callLater(0, lambda: play().addCallbacks(done, failed))
     app.exec()
     qt_reactor.shutdown(reactor)
+    if result["code"] == 0:
+        total = sum(os.path.getsize(os.path.join(OUT, n)) for n in result["saved"])
+        print(f"{len(result['saved'])} screenshots, {total / 1e6:.1f} MB")
     return result["code"]
 
 
