@@ -108,3 +108,50 @@ class AppDefectTests(unittest.TestCase):
         alice.type(f'/send @bob "{path}"')
         self.net.pump()
         self.assertIn("[system] my notes.txt waits for the connection...", alice.take())
+
+
+class PasswordAgainTests(unittest.TestCase):
+    """A wrong typed password is asked for again (interactive only); a script's is not."""
+
+    def setUp(self):
+        self.server = make_server()
+        self.clock = self.server.clock
+        self.net = Network(self.server)
+        user(self.server, "alice").disconnect()      # password: harness.PASSWORD
+
+    def app(self, password, ask=None):
+        from chat.cli.app import CliApp
+        from chat.cli.options import Settings
+        from chat.client.core import ChatClient
+        out, err, exits = [], [], []
+        settings = Settings("127.0.0.1", 5000, "alice", password, False, "en", 5.0, False)
+        settings.ask_password = ask
+        client = ChatClient(self.net.connect, self.clock, client_name="chat-cli/test",
+                            random=lambda: 0.5)
+        app = CliApp(settings, client, self.clock, out=out.append, err=err.append,
+                     on_exit=exits.append)
+        app.start()
+        for _ in range(5):
+            self.net.pump()
+        return out, err, exits
+
+    def test_a_wrong_password_is_asked_again(self):
+        from tests.harness import PASSWORD
+        answers = ["still wrong", PASSWORD]
+        asked = []
+
+        def ask():
+            asked.append(1)
+            return answers.pop(0)
+        out, err, exits = self.app("wrong password", ask)
+        self.assertEqual(len(asked), 2)
+        self.assertEqual(err, ["Wrong user name or password."] * 2)
+        self.assertEqual(exits, [])
+        self.assertTrue(any(line.startswith("[system] Welcome, alice!") for line in out), out)
+
+    def test_three_tries_at_most_and_a_script_is_never_asked(self):
+        out, err, exits = self.app("wrong password", lambda: "wrong again")
+        self.assertEqual(err, ["Wrong user name or password."] * 3)
+        self.assertEqual(exits, [1])
+        out, err, exits = self.app("wrong password", None)
+        self.assertEqual((err, exits), (["Wrong user name or password."], [1]))

@@ -28,6 +28,8 @@ from chat.client.outbox import OutState
 
 LOBBY = "#lobby"
 DOWNLOADS = "./downloads"
+PASSWORD_TRIES = 2
+"""A wrong typed password is asked for again this many times (three tries in all)."""
 USERS_PAGES = 20
 """/users shows at most this many pages of the server's list (500 names each)."""
 PROGRESS_STEP = 25
@@ -85,6 +87,7 @@ class CliApp(ClientListener):
         self.inline_progress = progress is not None
         self._failed_transfers = []
         self._progress_steps = {}     # id(transfer) -> the last 25 % step printed
+        self._password_tries = 0     # wrong passwords typed again so far
         self._restarts_shown = set()  # id(transfer) of downloads begun again (said once)
         self._resumes_shown = set()   # (id(transfer), offset) of resumes said
         self.fmt = Formatter(settings.lang, settings.user)
@@ -133,7 +136,23 @@ class CliApp(ClientListener):
         else:
             line = self.fmt.tr("connection_lost")
         self.err(line)
+        ask = getattr(self.settings, "ask_password", None)
+        if (ask is not None and failure.check(RequestFailed) and error.code == "bad_credentials"
+                and self._password_tries < PASSWORD_TRIES):
+            # a person typed it (never a script): ask again, as a login window would
+            self._password_tries += 1
+            d = defer.maybeDeferred(ask)
+            d.addCallback(self._login_again)
+            d.addErrback(lambda _: self.finish(1))
+            return
         self.finish(1)
+
+    def _login_again(self, password):
+        if not password:
+            self.finish(1)
+            return None
+        self.settings.password = password
+        return self.start()
 
     def _refusal(self, code: str, message: str, retry_after=None) -> str:
         if code == "bad_credentials":

@@ -98,10 +98,29 @@ def run(settings, prog: str) -> int:
                  progress=progress if sys.stdout.isatty() else None)
     terminal = stdio.StandardIO(LineInput(app, on_closed=stop))
     app.out = out
+    if getattr(settings, "password_typed", False):
+        settings.ask_password = lambda: _ask_password_again(settings, terminal)
     reactor.callWhenRunning(app.start)
     reactor.callWhenRunning(catch_ctrl_c, reactor, app)
     reactor.run()
     return codes[0] if codes else 130
+
+
+def _ask_password_again(settings, terminal):
+    """The password typed again after a refusal (in a thread: getpass blocks; stdin is not
+    read by the app meanwhile)."""
+    import getpass
+
+    from twisted.internet import threads
+
+    from chat.cli.text import tr
+    terminal.pauseProducing()
+    d = threads.deferToThread(getpass.getpass, tr(settings.lang, "prompt_password") + ": ")
+
+    def done(result):
+        terminal.resumeProducing()
+        return result
+    return d.addBoth(done)
 
 
 def catch_ctrl_c(reactor, app) -> None:

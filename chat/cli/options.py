@@ -45,6 +45,8 @@ class Settings:
     known_servers: Optional[str] = None
     no_color: bool = False
     remember: Optional[Callable] = None    # saves the server after a good login (a thread)
+    password_typed: bool = False           # asked at the terminal (so it may be asked again)
+    ask_password: Optional[Callable] = None   # () -> the password typed again (or Deferred)
 
     def tls_options(self):
         """The client core's TLSOptions, or None for plain TCP."""
@@ -150,6 +152,7 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
                         admin_console, args.log, tls=args.tls, ca_file=args.ca_file,
                         system_ca=args.system_ca, known_servers=args.known_servers,
                         no_color=args.no_color)
+    settings.password_typed = interactive and _password(args, environ) is None
     path = last_server_path(environ)
     if interactive and path is not None:
         settings.remember = lambda: write_last_server(path, host, port, args.tls)
