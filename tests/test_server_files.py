@@ -351,6 +351,37 @@ class PermissionTests(FilesCase):
         self.assertEqual(offer(self.alice, "#lobby", b"x", name="docs/r.pdf. ")["data"]
                          ["file"]["name"], "r.pdf")
 
+    def test_device_names_with_spaces_before_the_dot_are_refused(self):
+        # Windows ignores the spaces: both are the printer and the console
+        for name in ("con .txt", "prn . txt", "AUX  .log", "nul\u200b.txt"):
+            with self.subTest(name=name):
+                self.assertEqual(offer(self.alice, "#lobby", b"x", name=name)["code"],
+                                 BAD_REQUEST)
+
+    def offered(self, name):
+        # a body of its own each time: an offer of held content answers with that file
+        self.bodies = getattr(self, "bodies", 0) + 1
+        reply = offer(self.alice, "#lobby", b"x%d" % self.bodies, name=name)
+        self.assertEqual(reply["type"], "ok", reply)
+        return reply["data"]["file"]["name"]
+
+    def test_display_tricks_are_taken_out_of_names(self):
+        # U+202E would show "invoice\u202efdp.exe" as "invoiceexe.pdf"
+        self.assertEqual(self.offered("invoice\u202efdp.exe"), "invoicefdp.exe")
+        self.assertEqual(self.offered("a\u200bb\ufeffc\u2066d\u2069.txt"), "abcd.txt")
+        self.assertEqual(self.offered("line\u2028break\u2029.txt"), "linebreak.txt")
+        self.assertEqual(self.offered("tag\U000e0041\U000e007f.txt"), "tag.txt")
+        self.assertEqual(self.offered('note: a<b>c|d?e*f"g.txt'), "note_ a_b_c_d_e_f_g.txt")
+        self.assertEqual(self.offered("报告 2026.pdf"), "报告 2026.pdf")
+        self.assertEqual(offer(self.alice, "#lobby", b"x", name="\u200b\u202e")["code"],
+                         BAD_REQUEST)
+
+    def test_names_are_capped_at_255_bytes_keeping_the_extension(self):
+        name = self.offered("文" * 100 + ".pdf")        # 304 bytes of UTF-8, 104 characters
+        self.assertLessEqual(len(name.encode("utf-8")), 255)
+        self.assertEqual(name, "文" * 83 + ".pdf")        # 249 + 4 bytes, cut between characters
+        self.assertEqual(self.offered("a" * 300), "a" * 255)
+
 
 class LimitTests(FilesCase):
     config = {"max_file_size": 10_000, "quota": 25_000}

@@ -21,21 +21,14 @@ client core (both clients) saves under :func:`local_name` instead:
 """
 
 import os
-import re
 import unicodedata
 
 from chat.protocol.errors import BAD_REQUEST, ProtocolError
-from chat.protocol.filenames import safe_name
+from chat.protocol.filenames import (
+    RESERVED_CHARS, is_device_name, safe_name, split_extension, visible)
 
 NAME_BYTES = 255
 """Longest file name, in UTF-8 bytes, on the file systems we save to."""
-EXTENSION_MAX = 16
-"""A longer "extension" is part of the stem (a dot in a sentence is not an extension)."""
-
-_FORBIDDEN = re.compile(r'[<>:"|?*\\/]')
-_DEVICES = re.compile(
-    r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$", re.IGNORECASE)
-_DROPPED = {"Cf", "Zl", "Zp", "Cc", "Cs"}
 FALLBACK = "download"
 """The name of a file whose name had nothing visible left."""
 
@@ -61,29 +54,20 @@ def _cut(text: str, budget: int) -> str:
     return text[:end].rstrip(" .")
 
 
-def _split(name: str) -> tuple[str, str]:
-    stem, ext = os.path.splitext(name)
-    if stem == "" or len(ext) > EXTENSION_MAX or " " in ext:
-        return name, ""         # ".bashrc", "see you. then": no extension
-    return stem, ext
-
-
 def clean(name: str) -> str:
     """``name`` (from the network) checked by ``safe_name`` and made safe for every local
     file system, without the length rule (see the module docstring)."""
-    name = safe_name(name)
-    name = "".join(c for c in name if unicodedata.category(c) not in _DROPPED)
-    name = _FORBIDDEN.sub("_", name).strip(" ").rstrip(". ")
+    name = RESERVED_CHARS.sub("_", visible(safe_name(name))).strip(" ").rstrip(". ")
     if not name or name == ".":
         name = FALLBACK
-    if _DEVICES.match(name) or _DEVICES.match(name.split(".")[0].rstrip(" ")):
+    if is_device_name(name):
         name = "_" + name
     return name
 
 
 def fit(name: str, suffix: str = "") -> str:
     """``name`` with ``suffix`` before its extension, shortened to fit NAME_BYTES."""
-    stem, ext = _split(name)
+    stem, ext = split_extension(name)
     ext = _cut(ext, NAME_BYTES // 4)
     budget = NAME_BYTES - _size(suffix) - _size(ext)
     stem = _cut(stem, budget) or FALLBACK[:max(budget, 1)]

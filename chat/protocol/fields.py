@@ -134,8 +134,8 @@ def sha256_hex(field, value):
 
 def file_name(field, value):
     """A file name by the rules of chat.protocol.filenames (returned made safe)."""
-    from chat.protocol.filenames import safe_name
-    return safe_name(text(1, 4096)(field, value))
+    from chat.protocol.filenames import offered_name
+    return offered_name(text(1, 4096)(field, value))
 
 
 def file_target(field, value):
