@@ -188,6 +188,7 @@ class ChatServer:
                 saving.append(saved)
             connection.close("shutdown", "the server is shutting down")
         yield defer.DeferredList(saving)
+        yield self.accounts.last_seen.stop()
         yield self.files.stop()
         yield self.storage.stop()
 

@@ -20,6 +20,7 @@ from zope.interface import implementer
 
 from chat.protocol.framing import FILE_CHUNK
 from chat.serial import SerialQueue, nothing
+from chat.server.faults import log_failure
 
 HIGH_MARK = 8 * 1024 * 1024
 """Bytes of one upload waiting for the disk above which the connection stops being read. Big
@@ -92,7 +93,7 @@ class UploadSink:
     def _failed(self, failure) -> None:
         if self._failure is None:
             self._failure = failure
-            self.log.failure("writing file {id} failed", failure, id=self.file_id)
+            log_failure(self.log, failure, "writing file {id}", id=self.file_id)
 
     # -- data in
     def write(self, data) -> None:

@@ -18,6 +18,7 @@ from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts, now_ms
 from chat.server.connection import Reply, State
 from chat.server.handlers.paging import page_by_name
+from chat.server.last_seen import LastSeenWriter
 from chat.server.conversations import LOBBY, room_conv
 from chat.server.presence import Session
 from chat.server.storage import NameTaken
@@ -71,6 +72,7 @@ class AccountHandlers:
         self.newest_id = newest_id     # () -> the newest message id on the server
         # (connection, session) -> None once a login ends: per-session state elsewhere goes
         self.session_ended = session_ended or (lambda connection, session: None)
+        self.last_seen = LastSeenWriter(storage, clock)
 
     def commands(self):
         return {
@@ -248,8 +250,7 @@ class AccountHandlers:
         if not self.presence.remove(connection, session.account_id):
             return None
         now = now_ms(self.clock)
-        saved = self.storage.set_last_seen(session.account_id, now)
-        saved.addErrback(lambda f: self.log.failure("saving last seen failed", f))
+        saved = self.last_seen.save(session.account_id, now)
         if announce:
             self.notices.changed(session.name, False, format_ts(now))
         return saved

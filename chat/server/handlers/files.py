@@ -20,6 +20,7 @@ from chat.protocol.names import ROOM_PREFIX, USER_PREFIX, name_key
 from chat.protocol.timestamps import now_ms
 from chat.server.connection import Stream
 from chat.server.conversations import LOBBY, dm_conv, dm_members, is_room, room_conv
+from chat.server.faults import log_failure
 from chat.server.files.catalog import FileCatalog
 from chat.server.files.relay import RelayExpiry
 from chat.server.files.store import FileStore
@@ -321,7 +322,7 @@ class FileHandlers:
         if save or now - partial.saved_progress >= PROGRESS_SAVE_EVERY * 1000:
             partial.saved_progress = now
             d = self.storage.touch_file(partial.record.id, now)
-            d.addErrback(lambda f: self.log.failure("saving upload progress failed", f))
+            d.addErrback(lambda f: log_failure(self.log, f, "saving upload progress"))
 
     @defer.inlineCallbacks
     def _upload_finished(self, partial, sink, user: str):
@@ -332,8 +333,8 @@ class FileHandlers:
             raise ProtocolError(BAD_REQUEST, f"a newer upload of file {record.id} took over "
                                              "from this one") from None
         except Exception:
-            self.log.failure("upload of file {id} by {user}: writing failed", id=record.id,
-                             user=user)
+            log_failure(self.log, None, "upload of file {id} by {user}: writing",
+                        id=record.id, user=user)
             if partial.sink is sink:
                 partial.sink = None
                 partial.held = yield partial.queue.submit(self.store.partial_size, record.id)
