@@ -33,8 +33,11 @@ class TmuxPane:
     def chat_cli(cls, port: int, user: str, *args, err_path: str, password: str = PASSWORD,
                  lang: str = "en", env_extra: dict = None, **kw):
         """``chat-cli`` full screen; after it ends the pane shows ``EXIT=<status>``."""
+        # a config folder of its own: an interactive chat-cli remembers its last server there
+        config = os.path.join(os.path.dirname(os.path.abspath(err_path)), "config")
         env = {"CHAT_PASSWORD": password, "PYTHONPATH": child_env()["PYTHONPATH"],
-               "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", **(env_extra or {})}
+               "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "XDG_CONFIG_HOME": config,
+               **(env_extra or {})}
         argv = [sys.executable, "-m", "chat.cli", "--host", "127.0.0.1", "--port", str(port),
                 "--user", user, "--lang", lang, *args]
         settings = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
