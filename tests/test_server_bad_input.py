@@ -145,3 +145,61 @@ class BadInputTests(unittest.TestCase):
         client.send({"type": "users", "id": 1})  # data after connectionLost is ignored
         client.pump()
         self.assertEqual(client.inbox, [])
+
+
+class RefusedAtTheHeaderTests(unittest.TestCase):
+    """A request with a body that the connection's state refuses is answered at its header;
+    its body is never held (issue 16: bodies before hello were buffered first)."""
+
+    AVATAR = b"\x89PNG\r\n\x1a\n" + b"\0" * (200 * 1024)
+
+    def assert_refused_at_header(self, client, kind, code, **fields):
+        client.send({"type": kind, "id": 7, "body": len(self.AVATAR), **fields})
+        # the answer comes before a single body byte
+        self.assertEqual(client.reply(7)["code"], code)
+        pending = client.connection._bodies[7]
+        self.assertIsNone(pending.buffer)                 # nothing will be collected
+        client.raw(encode_body_frame(7, self.AVATAR[:100 * 1024]))
+        client.raw(encode_body_frame(7, self.AVATAR[100 * 1024:]))
+        self.assertNotIn(7, client.connection._bodies)
+        client.pump()
+        self.assertEqual(client.inbox, [])                # dropped quietly, not malformed
+        self.assertFalse(client.closed)
+
+    def test_register_with_an_avatar_before_hello(self):
+        client = Client(make_server())
+        self.assert_refused_at_header(client, "register", BAD_REQUEST, username="mallory",
+                                      password="correct horse", avatar_type="image/png")
+
+    def test_set_avatar_before_login(self):
+        client = Client(make_server())
+        client.hello()
+        self.assert_refused_at_header(client, "set_avatar", "not_logged_in",
+                                      avatar_type="image/png")
+
+
+class TricklingTests(unittest.TestCase):
+    """Only whole frames count as signs of life: a peer that trickles one frame a byte at a
+    time is closed when the heartbeat's timeout passes, like a silent one."""
+
+    def test_a_frame_trickled_a_byte_a_second_is_closed_at_the_timeout(self):
+        server = make_server()
+        alice = user(server, "alice")
+        frame = encode_frame(b"{" + b" " * 1000 + b'"type":"ping","id":1}')
+        timeout = server.config.timeout
+        for second in range(int(timeout) + 5):
+            if alice.closed:
+                break
+            alice.raw(frame[second:second + 1])
+            server.clock.advance(1)
+        self.assertTrue(alice.closed)
+        self.assertLessEqual(second, timeout + 1)
+        self.assertIn("timeout", [e.get("code") for e in alice.events("bye")])
+
+    def test_whole_frames_keep_a_connection_open(self):
+        server = make_server()
+        bob = user(server, "bob")
+        for _ in range(int(server.config.timeout) * 2):
+            bob.send({"type": "ping", "id": 1})
+            server.clock.advance(1)
+        self.assertFalse(bob.closed)

@@ -314,7 +314,6 @@ class ChatConnection(Protocol):
     def dataReceived(self, data: bytes):
         if self.state is State.CLOSED:
             return
-        self._heartbeat.activity()
         try:
             frames = self._decoder.feed(data)
         except FrameTooLarge as exc:
@@ -323,6 +322,10 @@ class ChatConnection(Protocol):
             self.state = State.CLOSED  # read nothing more; the peer is not speaking our protocol
             self._lose_connection()
             return
+        if frames:
+            # a sign of life is a whole frame, not a byte: a peer trickling one frame a byte
+            # at a time is as silent as one that sends nothing (PROTOCOL.md, Heartbeats)
+            self._heartbeat.activity()
         for payload in frames:
             if self.state is State.CLOSED:
                 return
@@ -379,6 +382,11 @@ class ChatConnection(Protocol):
                 BAD_REQUEST, "one request body at a time"))
         if command.STREAM_BODY:
             return self._open_stream(command, body)
+        error = self._state_refusal(command)
+        if error is not None:
+            # refused at its header (set_avatar before a login, register before hello): its
+            # body frames are read and dropped, never held in memory
+            return self._refuse_stream(command, body, error)
         self._bodies[command.id] = _Body(command, body, buffer=bytearray())
         return None
 
@@ -410,7 +418,7 @@ class ChatConnection(Protocol):
     def _refuse_stream(self, command: C.Request, size: int, error: ProtocolError) -> None:
         """Answer a streamed request with ``error`` and drop the body frames still coming for
         it: the sender may have sent megabytes before it heard, and they are not abuse."""
-        if command.STREAM_BODY and size and command.id not in self._bodies:
+        if size and command.id not in self._bodies:
             self._bodies[command.id] = _Body(command, size)
         self._reply_error(command.id, error)
 
@@ -464,12 +472,19 @@ class ChatConnection(Protocol):
             self.close("abuse", f"{self._malformed} malformed frames in a row")
 
     # -- requests
-    def _refusal(self, command: C.Request):
+    def _state_refusal(self, command: C.Request):
         """The error for a request this connection's state does not allow yet, or None."""
         if self.state is State.NEW and not isinstance(command, (C.Hello, C.Ping)):
             return ProtocolError(BAD_REQUEST, "send hello first")
         if command.NEEDS_LOGIN and self.state is not State.AUTHENTICATED:
             return ProtocolError(NOT_LOGGED_IN, "log in first")
+        return None
+
+    def _refusal(self, command: C.Request):
+        """:meth:`_state_refusal`, then the read-request rate limit."""
+        error = self._state_refusal(command)
+        if error is not None:
+            return error
         if command.TYPE in QUERIES and self.session is not None:
             # each is a storage read: a flood of them would queue everybody's sends behind it
             limits = self.server.limits
