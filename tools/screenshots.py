@@ -11,7 +11,8 @@ middle of the screen.
 
 The PNGs are stored with a palette of their 256 most frequent colours (a chat window has a few
 thousand colours, most of them anti-aliasing): a third of the size of full colour, and the
-flat colours of the interface exact.
+flat colours of the interface exact; a picture that needs more (a photo over most of it) is
+kept in full colour.
 """
 
 import os
@@ -76,11 +77,14 @@ def make_image(path: str, w: int, h: int, hue: int, label: str) -> None:
 SIZES = [(1400, 900), (800, 500)]
 THEMES = ["light", "dark"]
 LANGS = ["en", "zh"]
+COVERAGE = 0.85
+"""A picture whose 256 commonest colours cover less of it than this is kept in full colour."""
 DESKTOP = {"light": ("#8fa3c7", "#c9d3e6"), "dark": ("#1a1d29", "#3a4060")}
 
 
-def save_small(image, path: str) -> None:
-    """``image`` as an 8-bit PNG with its 256 most frequent colours (see the docstring)."""
+def save_small(image, path: str, full_colour: bool = False) -> None:
+    """``image`` as an 8-bit PNG with its 256 most frequent colours (see the docstring);
+    ``full_colour`` (a photo shown large) keeps every colour."""
     import collections
     from PyQt6.QtCore import Qt
     from PyQt6.QtGui import QImage
@@ -88,7 +92,13 @@ def save_small(image, path: str) -> None:
     bits = image.constBits()
     bits.setsize(image.sizeInBytes())
     counts = collections.Counter(memoryview(bits).cast("I"))
-    table = [colour | 0xFF000000 for colour, _ in counts.most_common(256)]
+    top = counts.most_common(256)
+    if full_colour or sum(n for _, n in top) < COVERAGE * image.width() * image.height():
+        # a big photo on screen: its gradients would take the palette from the interface
+        if not image.save(path, "PNG", 0):
+            raise SystemExit(f"cannot write {path}")
+        return
+    table = [colour | 0xFF000000 for colour, _ in top]
     small = image.convertToFormat(QImage.Format.Format_Indexed8, table,
                                   Qt.ImageConversionFlag.ThresholdDither)
     if not small.save(path, "PNG", 0):
@@ -206,9 +216,9 @@ def run(base: str, port: int) -> int:
         w, h = size
         return QPoint(max(0, (w - widget.width()) // 2), max(0, (h - widget.height()) // 2))
 
-    def save(image, state, lang, theme_name, size):
+    def save(image, state, lang, theme_name, size, full_colour=False):
         name = f"{state}-{lang}-{theme_name}-{size[0]}x{size[1]}.png"
-        save_small(image, os.path.join(OUT, name))
+        save_small(image, os.path.join(OUT, name), full_colour)
         result["saved"].append(name)
         print("saved", os.path.join("docs", "screenshots", name))
 
@@ -276,6 +286,7 @@ def run(base: str, port: int) -> int:
         main.move(0, 0)
         a.set_active(True)
         for theme_name in THEMES:
+            alice.settings.theme = theme_name       # what the settings dialog shows
             theme.apply(theme_name)
             for lang in LANGS:
                 for t in (alice.translator, carol.translator):
@@ -390,7 +401,7 @@ def run(base: str, port: int) -> int:
         image = screen(size, theme_name)
         put(image, main, QPoint(0, 0))
         put(image, viewer, centred(size, viewer))
-        save(image, "image-viewer", lang, theme_name, size)
+        save(image, "image-viewer", lang, theme_name, size, full_colour=True)
         viewer.close()
 
     def done(_):
@@ -411,4 +422,9 @@ def run(base: str, port: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # every picture is saved and the server stopped: skip the interpreter's teardown of the
+    # Qt objects, which crashed now and then (one run in three) in PyQt's order of deletion
+    os._exit(code)
