@@ -108,3 +108,19 @@ def test_settings_switch_the_main_window_and_remember(qtbot, server, tmp_dir):
     again = make_app(tmp_dir, "alice", server.port)
     assert theme.current() == "dark"
     close(again)
+
+
+def test_the_input_bars_line_icons_follow_the_theme(qtbot):
+    from chat.qtclient.widgets.input import InputBar
+    bar = InputBar(Translator("en"))
+    qtbot.addWidget(bar)
+
+    def darkest(button):
+        image = button.icon().pixmap(20, 20).toImage()
+        pixels = [image.pixelColor(x, y) for x in range(image.width())
+                  for y in range(image.height())]
+        return min(p.lightness() for p in pixels if p.alpha() > 200)
+
+    on_light = darkest(bar.file_button)
+    theme.apply("dark")
+    assert darkest(bar.file_button) > on_light + 60      # light lines on the dark ground

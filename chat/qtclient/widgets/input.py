@@ -17,6 +17,7 @@ from PyQt6.QtGui import (
 from PyQt6.QtWidgets import (
     QFileDialog, QHBoxLayout, QPushButton, QTextEdit, QToolButton, QWidget)
 
+from chat.qtclient import theme
 from chat.qtclient.widgets.emoji import EmojiPicker
 from chat.qtclient.widgets.messages import local_files, paint_flame
 
@@ -175,7 +176,7 @@ def _sticker(painter: QPainter) -> None:
     page.lineTo(11, 17)
     page.lineTo(3, 17)
     page.closeSubpath()
-    painter.setPen(QPen(QColor("#4f5866"), 1.4))
+    painter.setPen(QPen(theme.colour("icon"), 1.4))
     painter.setBrush(QColor("#9bd0ff"))
     painter.drawPath(page)
     curl = QPainterPath(QPointF(17, 11))
@@ -184,7 +185,7 @@ def _sticker(painter: QPainter) -> None:
     curl.closeSubpath()
     painter.setBrush(QColor("#ffffff"))
     painter.drawPath(curl)
-    painter.setPen(QPen(QColor("#4f5866"), 1.3))
+    painter.setPen(QPen(theme.colour("icon"), 1.3))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawArc(QRectF(6.5, 6, 6, 5), 200 * 16, 140 * 16)
 
@@ -198,7 +199,7 @@ def _paperclip(painter: QPainter) -> None:
     path.lineTo(15.5, 14)
     path.arcTo(QRectF(5.5, 9.5, 10, 9), 0, -180)
     path.lineTo(5.5, 7)
-    painter.setPen(QPen(QColor("#4f5866"), 1.5, cap=Qt.PenCapStyle.RoundCap))
+    painter.setPen(QPen(theme.colour("icon"), 1.5, cap=Qt.PenCapStyle.RoundCap))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawPath(path)
 
@@ -257,7 +258,13 @@ class InputBar(QWidget):
         for widget in (self.burn_button, self.send_button):
             row.addWidget(widget, 0, Qt.AlignmentFlag.AlignBottom)
         translator.languageChanged.connect(self.retranslate)
+        theme.notifier().changed.connect(self._theme_changed)
         self.set_enabled_for("")
+
+    def _theme_changed(self, *_) -> None:
+        # the line icons are drawn in the theme's icon colour: draw them again
+        self.sticker_button.setIcon(_icon(_sticker))
+        self.file_button.setIcon(_icon(_paperclip))
 
     # ------------------------------------------------------------------ state
     def set_enabled_for(self, conv: str) -> None:

@@ -253,7 +253,8 @@ class Sidebar(QWidget):
         self.people.doubleClicked.connect(self._person_chosen)
         self.people.activated.connect(self._person_chosen)
         layout.addWidget(self.people, 2)
-        theme.style(self, "QListView {{ background: {side_bg}; }} Sidebar {{ background: {side_bg}; }}")
+        theme.style(self, "QListView {{ background: {side_bg}; }} "
+                          "Sidebar {{ background: {side_bg}; }}")
         # names and topics are elided to the width: the sidebar can be narrow (640x480)
         self.setMinimumWidth(MIN_WIDTH)
         state.users.modelReset.connect(self._count)
