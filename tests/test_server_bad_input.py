@@ -159,8 +159,8 @@ class RefusedAtTheHeaderTests(unittest.TestCase):
         self.assertEqual(client.reply(7)["code"], code)
         pending = client.connection._bodies[7]
         self.assertIsNone(pending.buffer)                 # nothing will be collected
-        client.raw(encode_body_frame(7, self.AVATAR[:100 * 1024]))
-        client.raw(encode_body_frame(7, self.AVATAR[100 * 1024:]))
+        for start in range(0, len(self.AVATAR), 60 * 1024):
+            client.raw(encode_body_frame(7, self.AVATAR[start:start + 60 * 1024]))
         self.assertNotIn(7, client.connection._bodies)
         client.pump()
         self.assertEqual(client.inbox, [])                # dropped quietly, not malformed

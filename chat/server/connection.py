@@ -28,8 +28,8 @@ from chat.protocol import commands as C
 from chat.protocol.bulk import bulk_io
 from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import (
-    BAD_REQUEST, BYE_LOGIN_TIMEOUT, BYE_SLOW_READER, CANCELLED, NOT_LOGGED_IN, SERVER_ERROR,
-    TOO_LARGE, ProtocolError)
+    BAD_REQUEST, BYE_LOGIN_TIMEOUT, BYE_SLOW_READER, CANCELLED, NOT_LOGGED_IN, RATE_LIMITED,
+    SERVER_ERROR, TOO_LARGE, ProtocolError)
 from chat.protocol.framing import (
     BODY_KIND, CONTROL_KIND, MAX_CONTROL_FRAME, FrameDecoder, FrameTooLarge, body_frame_prefix,
     iter_body_frames, split_body_frame_view)
@@ -44,6 +44,16 @@ QUERIES = frozenset({"history", "sync", "users", "rooms", "members", "files", "u
 
 ABORT_AFTER = 10.0
 """Seconds a closing connection may take to flush its last frames before it is cut."""
+
+
+# a module's Logger, not a class attribute (which binds to the instance): a log event would
+# then hold the connection as its source, and whatever keeps events (an observer's history
+# before logging begins) would keep closed connections alive
+log = Logger(namespace="chat.server.connection.ChatConnection")
+
+
+def _closed(data) -> None:
+    """A closed connection's output: dropped."""
 
 
 class OutputWatch:
@@ -67,7 +77,8 @@ class OutputWatch:
 
     def resumeProducing(self):
         self.paused = False
-        self.connection.unsent = 0
+        if self.connection is not None:
+            self.connection.unsent = 0
 
     def stopProducing(self):
         self.paused = False
@@ -112,13 +123,14 @@ class _Body:
     """A request body on its way in: collected (``buffer``), streamed to a ``sink``, or, for a
     request already refused, read and dropped (neither)."""
 
-    __slots__ = ("command", "remaining", "buffer", "sink")
+    __slots__ = ("command", "remaining", "buffer", "sink", "reserved")
 
-    def __init__(self, command, remaining: int, buffer=None, sink=None):
+    def __init__(self, command, remaining: int, buffer=None, sink=None, reserved: int = 0):
         self.command = command
         self.remaining = remaining
         self.buffer = buffer
         self.sink = sink
+        self.reserved = reserved     # bytes of the server's pre-login budget (see below)
 
     @property
     def discarded(self) -> bool:
@@ -128,7 +140,6 @@ class _Body:
 class ChatConnection(Protocol):
     """The server side of one client connection."""
 
-    log = Logger()
 
     def __init__(self, server):
         self.server = server
@@ -141,7 +152,8 @@ class ChatConnection(Protocol):
         self.port = None
         self.address = "?"           # "host:port", for the log
         self.connected_at = 0.0
-        self._decoder = FrameDecoder(server.config.max_frame)
+        # until a login, only control frames (or one register's avatar, see _control_received)
+        self._decoder = FrameDecoder(min(server.config.max_frame, server.config.max_control_frame))
         self._heartbeat = None
         self._malformed = 0
         self._bodies: dict[int, _Body] = {}
@@ -157,6 +169,7 @@ class ChatConnection(Protocol):
         self._login_timer = None
         self._watching = False               # self.output is the transport's producer
         self._closing = False                # said bye already
+        self._abort_call = None              # cuts a closing connection that does not go
 
     # -- life cycle
     def connectionMade(self):
@@ -173,7 +186,7 @@ class ChatConnection(Protocol):
             set_no_delay(True)
         self._raw_write = self.server.flusher.writer_for(self.transport)
         self._write = self._counted_write
-        self.log.info("connection from {address}", address=self.address)
+        log.info("connection from {address}", address=self.address)
         refusal = self.server.admit(self)
         if refusal is not None:
             self.close(*refusal)
@@ -190,15 +203,26 @@ class ChatConnection(Protocol):
         self.state = State.CLOSED
         if self._heartbeat is not None:
             self._heartbeat.stop()
+            self._heartbeat = None      # it holds bound methods of this connection: a cycle
         self.stop_login_timer()
+        if self._abort_call is not None and self._abort_call.active():
+            self._abort_call.cancel()
+        self._abort_call = None
         self._watching = False
         bodies = list(self._bodies.values())
         self._bodies.clear()
         for pending in bodies:
+            if pending.reserved:
+                self.server.release_prelogin(pending.reserved)
             if pending.sink is not None:
                 pending.sink.abort()    # what arrived stays, for a resume
         self._stop_streams()
-        self.log.info("connection from {address} closed{user}", address=self.address,
+        # freed now, not at the next full garbage collection (rare once the start-up heap is
+        # frozen): no buffer held, and no reference cycle through this connection left
+        self._decoder = None
+        self._write = _closed
+        self.output.connection = None
+        log.info("connection from {address} closed{user}", address=self.address,
                       user=f" (user {self.session.name})" if self.session else "")
         self.server.connection_lost(self)
 
@@ -210,7 +234,7 @@ class ChatConnection(Protocol):
         self.stop_login_timer()
         self.send(C.Bye(code, message))
         self._lose_connection()
-        self.server.clock.callLater(ABORT_AFTER, self._abort)
+        self._abort_call = self.server.clock.callLater(ABORT_AFTER, self._abort)
 
     def _lose_connection(self):
         self.server.flusher.flush_transport(self.transport)  # the last frames go out first
@@ -236,6 +260,8 @@ class ChatConnection(Protocol):
         start, and again after a logout)."""
         self.stop_login_timer()
         self.prelogin_requests = 0
+        if self._decoder is not None and not self._bodies:
+            self._decoder.max_frame = self._prelogin_max_frame()
         timeout = self.server.config.login_timeout
         if timeout and self.state is not State.CLOSED:
             self._login_timer = self.server.clock.callLater(timeout, self._login_overdue)
@@ -254,7 +280,7 @@ class ChatConnection(Protocol):
             self._login_timer = self.server.clock.callLater(1.0, self._login_overdue)
             return
         timeout = self.server.config.login_timeout
-        self.log.info("closing {address}: no login within {s:g} s", address=self.address,
+        log.info("closing {address}: no login within {s:g} s", address=self.address,
                       s=timeout)
         self.close(BYE_LOGIN_TIMEOUT, f"no login within {timeout:g} s")
 
@@ -272,7 +298,7 @@ class ChatConnection(Protocol):
 
     def _drop_slow_reader(self) -> None:
         limit = self.server.config.max_output_buffer
-        self.log.warn("dropping {address}{user}: over {n} bytes of output it does not read",
+        log.warn("dropping {address}{user}: over {n} bytes of output it does not read",
                       address=self.address, n=limit,
                       user=f" (user {self.session.name})" if self.session else "")
         self.state = State.CLOSED      # nothing more is read or written
@@ -291,7 +317,7 @@ class ChatConnection(Protocol):
         self.send(C.ServerPing())
 
     def _expire(self):
-        self.log.info("connection from {address} silent for {s:.0f} s: closing",
+        log.info("connection from {address} silent for {s:.0f} s: closing",
                       address=self.address, s=self.server.config.timeout)
         self.close("timeout", f"no data for {self.server.config.timeout:.0f} s")
 
@@ -317,7 +343,7 @@ class ChatConnection(Protocol):
         try:
             frames = self._decoder.feed(data)
         except FrameTooLarge as exc:
-            self.log.warn("closing {address}: {error}", address=self.address, error=exc)
+            log.warn("closing {address}: {error}", address=self.address, error=str(exc))
             self.send(C.Error(TOO_LARGE, str(exc)))
             self.state = State.CLOSED  # read nothing more; the peer is not speaking our protocol
             self._lose_connection()
@@ -359,7 +385,7 @@ class ChatConnection(Protocol):
             self.prelogin_requests += 1
             budget = self.server.config.prelogin_requests
             if budget and self.prelogin_requests > budget:
-                self.log.warn("closing {address}: {n} requests without a login",
+                log.warn("closing {address}: {n} requests without a login",
                               address=self.address, n=self.prelogin_requests)
                 return self.close("abuse", f"more than {budget} requests without a login")
         if command.REPLY_BODY and type(command.id) is not int:
@@ -387,7 +413,16 @@ class ChatConnection(Protocol):
             # refused at its header (set_avatar before a login, register before hello): its
             # body frames are read and dropped, never held in memory
             return self._refuse_stream(command, body, error)
-        self._bodies[command.id] = _Body(command, body, buffer=bytearray())
+        reserved = 0
+        if self.state is not State.AUTHENTICATED and body:
+            # a register's avatar: what strangers may make the server hold is bounded in all
+            if not self.server.reserve_prelogin(body):
+                return self._refuse_stream(command, body, ProtocolError(
+                    RATE_LIMITED, "the server is busy with other registrations; try again "
+                                  "in 1 s", retry_after=1))
+            reserved = body
+            self._decoder.max_frame = self.server.config.max_frame
+        self._bodies[command.id] = _Body(command, body, buffer=bytearray(), reserved=reserved)
         return None
 
     def _open_stream(self, command: C.Request, size: int) -> None:
@@ -399,7 +434,7 @@ class ChatConnection(Protocol):
         except ProtocolError as exc:
             return self._refuse_stream(command, size, exc)
         except Exception:
-            self.log.failure("request from {address} failed", address=self.address)
+            log.failure("request from {address} failed", address=self.address)
             return self._refuse_stream(command, size, ProtocolError(
                 SERVER_ERROR, "internal server error"))
         if size == 0:
@@ -439,6 +474,7 @@ class ChatConnection(Protocol):
                 BAD_REQUEST, f"body frame for unknown request {request_id}"))
         if len(data) > pending.remaining:
             del self._bodies[request_id]
+            self._release(pending)
             if pending.discarded:
                 return None
             if pending.sink is not None:
@@ -453,6 +489,7 @@ class ChatConnection(Protocol):
             pending.buffer += data
         if pending.remaining == 0:
             del self._bodies[request_id]
+            self._release(pending)
             if pending.sink is not None:
                 self._bulk(-1)
             if pending.sink is not None:
@@ -461,13 +498,30 @@ class ChatConnection(Protocol):
                 self._dispatch(pending.command, bytes(pending.buffer))
         return None
 
+    def _release(self, pending: _Body) -> None:
+        """Give back what a pre-login body held of the server's budget; without a body on
+        its way, a connection that has not logged in takes control frames only again."""
+        if pending.reserved:
+            self.server.release_prelogin(pending.reserved)
+            pending.reserved = 0
+        if self.state is not State.AUTHENTICATED and self._decoder is not None \
+                and not any(p.reserved for p in self._bodies.values()):
+            self._decoder.max_frame = self._prelogin_max_frame()
+
+    def _prelogin_max_frame(self) -> int:
+        return min(self.server.config.max_frame, self.server.config.max_control_frame)
+
+    def logged_in(self) -> None:
+        """The login went through: body frames (files) are welcome now."""
+        self._decoder.max_frame = self.server.config.max_frame
+
     def _malformed_input(self, request_id, error: ProtocolError) -> None:
         self._malformed += 1
-        self.log.info("{code} from {address}: {message}", code=error.code,
+        log.info("{code} from {address}: {message}", code=error.code,
                       address=self.address, message=error.message)
         self._reply_error(request_id, error, logged=True)
         if self._malformed >= MALFORMED_IN_A_ROW:
-            self.log.warn("closing {address}: {n} malformed frames in a row",
+            log.warn("closing {address}: {n} malformed frames in a row",
                           address=self.address, n=self._malformed)
             self.close("abuse", f"{self._malformed} malformed frames in a row")
 
@@ -521,7 +575,7 @@ class ChatConnection(Protocol):
         frame = control_frame(reply.to_dict())
         if len(frame) - 4 > MAX_CONTROL_FRAME:
             # a handler forgot to page: never send what a client must refuse
-            self.log.error("reply of {n} bytes to {address} is over the frame limit",
+            log.error("reply of {n} bytes to {address} is over the frame limit",
                            n=len(frame) - 4, address=self.address)
             return self._reply_error(request_id, ProtocolError(
                 SERVER_ERROR, "the reply would be too large; ask for less"))
@@ -536,7 +590,7 @@ class ChatConnection(Protocol):
             request_id, stream = self._streams.popleft()
             frame = control_frame(C.Ok(request_id, stream.data, stream.size or None).to_dict())
             if len(frame) - 4 > MAX_CONTROL_FRAME:
-                self.log.error("reply of {n} bytes to {address} is over the frame limit",
+                log.error("reply of {n} bytes to {address} is over the frame limit",
                                n=len(frame) - 4, address=self.address)
                 stream.producer.stopProducing()
                 self._reply_error(request_id, ProtocolError(
@@ -576,7 +630,7 @@ class ChatConnection(Protocol):
         if not complete:
             # the body announced in the ok cannot be sent: only closing tells the client;
             # it resumes the download after reconnecting
-            self.log.warn("a download to {address} failed: closing", address=self.address)
+            log.warn("a download to {address} failed: closing", address=self.address)
             self.state = State.CLOSED
             self._lose_connection()
             return
@@ -631,17 +685,17 @@ class ChatConnection(Protocol):
     def _request_failed(self, failure, request_id) -> None:
         error = failure.value
         if isinstance(error, StorageError):
-            self.log.warn("storage failed for {address}: {error}", address=self.address,
+            log.warn("storage failed for {address}: {error}", address=self.address,
                           error=error)
             error = ProtocolError(SERVER_ERROR, "the server could not store this; try again")
         elif not isinstance(error, ProtocolError):
-            self.log.failure("request from {address} failed", failure, address=self.address)
+            log.failure("request from {address} failed", failure, address=self.address)
             error = ProtocolError(SERVER_ERROR, "internal server error")
         self._reply_error(request_id, error)
 
     def _reply_error(self, request_id, error: ProtocolError, logged: bool = False) -> None:
         if not logged:
-            self.log.info("{code} to {address}: {message}", code=error.code,
+            log.info("{code} to {address}: {message}", code=error.code,
                           address=self.address, message=error.message)
         if self.state is not State.CLOSED:
             self.send(C.Error(error.code, error.message, request_id,

@@ -75,6 +75,7 @@ class ServerConfig:
     exempt_loopback: bool = False          # per-address limits skip 127.0.0.0/8 and ::1
     login_timeout: float = 30.0            # seconds a connection may stay without a login
     prelogin_requests: int = 30            # requests a connection may make before its login
+    prelogin_body_budget: int = 16 * MiB   # avatar bytes all connections not logged in may hold
     query_rate: float = 20.0               # queries (history, users, ...) per s per account ...
     query_burst: int = 100                 # ... with bursts of this many
     max_output_buffer: int = 4 * MiB       # unsent output while the peer does not read
@@ -116,6 +117,7 @@ class ChatServer:
         self.fanout = Fanout(self.presence, self.conversations)
         self.notices = PresenceNotices(clock, self.presence, self.fanout)
         self.connections: set = set()
+        self.prelogin_held = 0              # body bytes held for connections not logged in
         self.writer = MessageWriter(storage, clock)
         self.burner = Burner(storage, clock, lambda conv, ids: self.messages.burned(conv, ids))
         self.monitor = Monitor(lambda message: self.messages.view(message, message.sender_id))
@@ -194,6 +196,19 @@ class ChatServer:
 
     def handle(self, connection, request, body):
         return self._handlers[type(request)](connection, request, body)
+
+    def reserve_prelogin(self, size: int) -> bool:
+        """Hold ``size`` bytes of the budget for bodies of connections that have not logged
+        in (a register's avatar), if it has room; False if not. Strangers can then make the
+        server hold at most ``prelogin_body_budget`` bytes of bodies, however many they are."""
+        budget = self.config.prelogin_body_budget
+        if budget and self.prelogin_held + size > budget:
+            return False
+        self.prelogin_held += size
+        return True
+
+    def release_prelogin(self, size: int) -> None:
+        self.prelogin_held -= size
 
     def admit(self, connection):
         """Count a new connection, or return ``(bye code, message)`` if it must be refused

@@ -209,6 +209,7 @@ class AccountHandlers:
         connection.session = Session(account.id, account.name, account.key, account.admin,
                                      self.clock.seconds())
         connection.state = State.AUTHENTICATED
+        connection.logged_in()
         connection.stop_login_timer()
         came_online = self.presence.add(connection, account.id)
         self.conversations.connection_online(connection, account.id)
