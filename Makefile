@@ -75,6 +75,7 @@ bench: install
 	$(BIN)/python bench/login_storm.py
 	$(BIN)/python bench/files.py
 	$(BIN)/python bench/page_cache.py
+	$(BIN)/python bench/prelogin_memory.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info _trial_temp* twisted/plugins/dropin.cache
