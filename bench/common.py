@@ -282,6 +282,10 @@ NO_LIMITS = {
     "query-rate": "0",
     "prelogin-requests": "0",
     "file-offers-per-minute": "0",
+    "rooms-per-hour": "0",
+    "rooms-per-account": "0",
+    "topics-per-minute": "0",
+    "joins-per-minute": "0",
     "login-timeout": "0",
 }
 

@@ -147,6 +147,57 @@ class LoginBackoffTests(unittest.TestCase):
         throttle.check("k")
 
 
+class RoomLimitTests(unittest.TestCase):
+    """One account cannot flood the server with rooms, topic changes or joins (issue 16:
+    282 rooms/s, 3,170 topic events to one member in 10 s)."""
+
+    def setUp(self):
+        self.server = make_server(rooms_per_hour=3, rooms_per_account=4, topics_per_minute=2,
+                                  joins_per_minute=4)
+        user(self.server, "first").disconnect()      # the first account is an admin
+        self.alice = user(self.server, "alice")
+        self.bob = user(self.server, "bob")
+
+    def test_room_creation_per_hour(self):
+        for n in range(3):
+            self.alice.ok("create_room", room=f"r{n}")
+        refused = self.alice.request("create_room", room="r3")
+        self.assertEqual((refused["code"], refused["retry_after"]), (RATE_LIMITED, 3600))
+        self.assertNotIn("r3", self.server.conversations.rooms)
+        self.bob.ok("create_room", room="bobs")               # per account
+        self.server.clock.advance(3600)
+        self.alice.ok("create_room", room="r3")
+
+    def test_rooms_per_account_are_capped(self):
+        for n in range(4):
+            self.alice.ok("create_room", room=f"r{n}")
+            self.server.clock.advance(3600)
+        self.assertEqual(self.alice.error("create_room", room="r4"), "forbidden")
+
+    def test_topic_changes_per_minute(self):
+        self.alice.ok("create_room", room="talk")
+        self.bob.ok("join", room="talk")
+        self.bob.events()
+        for n in range(2):
+            self.alice.ok("set_topic", room="talk", topic=f"t{n}")
+        self.assertEqual(self.alice.request("set_topic", room="talk", topic="t2")["code"],
+                         RATE_LIMITED)
+        self.assertEqual(len(self.bob.events("topic")), 2)      # the refused one went nowhere
+        self.server.clock.advance(60)
+        self.alice.ok("set_topic", room="talk", topic="t2")
+
+    def test_joins_and_leaves_per_minute(self):
+        self.alice.ok("create_room", room="door")
+        self.bob.ok("join", room="door")
+        self.bob.ok("leave", room="door")
+        self.bob.ok("join", room="door")
+        self.bob.ok("join", room="door")                      # already in: not counted
+        self.bob.ok("leave", room="door")
+        self.assertEqual(self.bob.request("join", room="door")["code"], RATE_LIMITED)
+        self.server.clock.advance(60)
+        self.bob.ok("join", room="door")
+
+
 class RegistrationLimitTests(unittest.TestCase):
     def test_per_address_per_hour(self):
         server = make_server(registrations_per_hour=2)
@@ -519,14 +570,15 @@ class LimitOptionTests(unittest.TestCase):
             "max_connections", "max_connections_per_address", "exempt_loopback",
             "login_timeout", "max_output_buffer", "max_text", "max_avatar", "history_page",
             "max_control_frame", "prelogin_requests", "query_rate", "query_burst",
-            "login_failures_per_account"))
+            "login_failures_per_account", "rooms_per_hour", "rooms_per_account",
+            "topics_per_minute", "joins_per_minute"))
 
     def test_defaults(self):
         config = self.config()
         self.assertEqual(
             self.fields(config),
             (5, 100, 300.0, 100, 10.0, 30, 30, 10_000, 500, False, 30.0, 4 * 2**20, 16_000,
-             256 * 1024, 200, 65536, 30, 20.0, 100, 20))
+             256 * 1024, 200, 65536, 30, 20.0, 100, 20, 10, 50, 10, 60))
 
     def test_values(self):
         config = self.config(
@@ -536,11 +588,13 @@ class LimitOptionTests(unittest.TestCase):
             "--max-connections-per-address", "20", "--exempt-loopback", "--login-timeout", "10",
             "--max-output-buffer", "1M", "--max-text", "500", "--max-avatar", "64K",
             "--history-page", "50", "--max-control-frame", "16K", "--prelogin-requests", "5",
-            "--query-rate", "1.5", "--query-burst", "7", "--login-failures-per-account", "9")
+            "--query-rate", "1.5", "--query-burst", "7", "--login-failures-per-account", "9",
+            "--rooms-per-hour", "1", "--rooms-per-account", "2", "--topics-per-minute", "3",
+            "--joins-per-minute", "0")
         self.assertEqual(
             self.fields(config),
             (3, 0, 60.0, 10, 2.5, 5, 0, 50, 20, True, 10.0, 2**20, 500, 65536, 50, 16384,
-             5, 1.5, 7, 9))
+             5, 1.5, 7, 9, 1, 2, 3, 0))
 
     def test_bad_values_exit_with_one_line(self):
         for argv in (["--send-rate", "fast"], ["--send-rate", "-1"], ["--send-burst", "0"],

@@ -70,6 +70,10 @@ class ServerConfig:
     send_rate: float = 10.0                # messages per second per account ...
     send_burst: int = 30                   # ... with bursts of this many
     file_offers_per_minute: int = 30       # per account
+    rooms_per_hour: int = 10               # rooms an account may create per hour
+    rooms_per_account: int = 50            # rooms an account created that exist at once
+    topics_per_minute: int = 10            # topic changes per account per minute
+    joins_per_minute: int = 60             # joins and leaves per account per minute
     max_connections: int = 10_000          # in all
     max_connections_per_address: int = 500
     exempt_loopback: bool = False          # per-address limits skip 127.0.0.0/8 and ::1
@@ -134,7 +138,8 @@ class ChatServer:
                                   FileStore(config.files_dir) if config.files_dir else None)
         newest_id = self.writer.newest_id
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
-                                  self.presence, self.fanout, newest_id, self.burner)
+                                  self.presence, self.fanout, newest_id, self.burner,
+                                  self.limits, config)
         self.accounts = AccountHandlers(config, clock, storage, hasher, self.directory,
                                         self.conversations, self.presence, self.notices,
                                         self.rooms.rooms_of, newest_id,

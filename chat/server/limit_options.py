@@ -101,6 +101,17 @@ LIMIT_OPTIONS = [
     ("file-offers-per-minute", "file_offers_per_minute", _count,
      f"New files offered per account per minute (0: no limit) [default: "
      f"{_D.file_offers_per_minute}]."),
+    ("rooms-per-hour", "rooms_per_hour", _count,
+     f"Rooms an account may create per hour (0: no limit) [default: {_D.rooms_per_hour}]."),
+    ("rooms-per-account", "rooms_per_account", _count,
+     f"Rooms created by one account that may exist at once (0: no limit) [default: "
+     f"{_D.rooms_per_account}]."),
+    ("topics-per-minute", "topics_per_minute", _count,
+     f"Topic changes per account per minute (0: no limit) [default: "
+     f"{_D.topics_per_minute}]."),
+    ("joins-per-minute", "joins_per_minute", _count,
+     f"Joins and leaves of rooms per account per minute (0: no limit) [default: "
+     f"{_D.joins_per_minute}]."),
     ("max-text", "max_text", _between(int, 1, C.TEXT_MAX),
      f"Characters of a message or notice, at most {C.TEXT_MAX} [default: {_D.max_text}]."),
     ("max-avatar", "max_avatar", _between(_size, 1, C.AVATAR_MAX, " bytes"),

@@ -12,7 +12,7 @@ recently used go first), so a flood of addresses or made-up user names cannot gr
   account's own cap applies only to addresses that have failed for it, so that nobody can keep
   an account's owner out by failing on purpose (docs/SECURITY.md, *Failed logins*).
 * :class:`SlidingWindow`: at most ``limit`` events per ``period`` per key (registrations per
-  address per hour, file offers per account per minute).
+  address per hour, file offers, room creations, topic changes, joins and leaves per account).
 * :class:`TokenBucket`: ``rate`` per second with bursts of ``burst`` per key (``send``).
 * :class:`ConnectionCounts`: connections per address and in all.
 
@@ -298,6 +298,9 @@ class Limits:
         self.sends = TokenBucket(clock, config.send_rate, config.send_burst, max_entries)
         self.queries = TokenBucket(clock, config.query_rate, config.query_burst, max_entries)
         self.offers = SlidingWindow(clock, config.file_offers_per_minute, 60.0, max_entries)
+        self.room_creations = SlidingWindow(clock, config.rooms_per_hour, 3600.0, max_entries)
+        self.topics = SlidingWindow(clock, config.topics_per_minute, 60.0, max_entries)
+        self.joins = SlidingWindow(clock, config.joins_per_minute, 60.0, max_entries)
         self.connections = ConnectionCounts(config.max_connections,
                                             config.max_connections_per_address,
                                             config.exempt_loopback)

@@ -23,7 +23,7 @@ class RoomHandlers:
     log = Logger()
 
     def __init__(self, clock, storage, directory, conversations, presence, fanout, newest_id,
-                 burner):
+                 burner, limits=None, config=None):
         self.clock = clock
         self.storage = storage
         self.directory = directory
@@ -32,6 +32,13 @@ class RoomHandlers:
         self.fanout = fanout
         self.newest_id = newest_id   # () -> the newest message id on the server
         self.burner = burner
+        self.limits = limits         # chat.server.limits.Limits; None: no limits (tests)
+        self.config = config
+
+    def _limit(self, window, session, message: str) -> None:
+        """Count one event of ``session``'s account in ``window``, or raise rate_limited."""
+        if self.limits is not None:
+            getattr(self.limits, window).hit(session.account_id, message)
 
     def commands(self):
         return {
@@ -68,6 +75,14 @@ class RoomHandlers:
         key = name_key(request.room)
         if key in self.conversations.rooms:
             raise ProtocolError(NAME_TAKEN, f"the room #{request.room} exists already")
+        cap = self.config.rooms_per_account if self.config is not None else 0
+        if cap and not session.admin:
+            mine = sum(1 for room in self.conversations.rooms.values()
+                       if room.created_by == session.account_id)
+            if mine >= cap:
+                raise ProtocolError(FORBIDDEN, f"you have created {mine} rooms, the most one "
+                                               "account may; ask an admin for more")
+        self._limit("room_creations", session, "too many rooms created; try again in {wait} s")
         try:
             room = yield self.storage.create_room(
                 request.room, key, request.topic, session.account_id, now_ms(self.clock))
@@ -83,6 +98,7 @@ class RoomHandlers:
         session = connection.session
         room = self.conversations.room(request.room)
         if not self.conversations.is_member(room_conv(room.key), session.account_id):
+            self._limit("joins", session, "too many joins and leaves; try again in {wait} s")
             yield self._add_member(room, session)
             self.log.info("{user} joined #{room}", user=session.name, room=room.name)
             self.fanout.to_room(room_conv(room.key), C.Joined(room.name, session.name))
@@ -103,6 +119,7 @@ class RoomHandlers:
             raise ProtocolError(FORBIDDEN, "everybody stays in #lobby")
         conv = room_conv(room.key)
         if self.conversations.is_member(conv, session.account_id):
+            self._limit("joins", session, "too many joins and leaves; try again in {wait} s")
             # whoever leaves has read what they leave behind: burn messages waiting for this
             # member would otherwise wait for ever
             due = yield self.storage.set_read(session.account_id, conv, self.newest_id(),
@@ -124,6 +141,7 @@ class RoomHandlers:
         conv = room_conv(room.key)
         if not self.conversations.is_member(conv, session.account_id):
             raise ProtocolError(FORBIDDEN, f"only members of #{room.name} may set its topic")
+        self._limit("topics", session, "too many topic changes; try again in {wait} s")
         yield self.storage.set_topic(room.key, request.topic)
         self.conversations.rooms[room.key] = room = replace(room, topic=request.topic)
         self.log.info("{user} set the topic of #{room}", user=session.name, room=room.name)
