@@ -3,7 +3,9 @@
 A name is 1-32 characters after NFKC normalisation: Unicode letters (with their combining
 marks), decimal digits, and ``_ - .``. Two names are the same account or room when their
 keys (NFKC, case-folded, NFKC again) are equal, so ``Alice`` and ``ALICE`` collide and
-``张伟`` works as it is.
+``张伟`` works as it is. Invisible characters (Unicode's default-ignorable code points, such as
+U+3164 HANGUL FILLER, a letter by category) are refused. Look-alike names (``аlice`` in
+Cyrillic) are the server's to refuse: see ``chat.server.lookalikes``.
 
 A conversation reference names what a message goes to, as the user sees it:
 ``#lobby`` is a room, ``@alice`` the private chat with alice.
@@ -21,9 +23,28 @@ ROOM_PREFIX = "#"
 USER_PREFIX = "@"
 
 
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters that show as
+# nothing, several of them letters or marks by category (U+3164 HANGUL FILLER is a letter), so
+# "alice" + one of them would be a second "alice" on screen
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def is_default_ignorable(ch: str) -> bool:
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _DEFAULT_IGNORABLE)
+
+
 def _name_char_ok(ch: str, first: bool) -> bool:
     if ch in _NAME_PUNCTUATION:
         return True
+    if is_default_ignorable(ch):
+        return False
     category = unicodedata.category(ch)
     if category[0] == "L" or category == "Nd":
         return True
@@ -39,6 +60,9 @@ def normalise_name(raw: str, what: str = "user name") -> str:
     if not 1 <= len(name) <= NAME_MAX:
         raise ProtocolError(BAD_REQUEST, f"{what} must be 1 to {NAME_MAX} characters")
     for index, ch in enumerate(name):
+        if is_default_ignorable(ch):
+            raise ProtocolError(
+                BAD_REQUEST, f"{what} may not hold invisible characters (U+{ord(ch):04X})")
         if not _name_char_ok(ch, index == 0):
             raise ProtocolError(
                 BAD_REQUEST,

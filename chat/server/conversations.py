@@ -13,6 +13,7 @@ from typing import Optional
 
 from chat.protocol.errors import FORBIDDEN, NOT_FOUND, ProtocolError
 from chat.protocol.names import ROOM_PREFIX, USER_PREFIX, name_key
+from chat.server.lookalikes import Lookalikes
 
 LOBBY = "lobby"
 
@@ -48,6 +49,7 @@ class Directory:
     def __init__(self):
         self._names: dict[int, str] = {}
         self._ids: dict[str, int] = {}
+        self.lookalikes = Lookalikes()   # account names by confusable skeleton
         # in memory so that login checks it after the password hash, which runs in a thread:
         # a ban made meanwhile is seen, as a flag read from storage before the hash would not
         self.banned: dict[int, Optional[str]] = {}   # account id -> reason
@@ -55,6 +57,7 @@ class Directory:
     def add(self, account_id: int, name: str, key: str) -> None:
         self._names[account_id] = name
         self._ids[key] = account_id
+        self.lookalikes.add(name)
 
     def name(self, account_id: int) -> str:
         return self._names.get(account_id, f"#{account_id}")
@@ -78,6 +81,7 @@ class Conversations:
     def __init__(self, directory: Directory):
         self.directory = directory
         self.rooms: dict[str, object] = {}               # room key -> storage Room
+        self.room_lookalikes = Lookalikes()              # room names by confusable skeleton
         self.members: dict[str, set[int]] = {}           # conv -> account ids
         self.convs_of: dict[int, set[str]] = {}          # account id -> convs
         self.online: dict[str, set] = {}                 # conv -> online connections
@@ -86,6 +90,7 @@ class Conversations:
     def load(self, rooms, memberships) -> None:
         for room in rooms:
             self.rooms[room.key] = room
+            self.room_lookalikes.add(room.name)
         for conv, account_ids in memberships.items():
             for account_id in account_ids:
                 self._index(conv, account_id)

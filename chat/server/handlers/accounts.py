@@ -124,6 +124,10 @@ class AccountHandlers:
         key = name_key(request.username)
         if self.directory.id_for(key) is not None:
             raise ProtocolError(NAME_TAKEN, f"the name {request.username} is taken")
+        lookalike = self.directory.lookalikes.holder(request.username)
+        if lookalike is not None:
+            raise ProtocolError(NAME_TAKEN, f"the name {request.username} looks like "
+                                            f"{lookalike}, which is taken")
         if self.limits is not None and not self.limits.exempt(connection.host):
             self.limits.registrations.hit(
                 connection.host, "too many accounts registered from your address; "
@@ -133,13 +137,22 @@ class AccountHandlers:
             password_hash = yield self.hasher.hash(request.password)
         finally:
             connection.logins_running -= 1
+        # checked again and held in one step: a look-alike registered during the hash
+        lookalike = self.directory.lookalikes.reserve(request.username)
+        if lookalike is not None:
+            raise ProtocolError(NAME_TAKEN, f"the name {request.username} looks like "
+                                            f"{lookalike}, which is taken")
         try:
             account = yield self.storage.create_account(
                 request.username, key, password_hash, now_ms(self.clock),
                 admin=key in self.config.admins, join=(room_conv(LOBBY),),
                 admin_if_first=True)
         except NameTaken:
+            self.directory.lookalikes.remove(request.username)
             raise ProtocolError(NAME_TAKEN, f"the name {request.username} is taken") from None
+        except BaseException:
+            self.directory.lookalikes.remove(request.username)
+            raise
         if body is not None:
             yield self.storage.set_avatar(account.id, request.avatar_type, body)
             account = replace(account, avatar_type=request.avatar_type)

@@ -82,12 +82,21 @@ class RoomHandlers:
             if mine >= cap:
                 raise ProtocolError(FORBIDDEN, f"you have created {mine} rooms, the most one "
                                                "account may; ask an admin for more")
-        self._limit("room_creations", session, "too many rooms created; try again in {wait} s")
+        lookalike = self.conversations.room_lookalikes.reserve(request.room)
+        if lookalike is not None:
+            raise ProtocolError(NAME_TAKEN, f"the room #{request.room} looks like #{lookalike}, "
+                                            "which exists already")
         try:
+            self._limit("room_creations", session,
+                        "too many rooms created; try again in {wait} s")
             room = yield self.storage.create_room(
                 request.room, key, request.topic, session.account_id, now_ms(self.clock))
         except NameTaken:
+            self.conversations.room_lookalikes.remove(request.room)
             raise ProtocolError(NAME_TAKEN, f"the room #{request.room} exists already") from None
+        except BaseException:
+            self.conversations.room_lookalikes.remove(request.room)
+            raise
         self.conversations.rooms[room.key] = room
         yield self._add_member(room, session)
         self.log.info("{user} created room #{room}", user=session.name, room=room.name)
