@@ -36,6 +36,7 @@ except ImportError:          # Windows: no advisory locks; one client per folder
 
 from chat.client.savename import save_path
 from chat.protocol.framing import FILE_CHUNK
+from chat.producers import registered_producer
 from chat.serial import SerialQueue, nothing
 from chat.writeback import WritebackWindow, drop_behind
 
@@ -251,7 +252,7 @@ class UploadStream:
             return
         self._stopped = True
         transport = self._conn.transport if self._conn is not None else None
-        if transport is not None and getattr(transport, "producer", None) is self:
+        if transport is not None and registered_producer(transport) is self:
             transport.unregisterProducer()
         self._close_file()
 

@@ -34,6 +34,7 @@ from chat.protocol.framing import (
     BODY_KIND, CONTROL_KIND, MAX_CONTROL_FRAME, FrameDecoder, FrameTooLarge, body_frame_prefix,
     iter_body_frames, split_body_frame_view)
 from chat.protocol.heartbeat import Heartbeat
+from chat.producers import registered_producer
 from chat.server.storage import StorageError
 
 MALFORMED_IN_A_ROW = 20
@@ -622,7 +623,7 @@ class ChatConnection(Protocol):
             return      # it was cancelled: cancel() has cleaned up already
         self._streaming = self._streaming_id = None
         self._bulk(-1)
-        if self.transport.producer is stream.producer:
+        if registered_producer(self.transport) is stream.producer:
             self.transport.unregisterProducer()
         if self.state is State.CLOSED or getattr(self.transport, "disconnecting", False):
             return
@@ -663,7 +664,7 @@ class ChatConnection(Protocol):
             stream = self._streaming
             self._streaming = self._streaming_id = None   # its done() is ignored now
             self._bulk(-1)
-            if self.transport.producer is stream.producer:
+            if registered_producer(self.transport) is stream.producer:
                 self.transport.unregisterProducer()
             stream.producer.stopProducing()
             self._watch_output()
