@@ -5,7 +5,7 @@ unregistered and the second download on a TLS connection never started)."""
 import os
 import tempfile
 
-from twisted.internet import interfaces, protocol, ssl
+from twisted.internet import interfaces, protocol
 from twisted.internet.testing import StringTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.trial import unittest
@@ -43,9 +43,7 @@ class RegisteredProducerTests(unittest.TestCase):
         folder = tempfile.mkdtemp()
         self.addCleanup(lambda: __import__("shutil").rmtree(folder, ignore_errors=True))
         key, cert, _ = certs.make_certificate(os.path.join(folder, "tls"), ["127.0.0.1"])
-        with open(key, "rb") as k, open(cert, "rb") as c:
-            pem = k.read() + c.read()
-        options = ssl.PrivateCertificate.loadPEM(pem).options()
+        options = certs.tls_server_options(key, cert)     # the server's own TLS settings
         factory = TLSMemoryBIOFactory(options, False, protocol.Factory.forProtocol(
             protocol.Protocol))
         tls = factory.buildProtocol(None)
