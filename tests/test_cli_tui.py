@@ -5,6 +5,7 @@ import os
 import re
 
 from tests.support.tmux import TmuxPane
+from tests.support.cli_process import PASSWORD
 from tests.test_cli_e2e import CLOCK, CliCase
 
 PROMPT_ROW = -2        # capture-pane ends with a newline: the input line is the last row
@@ -182,6 +183,22 @@ class EndingTests(TerminalCase):
         self.assertIn("Refused by the server, not sent (1):\n  @nobody 'hello?'",
                       alice.errors())
 
+    async def test_a_wrong_password_is_asked_again_before_the_screen_comes_up(self):
+        setup = self.cli("alice", "--register")
+        setup.close_stdin()
+        self.assertEqual(await setup.wait_exit(), 0, setup.describe())
+        alice = await self.pane("alice", register=False, wait=False,
+                                env_extra={"CHAT_PASSWORD": ""})      # typed, not given
+        await alice.wait_for(r"Password: ?$")
+        alice.type("not the password")
+        alice.keys("Enter")
+        await alice.wait_for(r"(?s)Password:.*Password: ?$")       # asked a second time
+        alice.type(PASSWORD)
+        alice.keys("Enter")
+        await alice.wait_for(r" \| \[1:#lobby\]$")                # the screen, logged in
+        self.assertEqual(self.input_line(alice), "[#lobby]")
+        self.assertIn("Wrong user name or password.", alice.errors())
+
     async def test_ctrl_c_says_goodbye_and_exits_130(self):
         alice = await self.pane("alice")
         alice.keys("C-c")
@@ -223,3 +240,12 @@ class ScrollTests(TerminalCase):
         self.assertEqual(self.input_line(alice), "[#lobby]")
         alice.keys("NPage", "NPage", "NPage", "NPage")
         await alice.wait_for(r"bob: while scrolled up$")
+
+    async def test_a_server_not_reachable_is_one_line_on_the_terminal(self):
+        port = self.server.port
+        await self.server.stop()
+        alice = TmuxPane.chat_cli(port, "alice", err_path=os.path.join(self.tmp, "a.err"))
+        self.addCleanup(alice.close)
+        await alice.wait_for(r"^EXIT=1$")
+        self.assertRegex(alice.errors(), rf"^cannot connect to 127\.0\.0\.1:{port}: "
+                                         r"connection refused; is the server running\?\n$")

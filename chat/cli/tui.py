@@ -134,6 +134,7 @@ class TerminalUI:
     def start(self) -> None:
         self.loop.start()
         self.started = True
+        self.redraw()
 
     def stop(self) -> None:
         if self.started:
@@ -224,6 +225,13 @@ class TuiApp(CliApp):
         ui.app = self
         self._show_current()
 
+    def _logged_in(self, data) -> None:
+        # the screen comes up once logged in: until then the terminal is an ordinary one,
+        # for whatever the login has to say or ask
+        if not self.ui.started:
+            self.ui.start()
+        super()._logged_in(data)
+
     # the current conversation is the window shown
     @property
     def current(self) -> str:
@@ -247,6 +255,10 @@ class TuiApp(CliApp):
         self.ui.add(self.windows.current, (attr, line) if attr else line)
 
     def _err(self, line: str) -> None:
+        if not self.ui.started:          # before the login: an ordinary terminal still
+            sys.__stderr__.write(line + "\n")
+            sys.__stderr__.flush()
+            return
         self.err_lines.append(line)
         self.ui.add(self.windows.current, ("error", line))
 
@@ -456,7 +468,8 @@ def run_terminal(settings, client, reactor) -> int:
 
     # an internal error's line (main.start_logging) would scribble over the screen
     sys.stderr = _LinesTo(app._err)
-    reactor.callWhenRunning(ui.start)
+    if getattr(settings, "password_typed", False):
+        settings.ask_password = lambda: _ask_password_before_the_screen(settings, ui)
     reactor.callWhenRunning(app.start)
     reactor.callWhenRunning(catch_ctrl_c, reactor, app)
     try:
@@ -465,6 +478,20 @@ def run_terminal(settings, client, reactor) -> int:
         ui.stop()
         sys.stderr = real_stderr
     return codes[0] if codes else 130
+
+
+def _ask_password_before_the_screen(settings, ui):
+    """A wrong password typed at the terminal, asked again as the line mode does: the screen
+    comes up only after the login, so until then the terminal is an ordinary one and stdin
+    is not read (getpass runs in a thread). None once the screen is up (nothing to ask)."""
+    if ui.started:
+        return None
+    import getpass
+
+    from twisted.internet import threads
+
+    from chat.cli.text import tr
+    return threads.deferToThread(getpass.getpass, tr(settings.lang, "prompt_password") + ": ")
 
 
 class _LinesTo:
