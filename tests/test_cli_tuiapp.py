@@ -11,6 +11,19 @@ from tests.support.loopback import Network
 from tests.test_cli_app import Terminal
 
 
+class HeadlessUI(TerminalUI):
+    """The widgets without a terminal: nothing is drawn."""
+
+    def start(self):
+        self.started = True
+
+    def stop(self):
+        self.started = False
+
+    def _draw(self):
+        self._draw_call = None
+
+
 def text_of(widget) -> str:
     return widget.text
 
@@ -25,7 +38,7 @@ class TuiAppTests(unittest.TestCase):
         self.bob = Terminal(self, "bob")
         settings = Settings("127.0.0.1", 5000, "alice", PASSWORD, True, "en", 5, False)
         client = ChatClient(self.net.connect, self.clock, random=lambda: 0.5)
-        self.ui = TerminalUI(self.clock)
+        self.ui = HeadlessUI(self.clock)
         self.app = TuiApp(settings, client, self.clock, self.ui, on_exit=self.exits.append)
         self.app.start()
         self.net.pump()
