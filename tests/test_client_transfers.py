@@ -13,7 +13,7 @@ from chat.client.transfers import (
     HIGH_WATER, READ_CHUNKS, ChecksumMismatch, DownloadSink, Transfer, TransferState, UploadStream,
     hash_file, partial_path)
 from chat.protocol.errors import ProtocolError
-from chat.protocol.filenames import unique_path
+from chat.client.savename import save_path
 from chat.protocol.framing import FILE_CHUNK
 
 
@@ -221,7 +221,7 @@ class DownloadTests(unittest.TestCase):
         os.makedirs(self.folder)
         outside = os.path.join(self.dir, "outside")
         os.symlink(outside, os.path.join(self.folder, "trap.txt"))
-        path = unique_path(self.folder, "trap.txt")
+        path = save_path(self.folder, "trap.txt")
         self.assertEqual(path, os.path.join(os.path.realpath(self.folder), "trap (1).txt"))
 
     def test_slow_disk_pauses_the_transport(self):

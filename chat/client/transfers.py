@@ -467,7 +467,7 @@ class DownloadSink:
         path = save_path(self.folder, self.name)
         if os.name == "nt":          # an open file cannot be renamed there
             self._close(False)
-        os.replace(self.partial, path)   # unique_path just checked that nothing is there
+        os.replace(self.partial, path)   # save_path just checked that nothing is there
         self._close(False)               # the lock goes with the file, after the rename
         self.final_path = path
         return path

@@ -6,8 +6,8 @@ then what would mislead or not save elsewhere made harmless: invisible and direc
 characters are dropped (``"invoice\u202efdp.exe"`` would show as ``invoiceexe.pdf``),
 ``< > : " | ? *`` become ``_``, and the name is at most 255 bytes of UTF-8 (what Linux and
 macOS allow), keeping its extension. A receiving client applies :func:`safe_name` again (it
-trusts no server either) and saves under ``chat.client.savename.local_name``, which uses the
-helpers here; :func:`unique_path` stays inside the download folder and never overwrites.
+trusts no server either) and saves under ``chat.client.savename.save_path``, which uses the
+helpers here, stays inside the download folder and never overwrites.
 """
 
 import os
@@ -97,26 +97,3 @@ def offered_name(raw: str) -> str:
     if is_device_name(cleaned):
         raise ProtocolError(BAD_REQUEST, f"{cleaned!r} is a reserved device name on Windows")
     return fit_bytes(cleaned)
-
-
-def unique_path(folder: str, name: str) -> str:
-    """A path for ``name`` in ``folder`` that does not exist yet: ``name``, ``name (1)``...
-
-    ``name`` goes through :func:`safe_name` again, and the result is checked to lie inside
-    ``folder`` (a symlink in the folder cannot lead out of it either).
-    """
-    name = safe_name(name)
-    stem, ext = os.path.splitext(name)
-    if stem == "":          # ".bashrc": the dot belongs to the name
-        stem, ext = name, ""
-    root = os.path.realpath(folder)
-    n = 0
-    while True:
-        candidate = name if n == 0 else f"{stem} ({n}){ext}"
-        path = os.path.join(root, candidate)
-        n += 1
-        if os.path.lexists(path):     # a file, a directory, or a symlink: never written over
-            continue
-        if os.path.dirname(os.path.realpath(path)) != root:
-            raise ProtocolError(BAD_REQUEST, f"{name!r} would leave the download folder")
-        return path
