@@ -4,9 +4,11 @@ Choosing one emits ``picked(str)`` and closes the popup; the input bar inserts i
 cursor. The emoji are plain text: how they look is up to the system's fonts.
 """
 
-from PyQt6.QtCore import QPoint, Qt, pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import QFrame, QGridLayout, QTabWidget, QToolButton, QVBoxLayout, QWidget
+
+from chat.qtclient.widgets.popup import show_above
 
 COLUMNS = 8
 
@@ -80,15 +82,7 @@ class EmojiPicker(QFrame):
         """Show the picker just above ``anchor`` (the emoji button), inside the screen."""
         self.tabs.tabBar().updateGeometry()
         self.adjustSize()
-        at = anchor.mapToGlobal(QPoint(0, 0)) - QPoint(0, self.height() + 4)
-        screen = anchor.screen()
-        if screen is not None:
-            area = screen.availableGeometry()
-            at.setX(max(area.left(), min(at.x(), area.right() - self.width())))
-            if at.y() < area.top():
-                at.setY(anchor.mapToGlobal(QPoint(0, anchor.height())).y() + 4)
-        self.move(at)
-        self.show()
+        show_above(self, anchor)
 
     def _choose(self, emoji: str) -> None:
         self.picked.emit(emoji)

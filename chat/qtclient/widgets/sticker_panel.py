@@ -7,7 +7,7 @@ One click on a sticker emits ``picked(path)`` and closes the panel; the input ba
 
 import os
 
-from PyQt6.QtCore import QPoint, QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QIcon, QPixmap
 from PyQt6.QtWidgets import (
     QFileDialog, QFrame, QGridLayout, QLabel, QMenu, QPushButton, QScrollArea, QTabWidget,
@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
 from twisted.internet import defer, threads
 
 from chat.qtclient import stickers, theme
+from chat.qtclient.widgets.popup import show_above
 
 COLUMNS = 4
 CELL = 84              # a sticker's button
@@ -165,15 +166,7 @@ class StickerPanel(QFrame):
 
     def popup_above(self, anchor: QWidget) -> None:
         """Show the panel just above ``anchor`` (the sticker button), inside the screen."""
-        at = anchor.mapToGlobal(QPoint(0, 0)) - QPoint(0, self.height() + 4)
-        screen = anchor.screen()
-        if screen is not None:
-            area = screen.availableGeometry()
-            at.setX(max(area.left(), min(at.x(), area.right() - self.width())))
-            if at.y() < area.top():
-                at.setY(anchor.mapToGlobal(QPoint(0, anchor.height())).y() + 4)
-        self.move(at)
-        self.show()
+        show_above(self, anchor)
 
     def _choose(self, path: str) -> None:
         self.picked.emit(path)
