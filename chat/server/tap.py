@@ -52,6 +52,14 @@ def parse_seconds(text: str) -> float:
     return value
 
 
+_NOT_IN_IRC_NAMES = re.compile(r"[\s,!@*?:\x00]+")
+
+
+def irc_word(name: str) -> str:
+    """``"Our School"`` -> ``"Our-School"``: a name usable as an IRC server name."""
+    return _NOT_IN_IRC_NAMES.sub("-", name).strip("-")
+
+
 class Options(usage.Options):
     """Options of ``twistd chatserver``."""
 
@@ -83,6 +91,8 @@ class Options(usage.Options):
         ["cert-names", None, None,
          "--make-cert: more host names or IP addresses for the certificate, comma-separated "
          "(host1,10.0.0.5) [always: this host's name, localhost, 127.0.0.1]."],
+        ["irc-server-name", None, None,
+         "The server's name on IRC (001, NETWORK, message sources) [default: --name]."],
     ]
 
     # limits and sizes: chat.server.limit_options
@@ -92,6 +102,7 @@ class Options(usage.Options):
     def __init__(self):
         super().__init__()
         self["port"] = []
+        self["irc-port"] = []
         self["admin"] = []
 
     def opt_port(self, description):
@@ -104,23 +115,32 @@ class Options(usage.Options):
     opt_port.__doc__ = " ".join(opt_port.__doc__.split())   # one paragraph in --help
     opt_p = opt_port
 
+    def opt_irc_port(self, description):
+        """Also serve IRC clients on this endpoint (tcp:6667, or ssl:6697:privateKey=...
+        as for --port); repeat to listen on several [default: no IRC]."""
+        self["irc-port"].append(description)
+
+    opt_irc_port.__doc__ = " ".join(opt_irc_port.__doc__.split())
+
     def opt_admin(self, name):
         """Give this account (existing or future) the admin role; may be repeated."""
         self["admin"].append(name)
 
     def _check_tls_ports(self):
         """An ``ssl:`` port: its key and certificate load, and TLS 1.2 is the minimum."""
-        for description in self["port"]:
-            if not description.lstrip().lower().startswith("ssl:"):
-                continue
-            try:
-                server_endpoint(None, description)
-            except Exception as error:
-                detail = getattr(error, "strerror", None) or str(error) or type(error).__name__
-                if error.args and isinstance(error.args[0], list):   # OpenSSL's error stack
-                    detail = "cannot load the key or certificate: " + ", ".join(
-                        str(r[-1]) for r in error.args[0] if r)
-                raise usage.UsageError(f"bad --port {description!r}: {detail}") from None
+        for flag in ("port", "irc-port"):
+            for description in self[flag]:
+                if not description.lstrip().lower().startswith("ssl:"):
+                    continue
+                try:
+                    server_endpoint(None, description)
+                except Exception as error:
+                    detail = getattr(error, "strerror", None) or str(error) \
+                        or type(error).__name__
+                    if error.args and isinstance(error.args[0], list):   # OpenSSL's errors
+                        detail = "cannot load the key or certificate: " + ", ".join(
+                            str(r[-1]) for r in error.args[0] if r)
+                    raise usage.UsageError(f"bad --{flag} {description!r}: {detail}") from None
 
     def parseOptions(self, options=None):
         try:
@@ -134,11 +154,18 @@ class Options(usage.Options):
         if not self["port"]:
             self["port"] = [DEFAULT_PORT]
         self._check_tls_ports()
-        for description in self["port"]:
-            try:
-                server_endpoint(None, description)  # parse only; nothing listens
-            except (ValueError, TypeError, KeyError, OSError) as error:
-                raise usage.UsageError(f"bad --port {description!r}: {error}") from None
+        for flag in ("port", "irc-port"):
+            for description in self[flag]:
+                try:
+                    server_endpoint(None, description)  # parse only; nothing listens
+                except (ValueError, TypeError, KeyError, OSError) as error:
+                    raise usage.UsageError(f"bad --{flag} {description!r}: {error}") from None
+        if self["irc-server-name"] is None:
+            # --name may be "Our School": one word on IRC
+            self["irc-server-name"] = irc_word(self["name"]) or "chat"
+        elif irc_word(self["irc-server-name"]) != self["irc-server-name"]:
+            raise usage.UsageError("--irc-server-name must be one word without spaces or "
+                                   "',!@*?:' (such as irc.example.org)")
         try:
             self["admin"] = [normalise_name(name) for name in self["admin"]]
         except ProtocolError as error:
