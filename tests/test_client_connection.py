@@ -6,9 +6,11 @@ from twisted.internet.error import ConnectionLost
 from twisted.internet.testing import StringTransport
 from twisted.trial import unittest
 
-from chat.client.connection import ClientConnection, Reply, RequestFailed
+from chat.client.connection import ClientConnection, RequestFailed
+from chat.protocol import commands as C
 from chat.protocol.codec import control_frame
 from chat.protocol.framing import FrameDecoder, encode_frame, iter_body_frames
+from chat.protocol.replies import Reply
 
 
 class ConnectionTests(unittest.TestCase):
@@ -30,10 +32,11 @@ class ConnectionTests(unittest.TestCase):
             self.conn.dataReceived(data[i:i + 1])
 
     def test_request_gets_its_reply_byte_by_byte(self):
-        first = self.conn.request("rooms")
-        second = self.conn.request("users", online=True)
-        self.assertEqual(self.sent(), [{"type": "rooms", "id": 1},
-                                       {"type": "users", "id": 2, "online": True}])
+        first = self.conn.request(C.Rooms())
+        second = self.conn.request(C.Users(online=True))
+        self.assertEqual(self.sent(), [{"type": "rooms", "id": 1, "limit": 500},
+                                       {"type": "users", "id": 2, "limit": 500,
+                                        "online": True}])
         # replies may come in any order; each goes to its own request
         self.feed_bytewise(control_frame({"type": "ok", "id": 2, "data": {"online": 1}})
                            + control_frame({"type": "error", "id": 1, "code": "forbidden",
@@ -54,7 +57,7 @@ class ConnectionTests(unittest.TestCase):
         self.assertTrue(self.conn.connected)
 
     def test_reply_with_a_body(self):
-        d = self.conn.request("get_avatar", user="bob")
+        d = self.conn.request(C.GetAvatar(user="bob"))
         image = bytes(range(256)) * 300
         self.feed_bytewise(control_frame({"type": "ok", "id": 1, "body": len(image),
                                           "data": {"avatar_type": "image/png"}}))
@@ -66,7 +69,7 @@ class ConnectionTests(unittest.TestCase):
         self.assertEqual((reply.data["avatar_type"], reply.body), ("image/png", image))
 
     def test_request_with_a_body(self):
-        self.conn.request("set_avatar", body=b"\x89PNG\r\n\x1a\n", avatar_type="image/png")
+        self.conn.request(C.SetAvatar(avatar_type="image/png", body=8), body=b"\x89PNG\r\n\x1a\n")
         control, body = self.sent()
         self.assertEqual(control, {"type": "set_avatar", "id": 1, "avatar_type": "image/png",
                                    "body": 8})
@@ -87,7 +90,7 @@ class ConnectionTests(unittest.TestCase):
                 self.calls.append("abort")
 
         sink = Sink()
-        d = self.conn.request("download", file=3, sink=sink)
+        d = self.conn.request(C.Download(file=3), sink=sink)
         cancel = self.conn.cancel(d)
         self.assertEqual(self.sent()[-1], {"type": "cancel", "id": 2, "request": 1})
         self.conn.dataReceived(
@@ -104,11 +107,11 @@ class ConnectionTests(unittest.TestCase):
         self.assertTrue(self.conn.connected)
 
     def test_lost_connection_fails_what_waits(self):
-        d = self.conn.request("rooms")
+        d = self.conn.request(C.Rooms())
         self.conn.connectionLost(None)
         self.failureResultOf(d, ConnectionLost)
         self.assertEqual(len(self.lost), 1)
-        self.failureResultOf(self.conn.request("rooms"), ConnectionLost)
+        self.failureResultOf(self.conn.request(C.Rooms()), ConnectionLost)
 
     def test_a_frame_over_the_limit_aborts(self):
         self.conn.dataReceived(b"\xff\xff\xff\xff")

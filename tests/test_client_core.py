@@ -374,7 +374,7 @@ class ReconnectTests(ClientTestCase):
 
     def test_password_changed_while_away_stops_retrying(self):
         alice = self.client("alice")
-        d = alice.request("change_password", old=PASSWORD, new="another password")
+        d = alice.request(C.ChangePassword(old=PASSWORD, new="another password"))
         self.net.pump()
         self.successResultOf(d)
         self.cut(alice)

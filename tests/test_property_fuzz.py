@@ -261,7 +261,7 @@ class ClientConnectionProperties(unittest.TestCase):
         connection.transport = _NullTransport()
         connection.connected = True
         # a few requests waiting for their replies, with small integer ids the fuzz can hit
-        waiting = [connection.request("ping") for _ in range(3)]
+        waiting = [connection.request(C.Ping()) for _ in range(3)]
         for d in waiting:
             d.addErrback(lambda failure: None)
         return connection, events

@@ -245,7 +245,27 @@ class CommandTests(unittest.TestCase):
         self.assertEqual(caught.exception.code, BAD_REQUEST)
 
     def test_extra_fields_ignored(self):
-        self.assertEqual(self.parse({"type": "users", "id": 1, "future": True}), C.Users(1))
+        self.assertEqual(self.parse({"type": "users", "id": 1, "future": True}), C.Users(id=1))
+
+    def test_request_built_without_an_id_gets_one_when_sent(self):
+        # a client builds requests without ids; its connection numbers them
+        join = C.Join(room="dev")
+        self.assertIsNone(join.id)
+        self.assertEqual(join.with_id(7).to_dict(), {"type": "join", "id": 7, "room": "dev"})
+        self.assertEqual(C.parse_message(join.with_id(7).to_dict(), C.CLIENT_COMMANDS),
+                         join.with_id(7))
+
+    def test_the_id_stays_required_on_the_wire(self):
+        with self.assertRaises(ProtocolError) as caught:
+            C.parse_message({"type": "join", "room": "dev"}, C.CLIENT_COMMANDS)
+        self.assertEqual(caught.exception.code, BAD_REQUEST)
+        self.assertIn("'id'", caught.exception.message)
+
+    def test_queries_are_marked_on_their_classes(self):
+        # the server's query rate applies to these (and only these): requests that only read
+        queries = {kind for kind, cls in C.CLIENT_COMMANDS.items() if getattr(cls, "QUERY", False)}
+        self.assertEqual(queries, {"history", "sync", "users", "rooms", "members", "files",
+                                   "unread", "user_info", "sessions", "get_avatar"})
 
     def test_request_id_of(self):
         self.assertEqual(C.request_id_of({"id": 4}), 4)

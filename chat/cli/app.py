@@ -25,6 +25,7 @@ from chat.client.connection import RequestFailed
 from chat.client.core import CannotConnect, LinkState, NotConnected
 from chat.client.listener import ClientListener
 from chat.client.outbox import OutState
+from chat.protocol import commands as C
 
 LOBBY = "#lobby"
 DOWNLOADS = "./downloads"
@@ -501,61 +502,50 @@ class CliApp(ClientListener):
 
     @defer.inlineCallbacks
     def do_files(self, command):
-        data = yield self.client.request("files", conv=self.current)
+        data = yield self.client.request(C.Files(conv=self.current))
         self._print(self.fmt.files(self.current, data["files"], data.get("more", False)))
 
     # -- admin commands: the server decides who may; a refusal prints as `forbidden`
     @defer.inlineCallbacks
     def do_notice(self, command):
-        fields = {"text": command.text}
-        if command.target:
-            fields["to"] = command.target
-        data = yield self.client.request("notice", **fields)
+        data = yield self.client.request(C.SendNotice(text=command.text,
+                                                      to=command.target or None))
         self.out(self.fmt.system("notice_sent", n=data.get("delivered", 0)))
 
     @defer.inlineCallbacks
     def do_list(self, command):
-        data = yield self.client.request("sessions")
+        data = yield self.client.request(C.Sessions())
         self._print(self.fmt.sessions(data))
 
     @defer.inlineCallbacks
     def do_user(self, command):
-        data = yield self.client.request("user_info", user=command.target)
+        data = yield self.client.request(C.UserInfo(user=command.target))
         self._print(self.fmt.user_info(data["user"]))
 
     @defer.inlineCallbacks
     def do_kick(self, command):
-        data = yield self.client.request("kick", **self._target_and_reason(command))
+        data = yield self.client.request(C.Kick(user=command.target, reason=command.text or ""))
         self.out(self.fmt.system("kick_done", user=command.target, n=data.get("closed", 0)))
 
     @defer.inlineCallbacks
     def do_ban(self, command):
-        data = yield self.client.request("ban", **self._target_and_reason(command))
+        data = yield self.client.request(C.Ban(user=command.target, reason=command.text or ""))
         self.out(self.fmt.system("ban_done", user=command.target, n=data.get("closed", 0)))
 
     @defer.inlineCallbacks
     def do_unban(self, command):
-        yield self.client.request("unban", user=command.target)
+        yield self.client.request(C.Unban(user=command.target))
         self.out(self.fmt.system("unban_done", user=command.target))
-
-    @staticmethod
-    def _target_and_reason(command) -> dict:
-        fields = {"user": command.target}
-        if command.text:
-            fields["reason"] = command.text
-        return fields
 
     @defer.inlineCallbacks
     def do_monitor(self, command):
-        yield self.client.request("monitor", on=command.flag)
+        yield self.client.request(C.Monitor(on=command.flag))
         self.out(self.fmt.system("monitor_on" if command.flag else "monitor_off"))
 
     @defer.inlineCallbacks
     def do_shutdown(self, command):
-        fields = {"seconds": command.number}
-        if command.text:
-            fields["message"] = command.text
-        yield self.client.request("shutdown", **fields)
+        yield self.client.request(C.Shutdown(seconds=command.number,
+                                             message=command.text or ""))
 
     def _print(self, lines) -> None:
         for line in lines:

@@ -18,6 +18,7 @@ from chat.protocol.errors import ProtocolError
 from chat.protocol.framing import (
     BODY_KIND, CONTROL_KIND, MAX_FRAME, FrameDecoder, FrameTooLarge, body_frame_prefix,
     iter_body_frames, split_body_frame)
+from chat.protocol.replies import Reply
 
 
 TLS_RECORD_STARTS = (b"\x15\x03", b"\x16\x03")
@@ -81,16 +82,6 @@ class NotConnected(Exception):
     """A request was made while the client is not logged in."""
 
 
-class Reply:
-    """An ``ok`` whose data is followed by body bytes (an avatar)."""
-
-    __slots__ = ("data", "body")
-
-    def __init__(self, data: dict, body: bytes):
-        self.data = data
-        self.body = body
-
-
 class ClientConnection(Protocol):
     """Speaks the wire protocol for :class:`chat.client.core.ChatClient`."""
 
@@ -141,9 +132,9 @@ class ClientConnection(Protocol):
             self.transport.abortConnection()
 
     # -- output
-    def request(self, kind: str, body: bytes = None, sink=None, stream=None,
-                **fields) -> defer.Deferred:
-        """Send one request.
+    def request(self, request: C.Request, body: bytes = None, sink=None,
+                stream=None) -> defer.Deferred:
+        """Send ``request`` (built without an id: this gives it the next one).
 
         ``body`` bytes go after it in body frames. ``stream`` (an upload) announces
         ``stream.size`` bytes and is started with ``stream.start(self, request_id)`` to write
@@ -156,7 +147,7 @@ class ClientConnection(Protocol):
             return defer.fail(ConnectionLost("not connected"))
         self._next_id += 1
         request_id = self._next_id
-        obj = {"type": kind, "id": request_id, **fields}
+        obj = request.with_id(request_id).to_dict()
         if body is not None:
             obj["body"] = len(body)
         elif stream is not None:
@@ -181,7 +172,7 @@ class ClientConnection(Protocol):
         already or the link is down: nothing of it runs any more."""
         for request_id, waiting in self._waiting.items():
             if waiting is request:
-                return self.request("cancel", request=request_id)
+                return self.request(C.Cancel(request=request_id))
         return None
 
     def write_body(self, request_id: int, data: bytes) -> None:
@@ -189,10 +180,10 @@ class ClientConnection(Protocol):
         if self.connected:
             self.transport.writeSequence((body_frame_prefix(request_id, len(data)), data))
 
-    def notify(self, kind: str, **fields) -> None:
+    def notify(self, message: C.Message) -> None:
         """Send a message that gets no reply (``pong``)."""
         if self.connected:
-            self.transport.write(control_frame({"type": kind, **fields}))
+            self.transport.write(control_frame(message.to_dict()))
 
     # -- input
     def dataReceived(self, data: bytes):

@@ -35,6 +35,7 @@ from chat.client.listener import ClientListener
 from chat.client.model import ClientModel, RoomInfo
 from chat.client.outbox import Outbox, OutState
 from chat.protocol import PROTOCOL_VERSION
+from chat.protocol import commands as C
 from chat.protocol.heartbeat import Heartbeat
 
 PING_AFTER = 30.0
@@ -179,7 +180,7 @@ class ChatClient:
     def logout(self) -> defer.Deferred:
         """Log out politely, then close."""
         self._give_up = "logged out"
-        d = self.request("logout") if self.state is LinkState.ONLINE else defer.succeed({})
+        d = self.request(C.Logout()) if self.state is LinkState.ONLINE else defer.succeed({})
         d.addBoth(lambda _: self.close())
         return d
 
@@ -208,17 +209,20 @@ class ChatClient:
         self._set_state(LinkState.LOGGING_IN)
         username, password = self._credentials
         try:
-            self.hello = yield conn.request("hello", version=PROTOCOL_VERSION,
-                                            client=self.client_name)
+            self.hello = yield conn.request(C.Hello(version=PROTOCOL_VERSION,
+                                            client=self.client_name))
             self.model.server_name = self.hello.get("name", "")
             self.model.policy = self.hello.get("policy", {})
             self.model.limits = self.hello.get("limits", {})
             if register:
-                extra = {}
+                register_request = C.Register(username=username, password=password)
+                body = None
                 if avatar is not None:
-                    extra = {"avatar_type": avatar[0], "body": avatar[1]}
-                yield conn.request("register", username=username, password=password, **extra)
-            data = yield conn.request("login", username=username, password=password)
+                    register_request = C.Register(username=username, password=password,
+                                                  avatar_type=avatar[0], body=len(avatar[1]))
+                    body = avatar[1]
+                yield conn.request(register_request, body=body)
+            data = yield conn.request(C.Login(username=username, password=password))
             self.model.logged_in(data)
             if first:
                 self.model.last_id = data.get("last_id", 0)
@@ -275,7 +279,7 @@ class ChatClient:
         since = self.model.last_id
         try:
             while True:
-                page = yield conn.request("sync", since=since, limit=500)
+                page = yield conn.request(C.Sync(since=since, limit=500))
                 for msg in page["messages"]:
                     since = max(since, msg["id"])
                     self._deliver(msg, live=False)
@@ -299,7 +303,7 @@ class ChatClient:
 
     def _ping(self) -> None:
         if self._conn is not None:
-            self._conn.request("ping").addErrback(lambda _: None)
+            self._conn.request(C.Ping()).addErrback(lambda _: None)
 
     def _link_dead(self) -> None:
         self.log.info("no answer from the server for {s:.0f} s", s=self.dead_after)
@@ -378,7 +382,7 @@ class ChatClient:
             else:
                 self._deliver(msg, live=True)
         elif kind == "ping":
-            conn.notify("pong")
+            conn.notify(C.Pong())
         elif kind == "bye":
             self._bye = (obj["code"], obj.get("message", ""))
             self.listener.on_bye(obj["code"], obj.get("message", ""))
@@ -426,7 +430,7 @@ class ChatClient:
     def _transmit(self, out) -> None:
         out.state = OutState.SENT
         out.attempts += 1
-        d = self._conn.request("send", **out.request_fields())
+        d = self._conn.request(out.request())
         d.addCallbacks(self._send_ok, self._send_failed, callbackArgs=(out,),
                        errbackArgs=(out,))
 
@@ -489,47 +493,43 @@ class ChatClient:
         return self.files.cancel(transfer)
 
     # ------------------------------------------------------------------ requests
-    def request(self, kind: str, **fields) -> defer.Deferred:
-        """Any request while logged in; fails with NotConnected otherwise."""
+    def request(self, request: C.Request, **options) -> defer.Deferred:
+        """Send ``request`` (a :mod:`chat.protocol.commands` request, built without an id)
+        while logged in; fails with NotConnected otherwise. ``options`` are those of
+        :meth:`ClientConnection.request` (``body``, ``sink``, ``stream``)."""
         if not self.is_online:
             return defer.fail(NotConnected("not connected to the server"))
-        return self._conn.request(kind, **fields)
+        return self._conn.request(request, **options)
 
     def get_avatar(self, user: str) -> defer.Deferred:
         """Fires with ``(mime type, bytes)`` of ``user``'s avatar; fails ``not_found``."""
         if not self.is_online:
             return defer.fail(NotConnected("not connected to the server"))
-        d = self._conn.request("get_avatar", user=user)
+        d = self._conn.request(C.GetAvatar(user=user))
         return d.addCallback(lambda reply: (reply.data["avatar_type"], reply.body))
 
     def set_avatar(self, mime: str, data: bytes) -> defer.Deferred:
         if not self.is_online:
             return defer.fail(NotConnected("not connected to the server"))
-        return self._conn.request("set_avatar", avatar_type=mime, body=data)
+        return self._conn.request(C.SetAvatar(avatar_type=mime, body=len(data)), body=data)
 
     def history(self, conv: str, before: int = None, limit: int = 50) -> defer.Deferred:
-        fields = {"conv": conv, "limit": limit}
-        if before is not None:
-            fields["before"] = before
-        return self.request("history", **fields)
+        return self.request(C.History(conv=conv, before=before, limit=limit))
 
     def users(self, online: bool = False, after: str = None) -> defer.Deferred:
-        fields = {"online": online}
-        if after is not None:
-            fields["after"] = after
-        return self.request("users", **fields)
+        return self.request(C.Users(online=online, after=after))
 
     def rooms(self) -> defer.Deferred:
-        return self.request("rooms")
+        return self.request(C.Rooms())
 
     def members(self, room: str) -> defer.Deferred:
-        return self.request("members", room=room)
+        return self.request(C.Members(room=room))
 
     def join(self, room: str) -> defer.Deferred:
-        return self.request("join", room=room).addCallback(self._room_joined)
+        return self.request(C.Join(room=room)).addCallback(self._room_joined)
 
     def create_room(self, room: str, topic: str = "") -> defer.Deferred:
-        return self.request("create_room", room=room, topic=topic).addCallback(
+        return self.request(C.CreateRoom(room=room, topic=topic)).addCallback(
             self._room_joined)
 
     def _room_joined(self, data: dict) -> dict:
@@ -542,16 +542,16 @@ class ChatClient:
         def left(data):
             self.model.rooms.pop(room.casefold(), None)
             return data
-        return self.request("leave", room=room).addCallback(left)
+        return self.request(C.Leave(room=room)).addCallback(left)
 
     def set_topic(self, room: str, topic: str) -> defer.Deferred:
-        return self.request("set_topic", room=room, topic=topic)
+        return self.request(C.SetTopic(room=room, topic=topic))
 
     def unread(self) -> defer.Deferred:
         def got(data):
             self.model.unread = dict(data["unread"])
             return data
-        return self.request("unread").addCallback(got)
+        return self.request(C.Unread()).addCallback(got)
 
     def mark_read(self, conv: str, up_to: int) -> None:
         """Mark ``conv`` read up to message ``up_to``; marks within READ_DELAY go together."""
@@ -574,7 +574,7 @@ class ChatClient:
         if self.state is not LinkState.ONLINE:
             return defer.succeed(None)
         reads, self._reads = self._reads, {}
-        sent = [self.request("read", conv=conv, up_to=up_to).addErrback(
+        sent = [self.request(C.MarkRead(conv=conv, up_to=up_to)).addErrback(
                     lambda f: self.log.info("read mark not sent: {error}", error=f.value))
                 for conv, up_to in reads.items()]
         return defer.DeferredList(sent)

@@ -25,6 +25,7 @@ from chat.client.connection import NotConnected, RequestFailed
 from chat.client.transfers import (
     ChecksumMismatch, DownloadBusy, DownloadSink, PartialChanged, Transfer, TransferState,
     UploadStream, hash_file)
+from chat.protocol import commands as C
 from chat.protocol.errors import BAD_REQUEST, CANCELLED
 from chat.protocol.errors import ProtocolError
 from chat.protocol.framing import FILE_CHUNK
@@ -126,10 +127,13 @@ class FileTransfers:
             d.cancel()
         return d
 
-    def _run_request(self, transfer: Transfer, kind: str, stream=None, **fields):
-        """Send the upload or download request, where cancel() can find it."""
+    def _run_request(self, transfer: Transfer, request: C.Request, **options):
+        """Send the upload or download ``request``, where cancel() can find it (``options``
+        as for :meth:`ClientConnection.request`: the upload's ``stream``, the download's
+        ``sink``)."""
+        stream = options.get("stream")
         transfer._conn, transfer._stream = self.client.connection, stream
-        d = self.client.request(kind, stream=stream, **fields)
+        d = self.client.request(request, **options)
         if d.called:                  # failed at once (not connected)
             transfer._conn = transfer._stream = None
             return d
@@ -210,9 +214,9 @@ class FileTransfers:
             try:
                 yield self._wait(transfer, self._online())
                 self._set(transfer, TransferState.OFFERING)
-                offer = yield self._wait(transfer, self.client.request(
-                    "file_offer", to=transfer.target, name=transfer.name, size=transfer.size,
-                    sha256=transfer.sha256, mime=transfer.mime))
+                offer = yield self._wait(transfer, self.client.request(C.FileOffer(
+                    to=transfer.target, name=transfer.name, size=transfer.size,
+                    sha256=transfer.sha256, mime=transfer.mime)))
                 transfer.file, transfer.file_id = offer["file"], offer["file"]["id"]
                 transfer.name = offer["file"]["name"]
                 offset = offer["offset"]
@@ -225,7 +229,7 @@ class FileTransfers:
                                           lambda done: self._progress(transfer, done),
                                           chunk=self.chunk)
                     result = yield self._run_request(
-                        transfer, "upload", stream=stream, file=transfer.file_id, offset=offset)
+                        transfer, C.Upload(file=transfer.file_id, offset=offset), stream=stream)
                     if stream.failed is not None:
                         return self._fail(transfer, "local_error", str(stream.failed))
             except defer.CancelledError:
@@ -291,8 +295,8 @@ class FileTransfers:
                         raise defer.CancelledError()
                     transfer.resumed_from = offset
                     sink.conn = self.client.connection
-                    yield self._run_request(transfer, "download", file=transfer.file_id,
-                                            offset=offset, sink=sink)
+                    yield self._run_request(
+                        transfer, C.Download(file=transfer.file_id, offset=offset), sink=sink)
                 except defer.CancelledError:
                     yield self._discard_partial(transfer, sink)
                     return self._cancelled(transfer)

@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Optional
 
+from chat.protocol import commands as C
+
 
 class OutState(enum.Enum):
     QUEUED = "queued"     # waiting for a connection
@@ -34,11 +36,10 @@ class Outgoing:
     error: Optional[tuple] = None      # (code, message) once failed
     duplicate: bool = False
 
-    def request_fields(self) -> dict:
-        fields = {"to": self.to, "text": self.text, "cid": self.cid}
-        if self.burn is not None:
-            fields["burn"] = self.burn
-        return fields
+    def request(self) -> C.Send:
+        """The ``send`` request that carries this message (the same ``cid`` every time, so
+        that the server drops a resend it has stored already)."""
+        return C.Send(to=self.to, text=self.text, cid=self.cid, burn=self.burn)
 
 
 @dataclass

@@ -7,7 +7,7 @@ separate whitelists: a server decodes only the first, a client only the second, 
 ignored so that newer peers can add optional ones.
 """
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, ClassVar, Optional
 
 from chat.protocol import fields as F
@@ -36,6 +36,13 @@ def arg(check, default=MISSING):
     return field(default=default, metadata={"check": check})
 
 
+def request_id():
+    """The ``id`` field of a request: required on the wire, but keyword-only with no value by
+    default, so that a client builds a request without one (``Join(room="x")``) and its
+    connection gives it the next id when it sends it (:meth:`Request.with_id`)."""
+    return field(default=None, kw_only=True, metadata={"check": F.request_id, "required": True})
+
+
 class Message:
     """Base of all protocol messages. ``TYPE`` is the value of the JSON ``type`` field."""
 
@@ -48,7 +55,7 @@ class Message:
             wire = _wire_name(spec.name)
             if wire in obj and obj[wire] is not None:
                 values[spec.name] = spec.metadata["check"](wire, obj[wire])
-            elif spec.default is MISSING:
+            elif spec.default is MISSING or spec.metadata.get("required"):
                 raise ProtocolError(BAD_REQUEST, f"{cls.TYPE}: missing field {wire!r}")
         return cls(**values)
 
@@ -79,6 +86,13 @@ class Request(Message):
     """The body goes to the handler chunk by chunk as it arrives (files), not in one piece."""
     REPLY_BODY: ClassVar[bool] = False
     """The ``ok`` is followed by body frames, which are tagged with the (integer) id."""
+    QUERY: ClassVar[bool] = False
+    """The request only reads (history, lists, ...): a server limits these per account with
+    its query rate, apart from the messages an account sends."""
+
+    def with_id(self, request_id) -> "Request":
+        """This request as sent with ``request_id``."""
+        return replace(self, id=request_id)
 
 
 CLIENT_COMMANDS: dict[str, type[Message]] = {}
@@ -105,7 +119,7 @@ def server(cls):
 class Hello(Request):
     TYPE = "hello"
     NEEDS_LOGIN = False
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     version: int = arg(F.integer(0, 1_000_000))
     client: Optional[str] = arg(F.text(0, 64), None)
 
@@ -115,7 +129,7 @@ class Register(Request):
     TYPE = "register"
     NEEDS_LOGIN = False
     BODY_MAX = AVATAR_MAX
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     username: str = arg(F.user_name)
     password: str = arg(F.password)
     avatar_type: Optional[str] = arg(F.one_of(*AVATAR_TYPES), None)
@@ -126,7 +140,7 @@ class Register(Request):
 class Login(Request):
     TYPE = "login"
     NEEDS_LOGIN = False
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     username: str = arg(F.user_name)
     password: str = arg(F.password_given)
 
@@ -134,13 +148,13 @@ class Login(Request):
 @client
 class Logout(Request):
     TYPE = "logout"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
 
 
 @client
 class ChangePassword(Request):
     TYPE = "change_password"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     old: str = arg(F.password_given)
     new: str = arg(F.password)
 
@@ -149,7 +163,7 @@ class ChangePassword(Request):
 class SetAvatar(Request):
     TYPE = "set_avatar"
     BODY_MAX = AVATAR_MAX
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     avatar_type: str = arg(F.one_of(*AVATAR_TYPES))
     body: int = arg(F.integer(1))
 
@@ -157,15 +171,17 @@ class SetAvatar(Request):
 @client
 class GetAvatar(Request):
     TYPE = "get_avatar"
+    QUERY = True
     REPLY_BODY = True
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     user: str = arg(F.user_name)
 
 
 @client
 class Users(Request):
     TYPE = "users"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
     after: Optional[str] = arg(F.user_name, None)
     limit: int = arg(F.integer(1, LIST_PAGE_MAX), LIST_PAGE_MAX)
     online: bool = arg(F.boolean, False)
@@ -174,7 +190,8 @@ class Users(Request):
 @client
 class Rooms(Request):
     TYPE = "rooms"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
     after: Optional[str] = arg(F.room_name, None)
     limit: int = arg(F.integer(1, LIST_PAGE_MAX), LIST_PAGE_MAX)
 
@@ -182,7 +199,7 @@ class Rooms(Request):
 @client
 class CreateRoom(Request):
     TYPE = "create_room"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     room: str = arg(F.room_name)
     topic: str = arg(F.text(0, TOPIC_MAX), "")
 
@@ -190,21 +207,21 @@ class CreateRoom(Request):
 @client
 class Join(Request):
     TYPE = "join"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     room: str = arg(F.room_name)
 
 
 @client
 class Leave(Request):
     TYPE = "leave"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     room: str = arg(F.room_name)
 
 
 @client
 class SetTopic(Request):
     TYPE = "set_topic"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     room: str = arg(F.room_name)
     topic: str = arg(F.text(0, TOPIC_MAX))
 
@@ -212,7 +229,8 @@ class SetTopic(Request):
 @client
 class Members(Request):
     TYPE = "members"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
     room: str = arg(F.room_name)
     after: Optional[str] = arg(F.user_name, None)
     limit: int = arg(F.integer(1, LIST_PAGE_MAX), LIST_PAGE_MAX)
@@ -221,7 +239,7 @@ class Members(Request):
 @client
 class Send(Request):
     TYPE = "send"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     to: str = arg(F.conv_ref)
     text: str = arg(F.text(1, TEXT_MAX, too_large=True))
     cid: str = arg(F.text(1, 64))
@@ -231,7 +249,8 @@ class Send(Request):
 @client
 class History(Request):
     TYPE = "history"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
     conv: str = arg(F.conv_ref)
     before: Optional[int] = arg(F.integer(), None)
     after: Optional[int] = arg(F.integer(), None)
@@ -241,7 +260,8 @@ class History(Request):
 @client
 class Sync(Request):
     TYPE = "sync"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
     since: int = arg(F.integer())
     limit: int = arg(F.integer(1, SYNC_PAGE_MAX), 200)
 
@@ -249,13 +269,14 @@ class Sync(Request):
 @client
 class Unread(Request):
     TYPE = "unread"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
 
 
 @client
 class MarkRead(Request):
     TYPE = "read"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     conv: str = arg(F.conv_ref)
     up_to: int = arg(F.integer())
 
@@ -264,7 +285,7 @@ class MarkRead(Request):
 class Ping(Request):
     TYPE = "ping"
     NEEDS_LOGIN = False
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
 
 
 @client
@@ -279,7 +300,7 @@ class Pong(Message):
 class SendNotice(Request):
     """A notice from an admin to everyone logged in, or to every connection of ``to``."""
     TYPE = "notice"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     text: str = arg(F.text(1, TEXT_MAX, too_large=True))
     to: Optional[str] = arg(F.user_name, None)
 
@@ -287,20 +308,22 @@ class SendNotice(Request):
 @client
 class Sessions(Request):
     TYPE = "sessions"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
 
 
 @client
 class UserInfo(Request):
     TYPE = "user_info"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
     user: str = arg(F.user_name)
 
 
 @client
 class Kick(Request):
     TYPE = "kick"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     user: str = arg(F.user_name)
     reason: str = arg(F.text(0, REASON_MAX), "")
 
@@ -308,7 +331,7 @@ class Kick(Request):
 @client
 class Ban(Request):
     TYPE = "ban"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     user: str = arg(F.user_name)
     reason: str = arg(F.text(0, REASON_MAX), "")
 
@@ -316,7 +339,7 @@ class Ban(Request):
 @client
 class Unban(Request):
     TYPE = "unban"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     user: str = arg(F.user_name)
 
 
@@ -324,14 +347,14 @@ class Unban(Request):
 class Monitor(Request):
     """Turn the live copy of every new message on or off for this connection."""
     TYPE = "monitor"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     on: bool = arg(F.boolean)
 
 
 @client
 class Shutdown(Request):
     TYPE = "shutdown"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     seconds: int = arg(F.integer(0, SHUTDOWN_DELAY_MAX), 0)
     message: str = arg(F.text(0, REASON_MAX), "")
 
@@ -340,7 +363,7 @@ class Shutdown(Request):
 class FileOffer(Request):
     """Announce a file; the reply says from which offset to upload (see docs/PROTOCOL.md)."""
     TYPE = "file_offer"
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     to: str = arg(F.file_target)
     name: str = arg(F.file_name)
     size: int = arg(F.integer(0, FILE_SIZE_MAX))
@@ -354,7 +377,7 @@ class Upload(Request):
     TYPE = "upload"
     BODY_MAX = FILE_SIZE_MAX
     STREAM_BODY = True
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     file: int = arg(F.integer(1))
     offset: int = arg(F.integer(0, FILE_SIZE_MAX))
     body: Optional[int] = arg(F.integer(1, FILE_SIZE_MAX), None)
@@ -364,7 +387,7 @@ class Upload(Request):
 class Download(Request):
     TYPE = "download"
     REPLY_BODY = True
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     file: int = arg(F.integer(1))
     offset: int = arg(F.integer(0, FILE_SIZE_MAX), 0)
 
@@ -376,14 +399,15 @@ class Cancel(Request):
     Idempotent: a request that is unknown or over already gives ``cancelled: false``."""
     TYPE = "cancel"
     NEEDS_LOGIN = False     # only ever touches the caller's own connection
-    id: Any = arg(F.request_id)
+    id: Any = request_id()
     request: Any = arg(F.request_id)
 
 
 @client
 class Files(Request):
     TYPE = "files"
-    id: Any = arg(F.request_id)
+    QUERY = True
+    id: Any = request_id()
     conv: str = arg(F.conv_ref)
     before: Optional[int] = arg(F.integer(), None)
     limit: int = arg(F.integer(1, FILES_PAGE_MAX), 50)

@@ -219,6 +219,7 @@ class Session(QObject):
         return data
 
     # ------------------------------------------------------------------ anything else
-    def request(self, kind: str, **fields):
-        """Any request while logged in (the admin panel's ``sessions``, ``kick``, ...)."""
-        return self.client.request(kind, **fields)
+    def request(self, request):
+        """Any request while logged in (the admin panel's ``sessions``, ``kick``, ...): a
+        :mod:`chat.protocol.commands` request built without an id."""
+        return self.client.request(request)

@@ -33,14 +33,12 @@ from chat.protocol.errors import (
 from chat.protocol.framing import (
     BODY_KIND, CONTROL_KIND, MAX_CONTROL_FRAME, FrameDecoder, FrameTooLarge, body_frame_prefix,
     iter_body_frames, split_body_frame_view)
+from chat.protocol.replies import Reply
 from chat.protocol.heartbeat import Heartbeat
 from chat.producers import registered_producer
 from chat.server.storage import StorageError
 
 MALFORMED_IN_A_ROW = 20
-QUERIES = frozenset({"history", "sync", "users", "rooms", "members", "files", "unread",
-                     "user_info", "sessions", "get_avatar"})
-"""Requests that only read, limited per account by ``--query-rate``/``--query-burst``."""
 """Malformed frames in a row after which a connection counts as abusive and is closed."""
 
 ABORT_AFTER = 10.0
@@ -90,16 +88,6 @@ class State(enum.Enum):
     READY = "ready"
     AUTHENTICATED = "authenticated"
     CLOSED = "closed"
-
-
-class Reply:
-    """A handler result whose ``ok`` is followed by body frames (e.g. an avatar)."""
-
-    __slots__ = ("data", "body")
-
-    def __init__(self, data: dict, body: bytes):
-        self.data = data
-        self.body = body
 
 
 class Stream:
@@ -540,7 +528,7 @@ class ChatConnection(Protocol):
         error = self._state_refusal(command)
         if error is not None:
             return error
-        if command.TYPE in QUERIES and self.session is not None:
+        if command.QUERY and self.session is not None:
             # each is a storage read: a flood of them would queue everybody's sends behind it
             limits = self.server.limits
             if limits is not None:

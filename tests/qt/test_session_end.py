@@ -7,6 +7,7 @@ import pytest
 from PyQt6 import sip
 from PyQt6.QtCore import Qt
 
+from chat.protocol import commands as C
 from tests.qt.support import PASSWORD, qt_reactor, wait_deferred
 from tests.qt.test_app import close, log_in, make_app
 
@@ -54,14 +55,14 @@ def test_kicked_then_banned_user_is_back_at_the_login_window(qtbot, server, tmp_
     try:
         log_in(qtbot, bob, "bob", register=True)
         stale = bob.main
-        wait_deferred(qtbot, root.request("kick", user="bob", reason="spam"))
+        wait_deferred(qtbot, root.request(C.Kick(user="bob", reason="spam")))
         qtbot.waitUntil(lambda: bob.login.isVisible(), timeout=5000)
         assert bob.main is None and (sip.isdeleted(stale) or not stale.isVisible())
         assert bob.login.error.isVisible() and bob.login.error.text() == kick_words
         assert bob.login.password.text() == ""
         # a kicked user may come back; a banned one is refused at the next login too
         log_in(qtbot, bob, "bob", register=False)
-        wait_deferred(qtbot, root.request("ban", user="bob", reason="flood"))
+        wait_deferred(qtbot, root.request(C.Ban(user="bob", reason="flood")))
         qtbot.waitUntil(lambda: bob.login.isVisible(), timeout=5000)
         assert bob.main is None
         assert bob.login.error.text() == ban_words

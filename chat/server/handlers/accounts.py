@@ -16,7 +16,8 @@ from chat.protocol.errors import (
 from chat.protocol.framing import FILE_CHUNK
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts, now_ms
-from chat.server.connection import Reply, State
+from chat.protocol.replies import Reply
+from chat.server.connection import State
 from chat.server.handlers.paging import page_by_name
 from chat.server.last_seen import LastSeenWriter
 from chat.server.conversations import LOBBY, room_conv

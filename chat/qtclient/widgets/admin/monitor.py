@@ -6,6 +6,7 @@ from PyQt6.QtWidgets import (
     QWidget)
 
 from chat.cli.format import human_size
+from chat.protocol import commands as C
 
 from .styles import ERROR_STYLE
 from .tab import Tab
@@ -86,7 +87,7 @@ class MonitorTab(Tab):
             self.wanted = not on
             self._set_toggle(not on)
             return failure
-        d = self.session.request("monitor", on=on)
+        d = self.session.request(C.Monitor(on=on))
         d.addErrback(failed)
         return self.panel.run(d, done)
 

@@ -4,6 +4,8 @@ from PyQt6.QtWidgets import (
     QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout)
 from twisted.internet import defer
 
+from chat.protocol import commands as C
+
 from .tab import Tab
 from .target_chooser import TargetChooser
 
@@ -41,14 +43,12 @@ class NoticeTab(Tab):
         if to is not None and not to:
             self.panel.report(lambda: tr("admin_target_empty"), error=True)
             return defer.succeed(None)
-        fields = {"to": to} if to is not None else {}
-
         def done(data):
             delivered = data.get("delivered", 0)
             self.panel.report(lambda: tr("notice_sent", n=delivered))
             self.text.clear()
             return data
-        return self.panel.run(self.session.request("notice", text=text, **fields), done)
+        return self.panel.run(self.session.request(C.SendNotice(text=text, to=to)), done)
 
     def retranslate(self) -> None:
         tr = self.translator.tr

@@ -5,6 +5,8 @@ from PyQt6.QtWidgets import (
     QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout)
 from twisted.internet import defer
 
+from chat.protocol import commands as C
+
 from .tab import Tab
 
 PAGES_MAX = 20
@@ -52,7 +54,7 @@ class RoomsTab(Tab):
     def refresh(self):
         """Ask for every room and show them; a Deferred fired once they are shown."""
         d = _all_pages(self.session.rooms,
-                       lambda after: self.session.request("rooms", after=after), "rooms")
+                       lambda after: self.session.request(C.Rooms(after=after)), "rooms")
         return self.panel.run(d, self._fill)
 
     def _fill(self, result) -> None:
@@ -90,7 +92,7 @@ class RoomsTab(Tab):
     def load_members(self, room: str):
         """Fetch ``room``'s members under its row; a Deferred fired once they are shown."""
         d = _all_pages(lambda: self.session.members(room),
-                       lambda after: self.session.request("members", room=room, after=after),
+                       lambda after: self.session.request(C.Members(room=room, after=after)),
                        "members")
 
         def shown(result):

@@ -6,6 +6,8 @@ from PyQt6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout)
 from twisted.internet import defer
 
+from chat.protocol import commands as C
+
 from .dialogs import ConfirmDialog
 from .tab import Tab
 from .wording import address, duration, local_time
@@ -79,7 +81,7 @@ class SessionsTab(Tab):
     # -- the list
     def refresh(self):
         """Ask for the sessions and show them; a Deferred fired once they are shown."""
-        return self.panel.run(self.session.request("sessions"), self.fill)
+        return self.panel.run(self.session.request(C.Sessions()), self.fill)
 
     def fill(self, data: dict) -> None:
         selected = self.user.text().strip()
@@ -133,7 +135,7 @@ class SessionsTab(Tab):
         def shown(data):
             self._details = data.get("user")
             self._render_details()
-        return self.panel.run(self.session.request("user_info", user=name), shown)
+        return self.panel.run(self.session.request(C.UserInfo(user=name)), shown)
 
     def _render_details(self) -> None:
         tr = self.translator.tr
@@ -187,28 +189,24 @@ class SessionsTab(Tab):
             getattr(self, action)(user, reason)
 
     def kick(self, user: str, reason: str = ""):
-        fields = {"reason": reason} if reason else {}
-
         def done(data):
             closed = data.get("closed", 0)
             self.panel.report(lambda: self.translator.tr("kick_done", user=user, n=closed))
             return self.refresh()
-        return self.panel.run(self.session.request("kick", user=user, **fields), done)
+        return self.panel.run(self.session.request(C.Kick(user=user, reason=reason)), done)
 
     def ban(self, user: str, reason: str = ""):
-        fields = {"reason": reason} if reason else {}
-
         def done(data):
             closed = data.get("closed", 0)
             self.panel.report(lambda: self.translator.tr("ban_done", user=user, n=closed))
             return defer.gatherResults([self.refresh(), self.show_user(user)])
-        return self.panel.run(self.session.request("ban", user=user, **fields), done)
+        return self.panel.run(self.session.request(C.Ban(user=user, reason=reason)), done)
 
     def unban(self, user: str):
         def done(data):
             self.panel.report(lambda: self.translator.tr("unban_done", user=user))
             return self.show_user(user)
-        return self.panel.run(self.session.request("unban", user=user), done)
+        return self.panel.run(self.session.request(C.Unban(user=user)), done)
 
     def retranslate(self) -> None:
         tr = self.translator.tr
