@@ -195,6 +195,10 @@ class ChatApp(QObject):
         self.login.activateWindow()
 
     def _close_windows(self) -> None:
+        if self.state is not None:
+            # the old session's last events (a logout's presence, unread counts) would still
+            # reach the main window's slots after it is deleted: the old state falls silent
+            self.state.blockSignals(True)
         for window in list(self.history_windows.values()) + [self.admin_panel, self.main]:
             if window is not None:
                 window.close()
