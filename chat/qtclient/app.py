@@ -12,7 +12,7 @@ from PyQt6.QtCore import QObject, QStandardPaths
 from PyQt6.QtWidgets import QApplication
 
 from chat.qtclient import icon as app_icon, theme
-from chat.qtclient.i18n import Translator
+from chat.qtclient.i18n import Translator, use_qt_translation
 from chat.qtclient.lock import PasswordCheck
 from chat.qtclient.session import Session
 from chat.qtclient.settings import Settings
@@ -55,6 +55,7 @@ class ChatApp(QObject):
             self.language_dialog = None
         if self.settings.language is None:
             self.settings.language = self.translator.lang
+        use_qt_translation(self.translator.lang)      # Qt's own buttons and menus too
         self.translator.languageChanged.connect(self._language_changed)
         self.login = LoginWindow(self.translator, self.settings)
         self.login.submitted.connect(self._submit)
@@ -64,6 +65,7 @@ class ChatApp(QObject):
 
     def _language_changed(self, lang: str) -> None:
         self.settings.language = lang
+        use_qt_translation(lang)
 
     # ------------------------------------------------------------------ login
     def _submit(self, host, port, user, password, register, avatar) -> None:

@@ -7,13 +7,32 @@ two clients never word the same thing differently. Switching the language emits
 restart.
 """
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, QLibraryInfo, QObject, QTranslator, pyqtSignal
 
 from chat.cli import text as cli_text
 from chat.qtclient import strings
 
 LANGUAGES = ("zh", "en")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+QT_CATALOGUES = {"zh": "qtbase_zh_CN"}
+"""Qt's own translations (shipped with PyQt6) of what Qt itself writes: standard buttons
+(OK, Cancel, Yes, No), the text fields' context menus, the file dialog, key names."""
+
+_qt_translators = []
+
+
+class _QtGaps(QTranslator):
+    """What Qt's catalogue lacks (chat/qtclient/strings_qt.py); asked before it."""
+
+    def __init__(self, table: dict, parent=None):
+        super().__init__(parent)
+        self.table = table
+
+    def translate(self, context, source, disambiguation=None, n=-1):
+        return self.table.get((context, source), "")
+
+    def isEmpty(self) -> bool:
+        return not self.table
 
 
 def lookup(lang: str, key: str) -> str:
@@ -49,3 +68,44 @@ class Translator(QObject):
 
     def tr(self, key: str, **params) -> str:
         return lookup(self.lang, key).format(**params)
+
+
+class _QtGaps(QTranslator):
+    """What Qt's catalogue lacks (chat/qtclient/strings_qt.py); asked before it."""
+
+    def __init__(self, table: dict, parent=None):
+        super().__init__(parent)
+        self.table = table
+
+    def translate(self, context, source, disambiguation=None, n=-1):
+        return self.table.get((context, source), "")
+
+    def isEmpty(self) -> bool:
+        return not self.table
+
+
+def use_qt_translation(lang: str) -> bool:
+    """Let Qt's own strings follow ``lang`` (see QT_CATALOGUES); English needs none.
+
+    The translators are the whole application's, replaced at each switch (Qt then re-words
+    what is open). False if Qt's catalogue was not found (Qt's strings stay English)."""
+    from chat.qtclient import strings_qt
+    app = QCoreApplication.instance()
+    if app is None:
+        return False
+    while _qt_translators:
+        app.removeTranslator(_qt_translators.pop())
+    name = QT_CATALOGUES.get(lang)
+    if name is None:
+        return True
+    translator = QTranslator(app)
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    found = translator.load(name, folder)
+    if found:
+        app.installTranslator(translator)
+        _qt_translators.append(translator)
+    # installed last, so asked first
+    gaps = _QtGaps(getattr(strings_qt, lang.upper(), {}), app)
+    app.installTranslator(gaps)
+    _qt_translators.append(gaps)
+    return found
