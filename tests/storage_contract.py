@@ -147,6 +147,35 @@ class StorageContractMixin:
         self.assertIsNone((yield self.storage.account_by_id(404)))
 
     @defer.inlineCallbacks
+    def test_delete_account(self):
+        alice, bob = yield self.people("alice", "bob")
+        yield self.storage.add_member(dm(alice, bob), alice, 2)
+        yield self.storage.add_member(dm(alice, bob), bob, 2)
+        yield self.storage.set_read(alice, ROOM, 1, 3)
+        yield self.storage.set_avatar(alice, "image/png", b"png")
+        self.assertTrue((yield self.storage.delete_account(alice, 10)))
+        self.assertIsNone((yield self.storage.account_by_id(alice)))
+        self.assertIsNone((yield self.storage.account_by_key("alice")))
+        self.assertEqual([a.key for a in (yield self.storage.accounts())], ["bob"])
+        members = yield self.storage.memberships()
+        self.assertEqual((members.get(ROOM), members.get(dm(alice, bob))), ({bob}, {bob}))
+        self.assertNotIn(alice, (yield self.storage.read_marks(ROOM)))
+        self.assertFalse((yield self.storage.delete_account(alice, 11)))   # gone already
+        # the name is free again, but the new account is somebody else: a new id, above
+        # every id used, so it inherits no private chat of the deleted one
+        again, = yield self.people("alice")
+        self.assertNotIn(again, (alice, bob))
+        self.assertGreater(again, max(alice, bob))
+        self.assertIsNone((yield self.storage.avatar(again)))
+
+    @defer.inlineCallbacks
+    def test_deleted_newest_id_is_not_reused(self):
+        alice, bob = yield self.people("alice", "bob")
+        yield self.storage.delete_account(bob, 10)
+        carol, = yield self.people("carol")
+        self.assertGreater(carol, bob)
+
+    @defer.inlineCallbacks
     def test_avatar_round_trip(self):
         alice, bob = yield self.people("alice", "bob")
         self.assertIsNone((yield self.storage.avatar(alice)))

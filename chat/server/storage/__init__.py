@@ -173,6 +173,11 @@ class IStorage(Interface):
     def avatar(account_id):
         """Fires with (avatar_type, bytes) or None."""
 
+    def delete_account(account_id, now):
+        """Forget the account with its avatar, memberships and read marks (its messages and
+        file records stay); its id is never handed out again. Fires with True, or False if
+        there was no such account."""
+
     # -- rooms and membership
     def create_room(name, key, topic, created_by, now):
         """Fires with the Room; fails with NameTaken."""

@@ -130,6 +130,23 @@ class MemoryStorage:
             self._avatars[account_id] = bytes(data)
 
     @_deferred
+    def delete_account(self, account_id, now):
+        account = self._accounts.pop(account_id, None)
+        if account is None:
+            return False
+        del self._account_ids[account.key]
+        self._avatars.pop(account_id, None)
+        for conv in self._convs.pop(account_id, set()):
+            members = self._members.get(conv)
+            if members is not None:
+                members.discard(account_id)
+                if not members:
+                    del self._members[conv]
+        for marks in self._read_marks.values():
+            marks.pop(account_id, None)
+        return True     # ids come from a counter: never handed out again
+
+    @_deferred
     def avatar(self, account_id):
         account = self._accounts.get(account_id)
         if account is None or account.avatar_type is None:

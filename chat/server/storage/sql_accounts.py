@@ -24,8 +24,11 @@ def create(tx: Tx, name, key, password_hash, now, admin, join, admin_if_first=Fa
     # exactly one finds the table empty (SQLite runs one writer at a time; a PostgreSQL
     # engine must take a lock on the table first)
     try:
-        tx.execute("INSERT INTO accounts (name, key, password_hash, admin, created) "
-                   "SELECT ?, ?, ?, CASE WHEN ? OR (? AND NOT EXISTS (SELECT 1 FROM accounts)) "
+        # the id is above every id ever used, deleted accounts' too (see 004_deleted_accounts)
+        tx.execute("INSERT INTO accounts (id, name, key, password_hash, admin, created) "
+                   "SELECT 1 + (SELECT COALESCE(MAX(id), 0) FROM (SELECT id FROM accounts "
+                   "UNION ALL SELECT id FROM deleted_accounts) AS used), "
+                   "?, ?, ?, CASE WHEN ? OR (? AND NOT EXISTS (SELECT 1 FROM accounts)) "
                    "THEN 1 ELSE 0 END, ?",
                    (name, key, password_hash, int(bool(admin)), int(bool(admin_if_first)), now))
     except tx.engine.error as e:
@@ -84,3 +87,13 @@ def avatar(tx: Tx, account_id) -> Optional[tuple[str, bytes]]:
     if row is None or row[0] is None:
         return None
     return row[0], bytes(row[1] or b"")
+
+
+def delete(tx: Tx, account_id, now) -> bool:
+    """Forget the account, its memberships and read marks; its id is never used again. Its
+    messages stay (they carry the sender's name), and so do its files' records."""
+    tx.execute("INSERT INTO deleted_accounts (id, key, deleted) "
+               "SELECT id, key, ? FROM accounts WHERE id = ?", (now, account_id))
+    tx.execute("DELETE FROM members WHERE account_id = ?", (account_id,))
+    tx.execute("DELETE FROM read_marks WHERE account_id = ?", (account_id,))
+    return tx.execute("DELETE FROM accounts WHERE id = ?", (account_id,)).rowcount > 0

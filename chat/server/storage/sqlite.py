@@ -108,6 +108,9 @@ class SQLiteStorage:
     def avatar(self, account_id):
         return self._run(sql_accounts.avatar, account_id)
 
+    def delete_account(self, account_id, now):
+        return self._run(sql_accounts.delete, account_id, now)
+
     # -- rooms and membership
     def create_room(self, name, key, topic, created_by, now):
         return self._run(sql_rooms.create, name, key, topic, created_by, now)
