@@ -59,6 +59,15 @@ class Directory:
         self._ids[key] = account_id
         self.lookalikes.add(name)
 
+    def remove(self, account_id: int) -> None:
+        """Forget a deleted account: its name (and look-alikes of it) may be taken again."""
+        name = self._names.pop(account_id, None)
+        if name is None:
+            return
+        self._ids = {key: i for key, i in self._ids.items() if i != account_id}
+        self.lookalikes.remove(name)
+        self.banned.pop(account_id, None)
+
     def name(self, account_id: int) -> str:
         return self._names.get(account_id, f"#{account_id}")
 

@@ -221,12 +221,15 @@ class ChatService(service.MultiService):
 
     log = Logger()
 
-    def __init__(self, server, endpoint_descriptions, reactor):
+    def __init__(self, server, endpoint_descriptions, reactor, control_dir=None, db_path=None):
         super().__init__()
         self.server = server
         self.descriptions = endpoint_descriptions
         self.reactor = reactor
         self.ports = []
+        self.control_dir = control_dir   # the data dir: its lock and chatctl's control socket
+        self.db_path = db_path
+        self._lock = None
 
     def privilegedStartService(self):
         # bind before dropping privileges and before the reactor runs, so that a port in use
@@ -248,7 +251,44 @@ class ChatService(service.MultiService):
             if hasattr(port, "stopReading"):
                 port.stopReading()  # connections wait in the backlog until the state is loaded
             self.ports.append(port)
+        if self.control_dir is not None:
+            self._listen_control()
         super().privilegedStartService()
+
+    def _listen_control(self):
+        """Hold the data directory and open chatctl's socket in it (chat.server.control)."""
+        from chat.server.control import (
+            ControlOperations, DataDirBusy, listen_control, lock_data_dir)
+        try:
+            self._lock = lock_data_dir(self.control_dir)
+        except DataDirBusy as error:
+            self._fail_at_start(str(error))
+        except OSError as error:
+            self._fail_at_start(f"cannot lock {self.control_dir}: {error.strerror}")
+        operations = ControlOperations(self.server, running=True, db_path=self.db_path)
+        try:
+            port = listen_control(self.reactor, self.control_dir, operations)
+        except Exception as error:
+            self._fail_at_start(f"cannot open the control socket in {self.control_dir}: {error}")
+        if port is not None:
+            port.stopReading()   # like the ports: chatctl waits until the state is loaded
+            self.ports.append(port)
+            self._control_path = port.getHost().name
+
+    _control_path = None
+
+    def _unlock(self):
+        """Remove the control socket (the reactor may stop before the port's own clean-up
+        runs) and let go of the data directory."""
+        if self._control_path is not None:
+            try:
+                os.unlink(self._control_path)
+            except OSError:
+                pass
+            self._control_path = None
+        if self._lock is not None and self._lock.locked:
+            self._lock.unlock()
+        self._lock = None
 
     def _fail_at_start(self, reason: str):
         message = f"chatserver: error: {reason}"
@@ -260,6 +300,7 @@ class ChatService(service.MultiService):
         sys.__stderr__.flush()
         for port in self.ports:
             port.stopListening()
+        self._unlock()
         raise SystemExit(1)
 
     def startService(self):
@@ -284,7 +325,9 @@ class ChatService(service.MultiService):
         super().stopService()
         for port in self.ports:
             port.stopListening()
-        return self.server.stop()
+        d = self.server.stop()
+        d.addBoth(lambda result: (self._unlock(), result)[1])
+        return d
 
 
 def makeService(options):
@@ -324,7 +367,10 @@ def makeService(options):
     apply_limit_options(options, config)
     hasher = PasswordHasher(options["hash-time"], options["hash-memory"])
     server = ChatServer(config, storage, hasher, reactor, request_stop=reactor_stopper(reactor))
-    return ChatService(server, options["port"], reactor)
+    if options["lite"]:
+        return ChatService(server, options["port"], reactor)
+    return ChatService(server, options["port"], reactor, control_dir=options["data-dir"],
+                       db_path=options["db"])
 
 
 def reactor_stopper(reactor):

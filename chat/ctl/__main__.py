@@ -1,0 +1,5 @@
+"""``python -m chat.ctl``: the same as ``chatctl``."""
+
+from chat.ctl.main import cli
+
+cli()

@@ -1,0 +1,71 @@
+"""``chatctl`` on a stopped server's data directory: the server's own code, in this process.
+
+A :class:`~chat.server.core.ChatServer` is started on the data directory's database (no
+port is opened), the command runs through the same
+:class:`~chat.server.control.ControlOperations` as over the control socket, and the server is
+stopped again. The data directory's lock is held all the while, so a server started meanwhile
+refuses to start instead of writing the same database behind our back.
+"""
+
+import os
+
+from twisted.internet import defer
+
+from chat.ctl.wire import ControlError
+from chat.server.control import ControlOperations, DataDirBusy, lock_data_dir
+from chat.server.private import make_private_dirs, use_private_umask
+
+DB_NAME = "chat_server.db"       # as chat.server.tap names it
+FILES_DIR = "files"
+
+
+def database_path(data_dir: str, db=None) -> str:
+    return os.path.abspath(db or os.path.join(data_dir, DB_NAME))
+
+
+@defer.inlineCallbacks
+def run_offline(reactor, data_dir: str, db, command: str, args: dict, create: bool = False):
+    """Fires with the command's result; fails with :class:`ControlError`. ``create``: make the
+    data directory and database if missing (adduser on a new server), else refuse them."""
+    from chat.server.core import ChatServer, ServerConfig
+    from chat.server.passwords import PasswordHasher
+    from chat.server.storage import StorageError
+    from chat.server.storage.sqlite import SQLiteStorage
+
+    use_private_umask()
+    db_path = database_path(data_dir, db)
+    if not os.path.exists(db_path):
+        if not create:
+            raise ControlError(f"no server has run on {data_dir} yet (there is no "
+                               f"{db_path}): check --data-dir")
+        try:
+            make_private_dirs(data_dir)
+            make_private_dirs(os.path.dirname(db_path))
+        except OSError as error:
+            raise ControlError(f"cannot create {error.filename}: {error.strerror}") from None
+    try:
+        lock = lock_data_dir(data_dir)
+    except DataDirBusy as error:
+        raise ControlError(f"{error}, and its control socket does not answer") from None
+    except OSError as error:
+        raise ControlError(f"cannot lock {data_dir}: {error.strerror}") from None
+    try:
+        storage = SQLiteStorage(db_path)
+        try:
+            storage.preflight()
+        except StorageError as error:
+            raise ControlError(f"cannot use the database {error}") from None
+        config = ServerConfig(files_dir=os.path.join(data_dir, FILES_DIR))
+        server = ChatServer(config, storage, PasswordHasher(concurrency=1), reactor)
+        try:
+            yield server.start()
+        except StorageError as error:
+            raise ControlError(f"cannot use the database {db_path}: {error}") from None
+        try:
+            operations = ControlOperations(server, running=False, db_path=db_path)
+            result = yield operations.run(command, args)
+        finally:
+            yield server.stop()
+    finally:
+        lock.unlock()
+    return result
