@@ -456,6 +456,8 @@ class ChatTests(E2ECase):
     def _files_holding(self, needle):
         found = {}
         for name in sorted(os.listdir(self.server.data_dir)):
+            if not os.path.isfile(os.path.join(self.server.data_dir, name)):
+                continue      # chatctl's control.sock, the server.lock symlink
             with open(os.path.join(self.server.data_dir, name), "rb") as f:
                 count = f.read().count(needle)
             if count:

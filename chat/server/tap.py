@@ -239,6 +239,9 @@ class ChatService(service.MultiService):
             self.server.storage.preflight()
         except StorageError as error:
             self._fail_at_start(f"cannot use the database {error}")
+        if self.control_dir is not None:
+            # first: a script that sees the port accept may run chatctl at once
+            self._listen_control()
         factory = ChatFactory(self.server)
         for description in self.descriptions:
             endpoint = server_endpoint(self.reactor, description)
@@ -251,8 +254,6 @@ class ChatService(service.MultiService):
             if hasattr(port, "stopReading"):
                 port.stopReading()  # connections wait in the backlog until the state is loaded
             self.ports.append(port)
-        if self.control_dir is not None:
-            self._listen_control()
         super().privilegedStartService()
 
     def _listen_control(self):
