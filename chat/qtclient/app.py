@@ -8,20 +8,34 @@ history and the admin panel are opened from here so that the main window stays a
 
 import os
 
-from PyQt6.QtCore import QObject, QStandardPaths
+from PyQt6.QtCore import QEvent, QObject, QStandardPaths, QTimer
 from PyQt6.QtWidgets import QApplication
 
 from chat.qtclient import icon as app_icon, theme
-from chat.qtclient.i18n import Translator, use_qt_translation
-from chat.qtclient.lock import PasswordCheck
-from chat.qtclient.session import Session
-from chat.qtclient.settings import Settings
-from chat.qtclient.state import ChatState
-from chat.qtclient.widgets.language import LanguageDialog
 from chat.qtclient.errors import describe_bye, describe_reason
+from chat.qtclient.i18n import Translator, use_qt_translation
+from chat.qtclient.settings import Settings
+from chat.qtclient.widgets.language import LanguageDialog
 from chat.qtclient.widgets.login import LoginWindow, describe_login_error
-from chat.qtclient.widgets.main_window import MainWindow
-from chat.qtclient.widgets.notifier import Notifier
+# The session (the client core, Twisted's TCP and TLS), the main window and what it holds
+# are imported when first needed, not here: the login window shows without them, sooner
+# (bench/qt_startup.py), and main() installs the reactor once that window is up.
+
+
+class _FirstPaint(QObject):
+    """Calls back once, in the loop's next turn after ``widget`` is first painted."""
+
+    def __init__(self, widget, callback):
+        super().__init__(widget)
+        self.callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint and self.callback is not None:
+            callback, self.callback = self.callback, None
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, callback)
+        return False
 
 
 class ChatApp(QObject):
@@ -29,8 +43,10 @@ class ChatApp(QObject):
 
     def __init__(self, reactor, settings: Settings = None, ask_language: bool = True,
                  image_dir: str = None, parent=None):
+        """``reactor`` is the Qt reactor, or a function that installs and returns it (called
+        when the first login needs it, or by :meth:`ensure_reactor`)."""
         super().__init__(parent)
-        self.reactor = reactor
+        self._reactor = reactor
         self.settings = settings or Settings()
         app_icon.install(QApplication.instance())      # taskbar, windows and tray
         theme.apply(self.settings.theme)                # before any window is made
@@ -63,6 +79,24 @@ class ChatApp(QObject):
     def start(self) -> None:
         self.login.show()
 
+    @property
+    def reactor(self):
+        if callable(self._reactor) and not hasattr(self._reactor, "callLater"):
+            self._reactor = self._reactor()
+        return self._reactor
+
+    def after_first_paint(self, callback, at_latest_ms: int = 1000) -> None:
+        """Call ``callback`` once the login window has been painted (the user sees it), or
+        after ``at_latest_ms`` if it never is (a minimised start)."""
+        _FirstPaint(self.login, callback)
+        QTimer.singleShot(at_latest_ms, callback)
+
+    def ensure_reactor(self) -> None:
+        """Install the reactor now (main() calls it once the login window is up) and load
+        what a login needs, so that the first submit does not wait for it."""
+        self.reactor
+        from chat.qtclient import session, state  # noqa: F401
+
     def _language_changed(self, lang: str) -> None:
         self.settings.language = lang
         use_qt_translation(lang)
@@ -70,6 +104,7 @@ class ChatApp(QObject):
     # ------------------------------------------------------------------ login
     def _submit(self, host, port, user, password, register, avatar) -> None:
         self.login.set_busy(True)
+        from chat.qtclient.session import Session
         session = Session(self.reactor)
         tls = self.login.tls_options()
         d = session.login(host, port, user, password, register=register, avatar=avatar,
@@ -83,6 +118,10 @@ class ChatApp(QObject):
         self.login.show_error(describe_login_error(self.translator, failure.value, host, port))
 
     def _logged_in(self, data, session, password) -> None:
+        from chat.qtclient.lock import PasswordCheck
+        from chat.qtclient.state import ChatState
+        from chat.qtclient.widgets.main_window import MainWindow
+        from chat.qtclient.widgets.notifier import Notifier
         self.login.set_busy(False)
         self.session = session
         self.password_check = PasswordCheck(password)

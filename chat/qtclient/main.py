@@ -19,20 +19,28 @@ def main(argv=None) -> int:
     app.setOrganizationName("chat")
     app.setQuitOnLastWindowClosed(True)
     from chat.qtclient import reactor as qt_reactor
-    reactor = qt_reactor.install()
-    from twisted.logger import globalLogBeginner, textFileLogObserver
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
+
+    def install_reactor():
+        reactor = qt_reactor.install()
+        from twisted.logger import globalLogBeginner, textFileLogObserver
+        globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)],
+                                         redirectStandardIO=False)
+        return reactor
+
     from chat.qtclient.app import ChatApp
     from chat.qtclient.settings import Settings
     settings = Settings(args.settings)
     if args.lang:
         settings.language = args.lang
-    chat = ChatApp(reactor, settings)
+    # the login window first; the reactor and the client core (Twisted, TLS: about half of
+    # the start-up) load once it is painted, while the user types
+    chat = ChatApp(install_reactor, settings)
     chat.start()
+    chat.after_first_paint(chat.ensure_reactor)
     code = app.exec()
     if chat.session is not None:
         chat.session.close()
-    qt_reactor.shutdown(reactor)
+    qt_reactor.shutdown(chat.reactor)
     settings.sync()
     return code
 

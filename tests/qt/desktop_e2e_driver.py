@@ -4,8 +4,8 @@
 that ``setup.cfg`` names for the ``chat-qt`` script, with ``sys.argv`` of a real start
 (``["chat-qt"]``: no ``--lang``, no ``--settings``), so with the caller's fresh HOME and XDG
 folders the first-start language dialog comes up. The scenario below is scheduled on Qt's
-loop as soon as the program has installed its reactor (``chat.qtclient.reactor.install`` is
-wrapped: the program itself is not changed) and then clicks and types into the windows the
+loop as soon as the program has made its QApplication (main() is handed a subclass of
+QApplication that schedules it: the program itself is not changed) and then clicks and types into the windows the
 program made (``QTest`` key and mouse events, the clipboard for a pasted file):
 
 first start (the language button), registration as alice, a room message, a private message
@@ -269,8 +269,6 @@ def scenario(driver):
     from PyQt6.QtCore import QMimeData, QPoint, Qt, QUrl
     from PyQt6.QtTest import QTest
     from PyQt6.QtWidgets import QApplication
-    from twisted.internet import reactor
-    from chat.qtclient.models import Delivery
     args = driver.args
     words = WORDS[args.lang]
     facts = driver.facts
@@ -306,7 +304,11 @@ def scenario(driver):
     assert not login.isVisible()
     yield "status bar says connected", lambda: words["connected"] in main.link_text()
 
-    # bob, the native client, registers on his own connection
+    # bob, the native client, registers on his own connection (on the program's reactor,
+    # installed by now: importing it earlier would have installed Twisted's default one)
+    from twisted.internet import reactor
+    from chat.qtclient.models import Delivery
+    assert type(reactor).__name__ == "QtReactor"
     bob = NativeClient(reactor, args.port)
     box = boxed(bob.client.login("bob", PASSWORD, register=True))
     yield "bob logged in", fired(box)
@@ -426,15 +428,15 @@ def main():
     driver = Driver(args)
     driver.install_message_handler()
 
-    from chat.qtclient import reactor as qt_reactor
-    original_install = qt_reactor.install
+    # when the program makes its QApplication, the scenario is scheduled on its loop
+    from PyQt6 import QtWidgets
+    from PyQt6.QtCore import QTimer
 
-    def install():
-        reactor = original_install()
-        from PyQt6.QtCore import QTimer
-        QTimer.singleShot(0, driver.start)
-        return reactor
-    qt_reactor.install = install
+    class DrivenApplication(QtWidgets.QApplication):
+        def __init__(self, *args):
+            super().__init__(*args)
+            QTimer.singleShot(0, driver.start)
+    QtWidgets.QApplication = DrivenApplication
 
     program = entry_point()
     sys.argv = ["chat-qt"]

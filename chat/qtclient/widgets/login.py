@@ -18,11 +18,8 @@ from PyQt6.QtWidgets import (
     QPushButton, QVBoxLayout, QWidget)
 
 from chat.cli.format import human_size
-from chat.client.connection import RequestFailed
-from chat.client.core import CannotConnect
-from chat.client.tls import CertificateChanged, TLSFailed
-from chat.protocol.commands import AVATAR_MAX
 from chat.protocol.errors import ProtocolError
+from chat.protocol.limits import AVATAR_MAX
 from chat.protocol.names import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, normalise_name
 from chat.qtclient.errors import describe_error, describe_reason
 from chat.qtclient.i18n import LANGUAGE_NAMES, LANGUAGES
@@ -60,6 +57,11 @@ def describe_login_error(translator, failure_value, host: str, port: int,
     ``failure_value`` is the exception (or the Failure) the session's ``login`` failed with;
     ``user`` names the account for ``name_taken`` (else it is read from the server's message).
     """
+    # the client core (and Twisted's TLS under it) is loaded once the login window shows,
+    # not before: the first window comes up sooner (bench/qt_startup.py)
+    from chat.client.connection import RequestFailed
+    from chat.client.core import CannotConnect
+    from chat.client.tls import CertificateChanged, TLSFailed
     exc = getattr(failure_value, "value", failure_value)
     tr = translator.tr
     if isinstance(exc, CannotConnect) and isinstance(exc.error, CertificateChanged):
