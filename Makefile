@@ -76,6 +76,7 @@ bench: install
 	$(BIN)/python bench/files.py
 	$(BIN)/python bench/page_cache.py
 	$(BIN)/python bench/prelogin_memory.py
+	$(BIN)/python bench/qt_startup.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info _trial_temp* twisted/plugins/dropin.cache
