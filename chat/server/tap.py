@@ -221,10 +221,13 @@ class ChatService(service.MultiService):
 
     log = Logger()
 
-    def __init__(self, server, endpoint_descriptions, reactor, control_dir=None, db_path=None):
+    def __init__(self, server, endpoint_descriptions, reactor, control_dir=None, db_path=None,
+                 irc_descriptions=(), irc_server_name=None):
         super().__init__()
         self.server = server
         self.descriptions = endpoint_descriptions
+        self.irc_descriptions = list(irc_descriptions)
+        self.irc_server_name = irc_server_name or server.config.name
         self.reactor = reactor
         self.ports = []
         self.control_dir = control_dir   # the data dir: its lock and chatctl's control socket
@@ -242,8 +245,13 @@ class ChatService(service.MultiService):
         if self.control_dir is not None:
             # first: a script that sees the port accept may run chatctl at once
             self._listen_control()
-        factory = ChatFactory(self.server)
-        for description in self.descriptions:
+        native = ChatFactory(self.server)
+        listeners = [(description, native) for description in self.descriptions]
+        if self.irc_descriptions:
+            from chat.server.irc.gateway import irc_factory
+            irc = irc_factory(self.server, self.irc_server_name)
+            listeners += [(description, irc) for description in self.irc_descriptions]
+        for description, factory in listeners:
             endpoint = server_endpoint(self.reactor, description)
             result = []
             endpoint.listen(factory).addBoth(result.append)
@@ -368,10 +376,12 @@ def makeService(options):
     apply_limit_options(options, config)
     hasher = PasswordHasher(options["hash-time"], options["hash-memory"])
     server = ChatServer(config, storage, hasher, reactor, request_stop=reactor_stopper(reactor))
+    irc = {"irc_descriptions": options["irc-port"],
+           "irc_server_name": options["irc-server-name"]}
     if options["lite"]:
-        return ChatService(server, options["port"], reactor)
+        return ChatService(server, options["port"], reactor, **irc)
     return ChatService(server, options["port"], reactor, control_dir=options["data-dir"],
-                       db_path=options["db"])
+                       db_path=options["db"], **irc)
 
 
 def reactor_stopper(reactor):

@@ -1,0 +1,433 @@
+"""One IRC client connection: lines in, commands to :mod:`.commands`, IRC lines out.
+
+It is a peer of the server like a native connection: it logs in through the same handlers
+(SASL PLAIN or ``PASS`` with the account's password; a guest when the server allows guests),
+gets the server's typed events through :meth:`deliver` and renders them with :mod:`.events`.
+
+Abuse is bounded: a line over the limits gets 417 and its bytes are dropped as they come;
+``MALFORMED_IN_A_ROW`` bad lines in a row close the connection; lines beyond a burst wait
+(flood control by delay, as most IRC servers do) and a queue of more than ``MAX_QUEUED``
+waiting lines closes it ("Excess Flood"); output the peer does not read is counted and the
+connection is dropped past the server's ``max_output_buffer``; registration must be over
+within the server's ``login_timeout``; a registered connection is pinged when silent and
+closed after the server's ``timeout``.
+"""
+
+import itertools
+from collections import deque
+
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+
+from chat.protocol.heartbeat import Heartbeat
+from chat.server.irc import commands, corelink, events, login
+from chat.server.irc import numerics as N
+from chat.server.irc.caps import CapNegotiation
+from chat.server.irc.lines import TOO_LONG, LineReader, Message, ParseError, parse_line
+from chat.server.irc.registration import Registration
+from chat.server.irc.sasl import SaslExchange
+
+MALFORMED_IN_A_ROW = 20
+FLOOD_BURST = 40
+"""Lines a client may send at once before flood control makes them wait."""
+FLOOD_RATE = 10.0
+"""Lines per second after the burst."""
+MAX_QUEUED = 400
+"""Lines waiting for flood control at most; one more closes the connection."""
+ABORT_AFTER = 10.0
+MAX_LABEL = 64
+
+log = Logger(namespace="chat.server.irc.connection.IRCConnection")
+
+_batch_ids = itertools.count(1)
+
+
+class OutputWatch:
+    """The connection's output as a streaming producer: ``paused`` while the peer does not
+    read (Twisted pauses it when the transport's buffer is full)."""
+
+    __slots__ = ("connection", "paused")
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.paused = False
+
+    def pauseProducing(self):
+        self.paused = True
+
+    def resumeProducing(self):
+        self.paused = False
+        if self.connection is not None:
+            self.connection.unsent = 0
+
+    def stopProducing(self):
+        self.paused = False
+
+
+class Reply:
+    """Where the answers to one command go: straight out, or, for a command with a
+    ``label`` tag (labeled-response), collected and sent labelled when the command is done
+    (one line tagged, several in a ``labeled-response`` batch, none as ``ACK``)."""
+
+    def __init__(self, connection, label=None):
+        self.connection = connection
+        self.label = label
+        self.lines = [] if label is not None else None
+        self.done = False
+
+    def send(self, message: Message) -> None:
+        if self.lines is not None and not self.done:
+            self.lines.append(message)
+        else:
+            self.connection.send(message)
+
+    def numeric(self, code: str, *params) -> None:
+        self.send(Message(code, [self.connection.target, *params],
+                          self.connection.gateway.info.name))
+
+    def finish(self, _=None):
+        if self.done:
+            return _
+        self.done = True
+        if self.lines is None:
+            return _
+        lines, self.lines = self.lines, None
+        connection = self.connection
+        if not lines:
+            connection.send(Message("ACK", [], connection.gateway.info.name,
+                                    {"label": self.label}))
+        elif len(lines) == 1:
+            lines[0].tags = {"label": self.label, **lines[0].tags}
+            connection.send(lines[0])
+        else:
+            ref = f"L{next(_batch_ids)}"
+            connection.send(Message("BATCH", ["+" + ref, "labeled-response"],
+                                    connection.gateway.info.name, {"label": self.label}))
+            for line in lines:
+                line.tags = {"batch": ref, **line.tags}
+                connection.send(line)
+            connection.send(Message("BATCH", ["-" + ref], connection.gateway.info.name))
+        return _
+
+
+class IRCConnection(Protocol):
+    """The server side of one IRC client."""
+
+    kind = "irc"
+
+    def __init__(self, gateway):
+        self.gateway = gateway
+        self.server = gateway.server
+        self.reader = LineReader()
+        self.caps = CapNegotiation()
+        self.sasl = SaslExchange()
+        self.registration = Registration(self)
+        self.session = None              # chat.server.presence.Session once logged in
+        self.client_name = "IRC"
+        self.last_request = None
+        self.host = "?"
+        self.port = None
+        self.address = "?"
+        self.connected_at = 0.0
+        self.away = None                 # the away message, or None
+        self.invisible = False           # user mode +i (shown only; nobody lists users)
+        self.open_channels: dict = {}    # room key -> channel name shown to the client
+        self.sent_cids: dict = {}        # cid of a message this connection sent -> Reply
+        self.shown: dict = {}            # room key -> account ids shown present there
+        # the Reply of a JOIN, PART or TOPIC waiting for its event (labeled-response)
+        self.pending_joins: dict = {}
+        self.pending_parts: dict = {}
+        self.pending_topics: dict = {}
+        self.sasl_running = None         # the Deferred of a SASL login being checked
+        self.closed = False
+        self.admitted = False
+        self.unsent = 0
+        self.output = OutputWatch(self)
+        self._malformed = 0
+        self._queue: deque = deque()
+        self._tokens = float(FLOOD_BURST)
+        self._tokens_at = 0.0
+        self._drain_call = None
+        self._login_timer = None
+        self._heartbeat = None
+        self._abort_call = None
+        self._watching = False
+        self._closing = False
+        self._cids = itertools.count(1)
+        corelink.init_peer(self)
+
+    # -- names
+    @property
+    def registered(self) -> bool:
+        return self.registration.is_registered and not self.closed
+
+    @property
+    def nick(self):
+        if self.session is not None:
+            return self.session.name
+        return self.registration.nick
+
+    @property
+    def target(self) -> str:
+        """What numerics are addressed to: the nick, or ``*`` before there is one."""
+        return self.nick or "*"
+
+    @property
+    def mask(self) -> str:
+        return self.gateway.mask(self.nick, self.session.account_id if self.session else None)
+
+    def next_cid(self) -> str:
+        return f"irc-{id(self):x}-{next(self._cids)}"
+
+    # -- life cycle
+    def connectionMade(self):
+        peer = self.transport.getPeer()
+        self.host = getattr(peer, "host", "?")
+        self.port = getattr(peer, "port", None)
+        self.address = f"{self.host}:{self.port if self.port is not None else '?'}"
+        self.connected_at = self.server.clock.seconds()
+        self._tokens_at = self.connected_at
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)
+        self._raw_write = self.server.flusher.writer_for(self.transport)
+        log.info("IRC connection from {address}", address=self.address)
+        self.gateway.connections.add(self)
+        refusal = self.server.admit(self)
+        if refusal is not None:
+            self.close(*refusal)
+            self.closed = True
+            return
+        self._watch_output()
+        timeout = self.server.config.login_timeout
+        if timeout:
+            self._login_timer = self.server.clock.callLater(timeout, self._registration_overdue)
+        corelink.opened(self)
+
+    def connectionLost(self, reason=None):
+        self.closed = True
+        self.registration.lost()
+        for call in (self._login_timer, self._drain_call, self._abort_call):
+            if call is not None and call.active():
+                call.cancel()
+        self._login_timer = self._drain_call = self._abort_call = None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        self._queue.clear()
+        self.reader = None
+        self._watching = False
+        self.output.connection = None
+        self.gateway.connections.discard(self)
+        log.info("IRC connection from {address} closed{user}", address=self.address,
+                 user=f" (user {self.session.name})" if self.session else "")
+        corelink.lost(self)
+
+    def close(self, code: str, reason: str) -> None:
+        """The peer interface's close: ``ERROR`` with the reason, then the link goes."""
+        self.quit(f"{reason}" if reason else code)
+
+    def quit(self, reason: str) -> None:
+        if self.closed or self._closing:
+            return
+        self._closing = True
+        self.send(Message("ERROR", [f"Closing link: {self.host} ({reason})"]))
+        self._raw_flush()
+        self._unwatch_output()
+        self.transport.loseConnection()
+        self._abort_call = self.server.clock.callLater(ABORT_AFTER, self._abort)
+
+    def _abort(self):
+        self._abort_call = None
+        if not self.closed:
+            self.transport.abortConnection()
+
+    def _registration_overdue(self):
+        self._login_timer = None
+        if self.registered or self.closed:
+            return
+        if self.logins_running:
+            self._login_timer = self.server.clock.callLater(1.0, self._registration_overdue)
+            return
+        self.quit("Registration timed out")
+
+    def keep_alive(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.activity()
+
+    def pause_reading(self) -> None:
+        self.transport.pauseProducing()
+
+    def resume_reading(self) -> None:
+        self.transport.resumeProducing()
+
+    def cancel(self, request_id) -> bool:
+        return False          # IRC has no uploads or downloads
+
+    def state_changed(self, state) -> None:
+        pass
+
+    # -- output
+    def send(self, message: Message) -> None:
+        if self.closed:
+            return
+        if message.tags and "message-tags" not in self.caps.enabled:
+            # without message-tags a client gets only the tags of caps it asked for
+            allowed = {"time": "server-time", "account": "account-tag",
+                       "batch": "batch", "label": "labeled-response"}
+            message.tags = {k: v for k, v in message.tags.items()
+                            if allowed.get(k) in self.caps.enabled}
+        self._write(message.to_bytes())
+
+    def _write(self, data: bytes) -> None:
+        if self.output.paused:
+            self.unsent += len(data)
+            limit = self.server.config.max_output_buffer
+            if limit and self.unsent > limit:
+                return self._drop_slow_reader()
+        self._raw_write(data)
+
+    def _raw_flush(self):
+        self.server.flusher.flush_transport(self.transport)
+
+    def _drop_slow_reader(self):
+        log.warn("dropping IRC {address}: over {n} bytes of output it does not read",
+                 address=self.address, n=self.server.config.max_output_buffer)
+        self.closed = True
+        self._raw_write(b"ERROR :Closing link (SendQ exceeded)\r\n")
+        self._raw_flush()
+        self._unwatch_output()
+        self.transport.abortConnection()
+
+    def _watch_output(self):
+        if not self._watching and not self.closed:
+            self.transport.registerProducer(self.output, True)
+            self._watching = True
+
+    def _unwatch_output(self):
+        if self._watching:
+            self._watching = False
+            self.output.paused = False
+            self.transport.unregisterProducer()
+
+    def server_notice(self, text: str) -> None:
+        self.send(Message("NOTICE", [self.target, text], self.gateway.info.name))
+
+    def numeric(self, code: str, *params) -> None:
+        self.send(Message(code, [self.target, *params], self.gateway.info.name))
+
+    # -- input
+    def dataReceived(self, data: bytes):
+        if self.closed or self._closing or self.reader is None:
+            return
+        for line in self.reader.feed(data):
+            if self.closed or self._closing:
+                return
+            if line is TOO_LONG:
+                self.numeric(N.ERR_INPUTTOOLONG, "Input line was too long")
+                self._bad_line("an overlong line")
+                continue
+            self._queue.append(line)
+            if len(self._queue) > MAX_QUEUED:
+                log.warn("closing IRC {address}: excess flood", address=self.address)
+                self._queue.clear()
+                return self.quit("Excess Flood")
+        self._drain()
+
+    def _drain(self) -> None:
+        """Run the queued lines the flood budget allows; the rest wait for it to refill."""
+        self._drain_call = None
+        now = self.server.clock.seconds()
+        self._tokens = min(FLOOD_BURST, self._tokens + (now - self._tokens_at) * FLOOD_RATE)
+        self._tokens_at = now
+        while self._queue and not self.closed and not self._closing:
+            if self._tokens < 1:
+                if self._drain_call is None:
+                    wait = (1 - self._tokens) / FLOOD_RATE
+                    self._drain_call = self.server.clock.callLater(wait, self._drain)
+                return
+            self._tokens -= 1
+            self._line(self._queue.popleft())
+
+    def _bad_line(self, what: str) -> None:
+        self._malformed += 1
+        if self._malformed >= MALFORMED_IN_A_ROW:
+            log.warn("closing IRC {address}: {n} bad lines in a row ({what})",
+                     address=self.address, n=self._malformed, what=what)
+            self.quit(f"{self._malformed} malformed lines in a row")
+
+    def _line(self, raw: bytes) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.activity()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            command = raw.split(b" ", 2)[1 if raw.startswith((b"@", b":")) else 0][:20]
+            self.send(Message("FAIL", [command.decode("ascii", "replace").upper() or "*",
+                                       "INVALID_UTF8",
+                                       "Message rejected, your IRC software MUST use UTF-8 "
+                                       "encoding on this network"],
+                              self.gateway.info.name))
+            return self._bad_line("not UTF-8")
+        if "\0" in text:
+            return self._bad_line("a NUL byte")
+        try:
+            message = parse_line(text)
+        except ParseError:
+            return self._bad_line("no command")
+        self._malformed = 0
+        label = None
+        if "labeled-response" in self.caps.enabled:
+            label = message.tags.get("label")
+            if label is not None and (not label or len(label) > MAX_LABEL):
+                label = None
+        reply = Reply(self, label)
+        try:
+            result = commands.dispatch(self, message, reply)
+        except Exception:
+            log.failure("IRC command {command} from {address} failed",
+                        command=message.command, address=self.address)
+            reply.numeric("400", message.command, "Internal server error")
+            result = None
+        if result is not None and hasattr(result, "addBoth"):
+            result.addErrback(self._command_failed, message.command, reply)
+            result.addBoth(reply.finish)
+        else:
+            reply.finish()
+
+    def _command_failed(self, failure, command, reply):
+        log.failure("IRC command {command} from {address} failed", failure,
+                    command=command, address=self.address)
+        reply.numeric("400", command, "Internal server error")
+
+    # -- registration (the driver of chat.server.irc.registration.Registration)
+    def check_login(self, registration):
+        if self.sasl_running is not None:      # CAP END while SASL's password is checked
+            self.sasl_running.addBoth(lambda _: self.check_login(registration))
+            return
+        login.check(self, registration)
+
+    def welcome(self, registration):
+        if self._login_timer is not None and self._login_timer.active():
+            self._login_timer.cancel()
+        self._login_timer = None
+        self._heartbeat = Heartbeat(self.server.clock, self._ping, self._expire,
+                                    self.server.config.ping_after, self.server.config.timeout)
+        self._heartbeat.start()
+        login.welcome(self)
+
+    def _ping(self):
+        self.send(Message("PING", [self.gateway.info.name]))
+
+    def _expire(self):
+        self._heartbeat = None
+        self.quit(f"Ping timeout: {self.server.config.timeout:.0f} seconds")
+
+    # -- events from the server
+    def deliver(self, event) -> None:
+        if self.closed or not self.registered:
+            return
+        events.render(self, event)
+
+
+corelink.install(IRCConnection)

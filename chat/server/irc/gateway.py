@@ -1,0 +1,159 @@
+"""What all IRC connections of one server share: the server info, the nicks in use, the
+IRC-only channel modes, and the one place that reads the server's state (rooms, members,
+who is online) for IRC replies such as NAMES, WHO, WHOIS and LIST.
+
+Everything an IRC user *does* goes through the server's handlers like a native request
+(:meth:`IRCGateway.request`), so the same limits, bans and rules apply; only reads that
+build IRC replies look at the server's in-memory state directly.
+"""
+
+from twisted.internet import defer
+from twisted.internet.protocol import Factory
+
+from chat.protocol.names import name_key
+from chat.server.conversations import LOBBY, room_conv
+from chat.server.irc.casemap import room_channel
+from chat.server.irc.channels import ChannelTable
+from chat.server.irc.render import user_mask
+from chat.server.irc.welcome import ServerInfo
+
+
+class IRCGateway:
+    """The IRC side of one ChatServer."""
+
+    def __init__(self, server, info: ServerInfo):
+        self.server = server
+        self.info = info
+        self.channels = ChannelTable()
+        self.connections: set = set()          # every IRC connection
+        self.by_key: dict = {}                 # nick key -> registered IRC connection(s)
+        self._request_ids = 0
+        # what the events of an IRC act must say that the server's events do not carry:
+        # (room key, name key) -> (kicker's mask, reason) / a PART's reason
+        self.kicks: dict = {}
+        self.part_reasons: dict = {}
+
+    # -- requests through the server's handlers
+    def next_request_id(self) -> int:
+        self._request_ids += 1
+        return self._request_ids
+
+    def request(self, peer, request, body=None):
+        """Run ``request`` as ``peer`` through the server's handlers: a Deferred of the
+        result, or a failure with the ProtocolError."""
+        return defer.maybeDeferred(self.server.handle, peer, request, body)
+
+    # -- who is who
+    def account_id(self, name: str):
+        return self.server.directory.id_for(name_key(name))
+
+    def display_name(self, account_id: int) -> str:
+        return self.server.directory.name(account_id)
+
+    def is_account(self, name: str) -> bool:
+        return self.account_id(name) is not None
+
+    def is_guest(self, account_id) -> bool:
+        for peer in self.server.presence.of(account_id):
+            session = getattr(peer, "session", None)
+            if session is not None:
+                return bool(getattr(session, "guest", False))
+        return False
+
+    def is_online(self, account_id) -> bool:
+        return self.server.presence.is_online(account_id)
+
+    def is_admin(self, account_id) -> bool:
+        for peer in self.server.presence.of(account_id):
+            session = getattr(peer, "session", None)
+            if session is not None:
+                return session.admin
+        return False
+
+    def mask(self, name: str, account_id=None) -> str:
+        if account_id is None:
+            account_id = self.account_id(name)
+        return user_mask(name, account_id is not None and self.is_guest(account_id),
+                         self.info.name)
+
+    def irc_peers(self, account_id):
+        """The registered IRC connections of an account."""
+        return [peer for peer in self.server.presence.of(account_id)
+                if isinstance(peer, _irc_connection_class()) and peer.registered]
+
+    def away_of(self, account_id):
+        """The away message of an account (from any of its IRC connections), or None."""
+        for peer in self.irc_peers(account_id):
+            if peer.away:
+                return peer.away
+        return None
+
+    # -- rooms
+    def room(self, name: str):
+        return self.server.conversations.rooms.get(name_key(name))
+
+    def rooms(self):
+        return sorted(self.server.conversations.rooms.values(), key=lambda r: r.key)
+
+    def member_ids(self, room_key: str):
+        return self.server.conversations.members.get(room_conv(room_key), set())
+
+    def online_member_ids(self, room_key: str):
+        presence = self.server.presence
+        return [i for i in self.member_ids(room_key) if presence.is_online(i)]
+
+    def rooms_of(self, account_id) -> list:
+        """The rooms an account is a member of (the lobby first)."""
+        convs = self.server.conversations.convs_of.get(account_id, ())
+        rooms = []
+        for conv in convs:
+            if conv.startswith("r:"):
+                room = self.server.conversations.rooms.get(conv[2:])
+                if room is not None:
+                    rooms.append(room)
+        rooms.sort(key=lambda r: (r.key != LOBBY, r.key))
+        return rooms
+
+    def shared_room_keys(self, a, b) -> set:
+        convs = self.server.conversations.convs_of
+        return {conv[2:] for conv in convs.get(a, set()) & convs.get(b, set())
+                if conv.startswith("r:")}
+
+    def modes_of(self, room):
+        creator = None
+        if room.created_by is not None:
+            creator = name_key(self.display_name(room.created_by))
+        return self.channels.get(room.key, creator)
+
+    def channel_name(self, room) -> str:
+        return room_channel(room.name)
+
+
+def _irc_connection_class():
+    from chat.server.irc.connection import IRCConnection
+    return IRCConnection
+
+
+class IRCFactory(Factory):
+    """Builds an IRCConnection per accepted socket; all share one IRCGateway."""
+
+    noisy = False
+
+    def __init__(self, gateway: IRCGateway):
+        self.gateway = gateway
+
+    def buildProtocol(self, addr):
+        from chat.server.irc.connection import IRCConnection
+        connection = IRCConnection(self.gateway)
+        connection.factory = self
+        return connection
+
+
+def irc_factory(server, server_name: str) -> IRCFactory:
+    """The factory of every ``--irc-port`` of ``server``."""
+    import time
+    from chat import __version__
+    info = ServerInfo(name=server_name, network=server.config.name or server_name,
+                      version=f"chat-{__version__}",
+                      created=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    return IRCFactory(IRCGateway(server, info))

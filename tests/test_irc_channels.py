@@ -1,0 +1,257 @@
+"""Rooms as channels and private chats as PRIVMSG, between IRC and native users (no
+sockets): what one does, the other sees; everything sent is stored and in the history."""
+
+from twisted.trial import unittest
+
+from chat.server.irc import numerics as N
+from chat.server.presence import PRESENCE_INTERVAL
+from tests.harness import user
+from tests.irc_harness import make_gateway, registered
+
+
+def by_command(lines, command):
+    return [m for m in lines if m.command == command]
+
+
+class ChannelTests(unittest.TestCase):
+    def setUp(self):
+        self.gateway = make_gateway()
+        self.server = self.gateway.server
+        self.admin = user(self.server, "root")         # the first account: an admin
+        self.irc = registered(self.gateway, "alice")
+        self.native = user(self.server, "bob")
+        self.settle()
+
+    def settle(self):
+        self.server.clock.advance(PRESENCE_INTERVAL)
+        self.irc.lines()
+        self.native.events()
+        self.admin.events()
+
+    def test_join_creates_room_and_creator_is_op(self):
+        self.irc.send("JOIN #dev")
+        lines = self.irc.lines()
+        self.assertEqual([m.command for m in lines], ["JOIN", N.RPL_NAMREPLY, N.RPL_ENDOFNAMES])
+        self.assertEqual(lines[1].params[-1], "@alice")
+        rooms = self.native.ok("rooms")["rooms"]
+        self.assertIn("dev", [r["name"] for r in rooms])
+        self.native.ok("join", room="dev")
+        join = self.irc.lines()[0]
+        self.assertEqual((join.command, join.source, join.params),
+                         ("JOIN", "bob!bob@irc.test", ["#dev"]))
+        self.irc.send("NAMES #dev")
+        self.assertEqual(self.irc.lines()[0].params[-1], "@alice bob")
+
+    def test_messages_both_ways_stored_and_in_history(self):
+        self.irc.send("JOIN #dev")
+        self.native.ok("join", room="dev")
+        self.settle()
+        self.irc.send("PRIVMSG #dev :hello from IRC 你好")
+        self.assertEqual(self.irc.lines(), [])          # no echo-message: nothing back
+        event = self.native.events("message")[0]["msg"]
+        self.assertEqual((event["from"], event["conv"], event["text"]),
+                         ("alice", "#dev", "hello from IRC 你好"))
+        history = self.native.ok("history", conv="#dev")["messages"]
+        self.assertEqual([m["text"] for m in history], ["hello from IRC 你好"])
+        self.native.ok("send", to="#dev", text="line one\nline two", cid="n1")
+        lines = self.irc.lines()
+        self.assertEqual([(m.command, m.source, m.params) for m in lines], [
+            ("PRIVMSG", "bob!bob@irc.test", ["#dev", "line one"]),
+            ("PRIVMSG", "bob!bob@irc.test", ["#dev", "line two"])])
+
+    def test_private_messages_both_ways(self):
+        self.irc.send("PRIVMSG bob :psst")
+        msg = self.native.events("message")[0]["msg"]
+        self.assertEqual((msg["from"], msg["conv"], msg["text"]), ("alice", "@alice", "psst"))
+        self.native.ok("send", to="@alice", text="hi back", cid="n2")
+        line = self.irc.lines()[0]
+        self.assertEqual((line.source, line.params), ("bob!bob@irc.test", ["alice", "hi back"]))
+        history = self.native.ok("history", conv="@alice")["messages"]
+        self.assertEqual([m["text"] for m in history], ["psst", "hi back"])
+
+    def test_echo_message_with_tags_and_label(self):
+        irc = registered(self.gateway, "carol", caps=[
+            "echo-message", "server-time", "message-tags", "labeled-response", "batch",
+            "account-tag"])
+        irc.lines()
+        irc.send("@label=abc PRIVMSG #lobby :echoed")
+        lines = irc.lines()
+        self.assertEqual(len(lines), 1)
+        echo = lines[0]
+        self.assertEqual((echo.command, echo.params), ("PRIVMSG", ["#lobby", "echoed"]))
+        self.assertEqual(echo.tags["label"], "abc")
+        self.assertEqual(echo.tags["account"], "carol")
+        self.assertTrue(echo.tags["time"].endswith("Z"))
+        self.assertTrue(echo.tags["msgid"])
+        irc.send("@label=x1 PING t")
+        self.assertEqual(irc.lines()[0].tags.get("label"), "x1")
+        irc.send("@label=x2 PONG t")
+        ack = irc.lines()[0]
+        self.assertEqual((ack.command, ack.tags), ("ACK", {"label": "x2"}))
+        irc.send("@label=x3 JOIN #labelled")
+        lines = irc.lines()
+        self.assertEqual(lines[0].command, "BATCH")
+        self.assertEqual(lines[0].tags["label"], "x3")
+        self.assertEqual(lines[-1].command, "BATCH")
+        self.assertTrue(all(m.tags.get("batch") == lines[0].params[0][1:] for m in lines[1:-1]))
+
+    def test_action_and_file_and_burn(self):
+        self.irc.send("PRIVMSG bob :\x01ACTION waves\x01")
+        msg = self.native.events("message")[0]["msg"]
+        self.assertEqual(msg["text"], "/me waves")
+        self.native.ok("send", to="@alice", text="/me waves back", cid="a1")
+        self.assertEqual(self.irc.lines()[0].params[-1], "\x01ACTION waves back\x01")
+        self.native.ok("send", to="@alice", text="secret", cid="b1", burn=30)
+        notice = self.irc.lines()[0]
+        self.assertEqual(notice.command, "NOTICE")
+        self.assertIn("burn-after-reading", notice.params[-1])
+        self.assertNotIn("secret", notice.params[-1])
+
+    def test_part_topic_and_quit_seen_by_native(self):
+        self.irc.send("JOIN #dev")
+        self.native.ok("join", room="dev")
+        self.settle()
+        self.irc.send("TOPIC #dev :the plan")
+        topic = self.irc.lines()[0]
+        self.assertEqual((topic.command, topic.params), ("TOPIC", ["#dev", "the plan"]))
+        self.assertEqual(self.native.events("topic")[0]["topic"], "the plan")
+        self.irc.send("TOPIC #dev")
+        lines = self.irc.lines()
+        self.assertEqual([m.command for m in lines], [N.RPL_TOPIC, N.RPL_TOPICWHOTIME])
+        self.irc.send("PART #dev :later")
+        part = self.irc.lines()[0]
+        self.assertEqual((part.command, part.params), ("PART", ["#dev", "later"]))
+        self.assertEqual(self.native.events("left")[0]["user"], "alice")
+        self.irc.send("QUIT :gone")
+        self.assertTrue(self.irc.closed)
+        self.irc.disconnect()            # the transport is gone: the reactor says so
+        changes = self.native.presence_changes()
+        self.assertEqual(changes, [{"user": "alice", "online": False,
+                                    "last_seen": changes[0]["last_seen"]}])
+
+    def test_native_part_topic_quit_seen_on_irc(self):
+        self.irc.send("JOIN #dev")
+        self.native.ok("join", room="dev")
+        self.settle()
+        self.native.ok("set_topic", room="dev", topic="native topic")
+        topic = self.irc.lines()[0]
+        self.assertEqual((topic.source, topic.params),
+                         ("bob!bob@irc.test", ["#dev", "native topic"]))
+        self.native.ok("leave", room="dev")
+        part = self.irc.lines()[0]
+        self.assertEqual((part.command, part.source), ("PART", "bob!bob@irc.test"))
+        self.native.disconnect()
+        self.server.clock.advance(PRESENCE_INTERVAL)
+        quit_ = self.irc.lines()
+        self.assertEqual([(m.command, m.source) for m in quit_],
+                         [("QUIT", "bob!bob@irc.test")])
+        again = user(self.server, "bob", register=False)
+        self.server.clock.advance(PRESENCE_INTERVAL)
+        join = self.irc.lines()
+        self.assertEqual([(m.command, m.params) for m in join], [("JOIN", ["#lobby"])])
+        again.disconnect()
+
+    def test_lobby_cannot_be_left_only_closed(self):
+        self.irc.send("PART #lobby")
+        self.assertEqual(self.irc.commands(), ["PART"])
+        self.native.ok("send", to="#lobby", text="not shown", cid="x")
+        self.assertEqual(self.irc.lines(), [])
+        self.irc.send("JOIN #lobby")
+        self.assertEqual(self.irc.commands()[0], "JOIN")
+
+    def test_modes_kick_invite(self):
+        self.irc.send("JOIN #ops")
+        self.native.ok("join", room="ops")
+        self.settle()
+        self.irc.send("MODE #ops")
+        self.assertEqual(self.irc.lines()[0].params[-1], "+nt")
+        self.irc.send("MODE #ops +o bob")
+        mode = self.irc.lines()[0]
+        self.assertEqual(mode.params, ["#ops", "+o", "bob"])
+        self.irc.send("NAMES #ops")
+        self.assertEqual(self.irc.lines()[0].params[-1], "@alice @bob")
+        self.irc.send("MODE #ops -o+i bob", "MODE #ops +z")
+        self.assertEqual([m.params for m in self.irc.lines()],
+                         [["#ops", "-o+i", "bob"], ["alice", "z", "is an unknown mode char to me"]])
+        self.irc.send("KICK #ops bob :behave")
+        kick = self.irc.lines()[0]
+        self.assertEqual((kick.command, kick.params), ("KICK", ["#ops", "bob", "behave"]))
+        self.assertEqual(self.native.events("left")[0]["user"], "bob")
+        members = self.native.ok("members", room="ops")
+        self.assertEqual([m["name"] for m in members["members"]], ["alice"])
+        self.irc.send("INVITE bob #ops")
+        self.assertEqual(self.irc.commands(), [N.RPL_INVITING])
+
+    def test_invite_only_keeps_irc_users_out(self):
+        self.irc.send("JOIN #club", "MODE #club +i")
+        self.irc.lines()
+        other = registered(self.gateway, "dan")
+        other.send("JOIN #club")
+        self.assertEqual(other.commands(), [N.ERR_INVITEONLYCHAN])
+        self.irc.send("INVITE dan #club")
+        self.assertEqual(self.irc.commands(), [N.RPL_INVITING])
+        invite = other.lines()[0]
+        self.assertEqual((invite.command, invite.params), ("INVITE", ["dan", "#club"]))
+        other.send("JOIN #club")
+        self.assertEqual(other.commands()[0], "JOIN")
+
+    def test_not_op_cannot(self):
+        self.native.ok("create_room", room="natives")
+        self.irc.send("JOIN #natives")
+        self.irc.lines()
+        self.irc.send("TOPIC #natives :mine", "MODE #natives +i", "KICK #natives bob")
+        self.assertEqual(self.irc.commands(), [N.ERR_CHANOPRIVSNEEDED] * 3)
+        self.irc.send("PRIVMSG #dev :x")
+        self.assertEqual(self.irc.commands(), [N.ERR_NOSUCHCHANNEL])
+        self.native.ok("create_room", room="closed")
+        self.irc.send("PRIVMSG #closed :x")
+        self.assertEqual(self.irc.commands(), [N.ERR_CANNOTSENDTOCHAN])
+
+    def test_who_whois_userhost_list_away(self):
+        other = registered(self.gateway, "eve", caps=["away-notify"])
+        other.lines()
+        self.irc.send("AWAY :lunch")
+        self.assertEqual(self.irc.commands(), [N.RPL_NOWAWAY])
+        away = other.lines()[0]
+        self.assertEqual((away.command, away.source, away.params),
+                         ("AWAY", "alice!alice@irc.test", ["lunch"]))
+        other.send("WHOIS alice", "USERHOST alice bob nobody", "WHO #lobby", "LIST",
+                   "PRIVMSG alice :hi")
+        lines = other.lines()
+        commands = [m.command for m in lines]
+        for code in (N.RPL_WHOISUSER, N.RPL_WHOISCHANNELS, N.RPL_WHOISACCOUNT, N.RPL_AWAY,
+                     N.RPL_ENDOFWHOIS, N.RPL_USERHOST, N.RPL_WHOREPLY, N.RPL_ENDOFWHO,
+                     N.RPL_LIST, N.RPL_LISTEND):
+            self.assertIn(code, commands)
+        userhost = by_command(lines, N.RPL_USERHOST)[0].params[-1]
+        self.assertEqual(userhost, "alice=-alice@irc.test bob=+bob@irc.test")
+        who = {m.params[5]: m.params[6] for m in by_command(lines, N.RPL_WHOREPLY)}
+        self.assertEqual(who["alice"], "G")
+        self.assertEqual(who["root"], "H*@")
+        self.assertEqual(by_command(lines, N.RPL_AWAY)[-1].params[1:], ["alice", "lunch"])
+        self.irc.send("AWAY")
+        self.assertEqual(self.irc.commands(), ["PRIVMSG", N.RPL_UNAWAY])
+        self.assertEqual(other.lines()[0].params, [])
+
+    def test_admin_notice_reaches_irc(self):
+        self.admin.ok("notice", text="maintenance at noon")
+        notice = self.irc.lines()[0]
+        self.assertEqual((notice.command, notice.source), ("NOTICE", "irc.test"))
+        self.assertIn("maintenance at noon", notice.params[-1])
+
+    def test_admin_kick_closes_irc(self):
+        self.admin.ok("kick", user="alice", reason="test")
+        lines = self.irc.lines()
+        self.assertEqual(lines[-1].command, "ERROR")
+        self.assertTrue(self.irc.closed)
+
+    def test_send_limit_applies(self):
+        self.server.config.send_burst = 3
+        from chat.server.limits import Limits
+        self.server.limits = Limits(self.server.config, self.server.clock)
+        self.server.messages.limits = self.server.limits
+        for i in range(5):
+            self.irc.send(f"PRIVMSG #lobby :m{i}")
+        fails = by_command(self.irc.lines(), "FAIL")
+        self.assertEqual(len(fails), 2)
+        self.assertEqual(fails[0].params[:2], ["PRIVMSG", "RATE_LIMITED"])
