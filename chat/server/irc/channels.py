@@ -6,7 +6,8 @@ users expect on top, in memory (a restart forgets granted ``+o``/``+v`` and ``+i
 * ``+o``: a channel operator. The room's creator and the server's admins always are; others
   get it from an operator (``MODE #room +o nick``).
 * ``+v``: voice; shown in NAMES, nothing else (rooms are not moderated).
-* ``+t`` (on by default): only operators change the topic from IRC.
+* ``+t`` (off by default, as members of a room may set its topic): only operators
+  change the topic from IRC.
 * ``+i``: only invited users may join from IRC (``INVITE``).
 * ``+n`` is always on: only members may send to a room (the server's own rule).
 
@@ -26,7 +27,7 @@ class ChannelModes:
 
     creator: str = None
     invite_only: bool = False
-    topic_lock: bool = True
+    topic_lock: bool = False
     ops: set = field(default_factory=set)
     voices: set = field(default_factory=set)
     invited: set = field(default_factory=set)

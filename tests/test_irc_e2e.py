@@ -1,0 +1,150 @@
+"""End to end: the real ``twistd chatserver --irc-port`` in a child process, an independent
+IRC client (twisted.words' IRCClient, logging in with PASS) and a native client talking in
+a room and privately, each seeing the other's join, part, topic and quit."""
+
+import base64
+import os
+
+from twisted.internet import defer, protocol
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.protocols.basic import LineOnlyReceiver
+from twisted.trial import unittest
+
+from tests.support.irc_client import irc_login
+from tests.support.server_process import free_port, port_spec
+from tests.support.wire import login_client
+from tests.test_e2e import E2ECase, PASSWORDS, with_server_output
+
+
+class IRCGatewayE2E(E2ECase):
+    timeout = 60
+
+    async def setUp(self):
+        self.irc_port = free_port()
+        self.server_args = ("--irc-port", port_spec(self.irc_port), "--irc-server-name",
+                            "irc.e2e.test", "--name", "E2E Chat")
+        await super().setUp()
+        self.irc_clients = []
+        self.addCleanup(self._close_irc)
+
+    def _close_irc(self):
+        for client in self.irc_clients:
+            if client.transport is not None and client.transport.connected:
+                client.transport.abortConnection()
+
+    async def irc(self, name):
+        client = await irc_login(self.irc_port, name, PASSWORDS[name])
+        self.irc_clients.append(client)
+        return client
+
+    @with_server_output
+    async def test_native_and_irc_users_talk_and_see_each_other(self):
+        bob_native = await login_client(self.server.port, "bob", PASSWORDS["bob"])
+        await bob_native.close()
+        alice = await self.login("alice")
+        bob = await self.irc("bob")
+        await bob.next_event("joined", lambda e: e[1] == "#lobby")   # his rooms, at once
+
+        # a room: created by the native user, joined from IRC
+        await alice.request("create_room", room="dev")
+        bob.join("#dev")
+        await bob.next_event("joined", lambda e: e[1] == "#dev")
+        joined = await alice.next_event("joined", match=lambda e: e["room"] == "dev")
+        self.assertEqual(joined["user"], "bob")
+
+        await alice.send_message("#dev", "hello IRC 你好", cid="a1")
+        self.assertEqual(await bob.next_event("privmsg", lambda e: e[2] == "#dev"),
+                         ("privmsg", "alice", "#dev", "hello IRC 你好"))
+        bob.msg("#dev", "hello native")
+        msg = (await alice.next_event("message", match=lambda e: e["msg"]["from"] == "bob"))
+        self.assertEqual((msg["msg"]["conv"], msg["msg"]["text"]), ("#dev", "hello native"))
+
+        # privately
+        bob.msg("alice", "psst")
+        msg = await alice.next_event("message", match=lambda e: e["msg"]["conv"] == "@bob")
+        self.assertEqual(msg["msg"]["text"], "psst")
+        await alice.send_message("@bob", "psst back", cid="a2")
+        self.assertEqual(await bob.next_event("privmsg", lambda e: e[2] == "bob"),
+                         ("privmsg", "alice", "bob", "psst back"))
+        history = await alice.request("history", conv="@bob")
+        self.assertEqual([m["text"] for m in history["messages"]], ["psst", "psst back"])
+
+        # topics both ways
+        await alice.request("set_topic", room="dev", topic="native topic")
+        self.assertEqual(await bob.next_event("topic"),
+                         ("topic", "alice", "#dev", "native topic"))
+        bob.topic("#dev", "irc topic")
+        topic = await alice.next_event("topic", match=lambda e: e["by"] == "bob")
+        self.assertEqual((topic["by"], topic["topic"]), ("bob", "irc topic"))
+
+        # parts both ways
+        bob.leave("#dev")
+        await bob.next_event("left", lambda e: e[1] == "#dev")
+        left = await alice.next_event("left")
+        self.assertEqual((left["room"], left["user"]), ("dev", "bob"))
+        bob.join("#dev")
+        await alice.next_event("joined", match=lambda e: e["user"] == "bob")
+        await alice.request("leave", room="dev")
+        self.assertEqual(await bob.next_event("userLeft"), ("userLeft", "alice", "#dev"))
+
+        # quits both ways
+        await alice.close()
+        self.assertEqual((await bob.next_event("userQuit"))[1], "alice")
+        alice = await self.login("alice", register=False)
+        self.assertEqual(await bob.next_event("userJoined"), ("userJoined", "alice", "#lobby"))
+        bob.quit("good night")
+        await bob.lost
+        presence = await alice.next_event("presence", match=lambda e: any(
+            c["user"] == "bob" and not c["online"] for c in e["changes"]))
+        self.assertTrue(presence)
+
+    @with_server_output
+    async def test_sasl_and_numerics_over_tcp(self):
+        carol = await login_client(self.server.port, "carol", PASSWORDS["carol"])
+        await carol.close()
+        endpoint = TCP4ClientEndpoint(self.reactor(), "127.0.0.1", self.irc_port)
+        raw = await endpoint.connect(protocol.Factory.forProtocol(RawLines))
+        self.addCleanup(lambda: raw.transport.abortConnection())
+        blob = base64.b64encode(f"\0carol\0{PASSWORDS['carol']}".encode()).decode()
+        for line in ("CAP LS 302", "CAP REQ :sasl server-time", "AUTHENTICATE PLAIN",
+                     f"AUTHENTICATE {blob}", "NICK carol", "USER c 0 * :Carol", "CAP END"):
+            raw.sendLine(line.encode())
+        await raw.until(lambda line: " 376 " in line)      # the password check takes a thread
+        for line in ("JOIN nochannel", "FOO"):
+            raw.sendLine(line.encode())
+        lines = await raw.until(lambda line: " 421 " in line)
+        text = "\n".join(lines)
+        for expected in (" 903 ", " 001 carol ", "NETWORK=E2E\\x20Chat", "CASEMAPPING=rfc8265",
+                         " JOIN #lobby", " 403 carol nochannel ", ":irc.e2e.test 001"):
+            self.assertIn(expected, text)
+
+    def reactor(self):
+        from twisted.internet import reactor
+        return reactor
+
+
+class RawLines(LineOnlyReceiver):
+    """Lines in and out, for what IRCClient does not speak (CAP, SASL)."""
+
+    delimiter = b"\r\n"
+
+    def connectionMade(self):
+        self.lines = []
+        self.waiting = None
+
+    def lineReceived(self, line):
+        self.lines.append(line.decode("utf-8"))
+        if self.waiting is not None and self.waiting[0](self.lines[-1]):
+            d, self.waiting = self.waiting[1], None
+            d.callback(list(self.lines))
+
+    def until(self, condition, timeout=10):
+        from twisted.internet import reactor
+        if any(condition(line) for line in self.lines):
+            return defer.succeed(list(self.lines))
+        d = defer.Deferred()
+        self.waiting = (condition, d)
+        timer = reactor.callLater(timeout, lambda: not d.called and d.errback(
+            AssertionError(f"not seen in {timeout} s; got {self.lines!r}")))
+        d.addBoth(lambda r: (timer.active() and timer.cancel(), r)[1])
+        return d
