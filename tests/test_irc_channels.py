@@ -264,3 +264,20 @@ class ChannelTests(unittest.TestCase):
         fails = by_command(self.irc.lines(), "FAIL")
         self.assertEqual(len(fails), 2)
         self.assertEqual(fails[0].params[:2], ["PRIVMSG", "RATE_LIMITED"])
+
+
+class OperatorArrivalTests(unittest.TestCase):
+    def test_an_admin_coming_online_is_shown_as_operator(self):
+        gateway = make_gateway()
+        server = gateway.server
+        admin = user(server, "root")          # the first account: an admin
+        admin.disconnect()
+        irc = registered(gateway, "alice")
+        server.clock.advance(PRESENCE_INTERVAL)
+        irc.lines()
+        back = user(server, "root", register=False)
+        server.clock.advance(PRESENCE_INTERVAL)
+        lines = irc.lines()
+        self.assertEqual([(m.command, m.params) for m in lines],
+                         [("JOIN", ["#lobby"]), ("MODE", ["#lobby", "+o", "root"])])
+        back.disconnect()

@@ -15,6 +15,7 @@ SUPPORTED = {
     "away-notify": None,
     "batch": None,
     "cap-notify": None,
+    "draft/chathistory": None,
     "echo-message": None,
     "extended-join": None,
     "labeled-response": None,

@@ -108,6 +108,18 @@ def join_line(viewer, name, account_id, channel) -> Message:
     return Message("JOIN", [channel], mask)
 
 
+def arrival_lines(viewer, room, name, account_id, channel) -> list:
+    """What ``viewer`` sees when ``name`` turns up in a channel: the JOIN, and the modes
+    an operator or voice has from the start (``MODE #a +o name`` from the server)."""
+    lines = [join_line(viewer, name, account_id, channel)]
+    prefix = prefix_of(viewer, room, account_id, multi=True)
+    if prefix:
+        letters = prefix.replace("@", "o").replace("+", "v")
+        lines.append(Message("MODE", [channel, "+" + letters, *([name] * len(letters))],
+                             viewer.gateway.info.name))
+    return lines
+
+
 def topic_lines(connection, room, send) -> None:
     gateway = connection.gateway
     channel = "#" + room.name

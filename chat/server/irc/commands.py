@@ -12,7 +12,7 @@ from twisted.internet import defer
 from chat import __version__
 from chat.protocol import commands as C
 from chat.protocol.errors import FORBIDDEN, NOT_FOUND, RATE_LIMITED, TOO_LARGE, ProtocolError
-from chat.server.irc import channel_commands
+from chat.server.irc import channel_commands, history
 from chat.server.irc import numerics as N
 from chat.server.irc.casemap import BadName, is_channel, nick_key, nick_name
 from chat.server.irc.lines import Message
@@ -329,6 +329,12 @@ def message_command(notice: bool) -> str:
     return "NOTICE" if notice else "PRIVMSG"
 
 
+@command("TAGMSG", 1)
+def tagmsg(connection, message, reply):
+    """A message of client-only tags (typing notifications, reactions): accepted, not
+    relayed (the server keeps messages with text only)."""
+
+
 # -- users
 @command("AWAY")
 def away(connection, message, reply):
@@ -532,3 +538,4 @@ def whowas(connection, message, reply):
 
 
 channel_commands.register(command)
+command("CHATHISTORY", 1)(history.chathistory)

@@ -12,7 +12,7 @@ is never said twice whatever order the events come in.
 
 from chat.protocol import commands as C
 from chat.protocol.names import name_key
-from chat.server.irc.channel_commands import join_line, open_channel
+from chat.server.irc.channel_commands import arrival_lines, open_channel
 from chat.server.irc.lines import Message
 from chat.server.irc.render import burn_notice, message_tags, message_text, privmsg_lines
 
@@ -72,8 +72,9 @@ def _joined(connection, event) -> None:
     if account_id in shown or not gateway.is_online(account_id):
         return
     shown.add(account_id)
-    connection.send(join_line(connection, event.user, account_id,
-                              connection.open_channels[room.key]))
+    for line in arrival_lines(connection, room, event.user, account_id,
+                              connection.open_channels[room.key]):
+        connection.send(line)
 
 
 def _left(connection, event) -> None:
@@ -141,7 +142,9 @@ def _presence(connection, event) -> None:
                 shown = connection.shown.setdefault(room_key, set())
                 if account_id not in shown:
                     shown.add(account_id)
-                    connection.send(join_line(connection, name, account_id, channel))
+                    room = gateway.server.conversations.rooms.get(room_key)
+                    for line in arrival_lines(connection, room, name, account_id, channel):
+                        connection.send(line)
         else:
             was_shown = False
             for shown in connection.shown.values():

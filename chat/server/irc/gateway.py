@@ -53,12 +53,10 @@ class IRCGateway:
     def is_account(self, name: str) -> bool:
         return self.account_id(name) is not None
 
-    def is_guest(self, account_id) -> bool:
-        for peer in self.server.presence.of(account_id):
-            session = getattr(peer, "session", None)
-            if session is not None:
-                return bool(getattr(session, "guest", False))
-        return False
+    @staticmethod
+    def is_guest(account_id) -> bool:
+        """Guests' ids are below zero (chat.server.guests); accounts' are 1 and up."""
+        return account_id is not None and account_id < 0
 
     def is_online(self, account_id) -> bool:
         return self.server.presence.is_online(account_id)

@@ -135,7 +135,8 @@ def _guest_failed(connection, registration, failure) -> None:
 
 
 def welcome(connection) -> None:
-    """001-005 and the MOTD, user modes, then a JOIN of every room the account is in."""
+    """001-005 and the MOTD, user modes, then a JOIN of every room the account is in (as a
+    bouncer does: the rooms are the account's, whatever client it uses)."""
     gateway = connection.gateway
     session = connection.session
     for line in welcome_lines(gateway.info, session.name, connection.mask.split("!", 1)[1]):
@@ -144,6 +145,10 @@ def welcome(connection) -> None:
     modes = "+" + ("i" if connection.invisible else "") + ("o" if session.admin else "")
     if modes != "+":
         connection.send(Message("MODE", [session.name, modes], session.name))
+    if gateway.is_guest(session.account_id):
+        # a guest has no rooms of its own (nothing of a guest is kept); the MOTD says
+        # /join #lobby, and a guest's IRC client shows only the channels it joins
+        return
     from chat.server.irc import channel_commands
     for room in gateway.rooms_of(session.account_id):
         channel_commands.open_channel(connection, room, None)
