@@ -9,11 +9,13 @@ ARGS   ?=
 .PHONY: run test install bench clean screenshots qt
 
 # What Qt needs of the system (offscreen tests), a virtual screen and CJK fonts (screenshots),
-# tmux (the terminal client's full-screen tests).
+# tmux (the terminal client's full-screen tests), chromium and its driver (the browser
+# client's tests: headless, driven by selenium; nothing downloads a browser).
 SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
                    libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 \
                    libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \
-                   xvfb xauth fonts-noto-cjk fonts-noto-color-emoji tmux
+                   xvfb xauth fonts-noto-cjk fonts-noto-color-emoji tmux \
+                   chromium chromium-driver
 
 # apt-get waits for dpkg's lock instead of failing at once when another install runs
 APT := apt-get -o DPkg::Lock::Timeout=300
@@ -23,7 +25,8 @@ install: $(VENV)/.installed
 # System packages first (only what is missing, only when we can: apt-get as root). apt-get
 # waits up to 5 minutes for dpkg's lock (another install running) and is tried three times;
 # if it still fails the step stays unmarked, so the next make tries again.
-$(VENV)/.system:
+# (again when this Makefile changes: a package added here is installed on machines set up before)
+$(VENV)/.system: Makefile
 	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
 	    echo "installing python3-venv"; \
 	    $(APT) update && $(APT) install -y python3-venv python3-pip; \

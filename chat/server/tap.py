@@ -104,6 +104,8 @@ class Options(usage.Options):
         self["port"] = []
         self["irc-port"] = []
         self["admin"] = []
+        self["web-port"] = []
+        self["web-origin"] = []
 
     def opt_port(self, description):
         """Listen on this Twisted endpoint, e.g. tcp:5000 or
@@ -122,13 +124,28 @@ class Options(usage.Options):
 
     opt_irc_port.__doc__ = " ".join(opt_irc_port.__doc__.split())
 
+    def opt_web_port(self, description):
+        """Serve the browser client and its WebSocket (/ws) on this endpoint, e.g.
+        tcp:8080 or ssl:8443:privateKey=key.pem:certKey=cert.pem (the same forms as
+        --port); repeat for several [default: none]."""
+        self["web-port"].append(description)
+
+    opt_web_port.__doc__ = " ".join(opt_web_port.__doc__.split())
+
+    def opt_web_origin(self, origin):
+        """Also let pages of this origin open the WebSocket, e.g.
+        https://chat.example.org (the server's own origin always may); repeatable."""
+        self["web-origin"].append(origin)
+
+    opt_web_origin.__doc__ = " ".join(opt_web_origin.__doc__.split())
+
     def opt_admin(self, name):
         """Give this account (existing or future) the admin role; may be repeated."""
         self["admin"].append(name)
 
     def _check_tls_ports(self):
         """An ``ssl:`` port: its key and certificate load, and TLS 1.2 is the minimum."""
-        for flag in ("port", "irc-port"):
+        for flag in ("port", "irc-port", "web-port"):
             for description in self[flag]:
                 if not description.lstrip().lower().startswith("ssl:"):
                     continue
@@ -154,12 +171,17 @@ class Options(usage.Options):
         if not self["port"]:
             self["port"] = [DEFAULT_PORT]
         self._check_tls_ports()
-        for flag in ("port", "irc-port"):
+        for flag in ("port", "irc-port", "web-port"):
             for description in self[flag]:
                 try:
                     server_endpoint(None, description)  # parse only; nothing listens
                 except (ValueError, TypeError, KeyError, OSError) as error:
                     raise usage.UsageError(f"bad --{flag} {description!r}: {error}") from None
+        from chat.server.web.origins import normalise_origin
+        try:
+            self["web-origin"] = [normalise_origin(o) for o in self["web-origin"]]
+        except ValueError as error:
+            raise usage.UsageError(f"bad --web-origin: {error}") from None
         if self["irc-server-name"] is None:
             # --name may be "Our School": one word on IRC
             self["irc-server-name"] = irc_word(self["name"]) or "chat"
@@ -233,6 +255,8 @@ class ChatService(service.MultiService):
         self.control_dir = control_dir   # the data dir: its lock and chatctl's control socket
         self.db_path = db_path
         self._lock = None
+        self.web_descriptions = []       # --web-port: the browser client and /ws
+        self.web_origins = []
 
     def privilegedStartService(self):
         # bind before dropping privileges and before the reactor runs, so that a port in use
@@ -251,6 +275,7 @@ class ChatService(service.MultiService):
             from chat.server.irc.gateway import irc_factory
             irc = irc_factory(self.server, self.irc_server_name)
             listeners += [(description, irc) for description in self.irc_descriptions]
+        listeners += self._web_doors()
         for description, factory in listeners:
             endpoint = server_endpoint(self.reactor, description)
             result = []
@@ -263,6 +288,19 @@ class ChatService(service.MultiService):
                 port.stopReading()  # connections wait in the backlog until the state is loaded
             self.ports.append(port)
         super().privilegedStartService()
+
+    def _web_doors(self):
+        """``(description, factory)`` of each ``--web-port``; the files are read once."""
+        if not self.web_descriptions:
+            return []
+        from chat.server.web.site import make_site
+        doors, files = [], None
+        for description in self.web_descriptions:
+            secure = description.lstrip().lower().startswith("ssl:")
+            site = make_site(self.server, self.web_origins, secure, files)
+            files = site.resource.files
+            doors.append((description, site))
+        return doors
 
     def _listen_control(self):
         """Hold the data directory and open chatctl's socket in it (chat.server.control)."""
@@ -379,9 +417,13 @@ def makeService(options):
     irc = {"irc_descriptions": options["irc-port"],
            "irc_server_name": options["irc-server-name"]}
     if options["lite"]:
-        return ChatService(server, options["port"], reactor, **irc)
-    return ChatService(server, options["port"], reactor, control_dir=options["data-dir"],
-                       db_path=options["db"], **irc)
+        chat_service = ChatService(server, options["port"], reactor, **irc)
+    else:
+        chat_service = ChatService(server, options["port"], reactor,
+                                   control_dir=options["data-dir"], db_path=options["db"], **irc)
+    chat_service.web_descriptions = options["web-port"]
+    chat_service.web_origins = options["web-origin"]
+    return chat_service
 
 
 def reactor_stopper(reactor):
