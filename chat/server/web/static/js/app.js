@@ -164,10 +164,23 @@ export class App {
     session.visible = !document.hidden;
   }
 
+  // A round picture: the user's avatar once it has come, until then an initial on a colour
+  avatar(name, extra = "") {
+    const box = el("span", { class: `avatar ${extra}`, "aria-hidden": "true" });
+    let hash = 0;
+    for (const c of name) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+    box.dataset.hue = String(hash % 8);
+    box.textContent = [...name][0].toUpperCase();
+    const url = this.session.avatarUrl(name);
+    if (url) url.then((u) => { box.replaceChildren(el("img", { src: u, alt: "" })); }).catch(() => {});
+    return box;
+  }
+
   showApp() {
     $("login-view").hidden = true;
     $("app-view").hidden = false;
     $("me-name").textContent = this.session.me.name;
+    $("me-avatar").replaceWith(Object.assign(this.avatar(this.session.me.name), { id: "me-avatar" }));
     $("open-admin").hidden = !this.session.me.admin;
     this.loadStickers();
     const first = this.session.convs.has("#lobby") ? "#lobby" : [...this.session.convs.keys()][0];
@@ -247,6 +260,18 @@ export class App {
       if (e.key === "Escape") this.closePanels();
     });
     $("log").addEventListener("click", (e) => this.logClick(e));
+    $("search").addEventListener("input", () => this.renderLog({ jump: true }));
+    $("search").addEventListener("keydown", (e) => { if (e.key === "Escape") { $("search").value = ""; this.renderLog({ jump: true }); } });
+    // pictures pasted, files dropped on the conversation: sent as files
+    $("message-input").addEventListener("paste", (e) => {
+      const files = [...(e.clipboardData?.files || [])];
+      if (files.length && this.session?.active) { e.preventDefault(); for (const f of files) this.transfers.send(this.session.active, f); }
+    });
+    $("conversation").addEventListener("dragover", (e) => { if (this.session?.active) e.preventDefault(); });
+    $("conversation").addEventListener("drop", (e) => {
+      const files = [...(e.dataTransfer?.files || [])];
+      if (files.length && this.session?.active) { e.preventDefault(); for (const f of files) this.transfers.send(this.session.active, f); }
+    });
   }
 
   // listbox keys: arrows move, Home/End jump, Enter/Space choose
@@ -325,6 +350,7 @@ export class App {
                         "aria-label": `${u.name}${me ? ` (${t("you")})` : ""}, ${status}`,
                         onclick: () => { if (!me) this.open("@" + u.name); } },
         el("span", { class: `dot${u.online ? " on" : ""}`, "aria-hidden": "true" }),
+        this.avatar(u.name, "small"),
         el("span", { class: "conv-name", text: u.name + (me ? ` (${t("you")})` : "") }),
         u.admin ? el("span", { class: "tag", text: t("me_admin") }) : null,
         el("span", { class: "muted small", "aria-hidden": "true", text: u.online ? "" : status }));
@@ -350,6 +376,7 @@ export class App {
 
   async open(key) {
     const session = this.session;
+    if (session.active !== key) $("search").value = "";
     session.active = key;
     const conv = session.conv(key);
     this.renderLists();
@@ -383,7 +410,11 @@ export class App {
     const conv = this.session.conv(key);
     const atBottom = wrap.scrollHeight - wrap.scrollTop - wrap.clientHeight < 60;
     const fromBottom = wrap.scrollHeight - wrap.scrollTop;
-    log.replaceChildren(...conv.messages.map((m) => this.messageItem(conv, m)));
+    const query = $("search").value.trim().toLowerCase();
+    const shown = query ? conv.messages.filter((m) => [m.text, m.from, m.file && m.file.name]
+      .some((v) => v && v.toLowerCase().includes(query))) : conv.messages;
+    log.replaceChildren(...shown.map((m) => this.messageItem(conv, m)));
+    $("search-count").textContent = query ? t("search_found", { n: shown.length }) : "";
     $("load-older").hidden = !conv.more;
     if (!conv.more && conv.messages.length) log.prepend(el("li", { class: "muted start", text: t("no_more") }));
     if (older) wrap.scrollTop = wrap.scrollHeight - fromBottom;

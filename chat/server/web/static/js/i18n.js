@@ -47,7 +47,7 @@ const STRINGS = {
     members_count: "{n} members", members_count_one: "1 member", notice_sent: "Delivered to {n}.", me_admin: "admin",
     unread_badge: "{n} unread", sticker_set_faces: "Faces", sticker_set_animals: "Animals",
     sticker_set_words: "Words", file_label: "File {name}, {size}", message_from: "{from}, {time}",
-    leave_confirm: "Leave {room}?", kicked_user: "{user}: {n} connections closed",
+    leave_confirm: "Leave {room}?", search: "Search", search_found: "{n} found", kicked_user: "{user}: {n} connections closed",
   },
   zh: {
     app_title: "聊天", username: "用户名", password: "密码", password_again: "再次输入密码",
@@ -87,7 +87,7 @@ const STRINGS = {
     notice_sent: "已送达 {n} 人。", me_admin: "管理员", unread_badge: "{n} 条未读",
     sticker_set_faces: "表情脸", sticker_set_animals: "动物", sticker_set_words: "文字",
     file_label: "文件 {name}，{size}", message_from: "{from}，{time}",
-    leave_confirm: "退出 {room}？", kicked_user: "{user}：已关闭 {n} 个连接",
+    leave_confirm: "退出 {room}？", search: "搜索", search_found: "找到 {n} 条", kicked_user: "{user}：已关闭 {n} 个连接",
   },
 };
 

@@ -46,7 +46,7 @@ export function socketUrl(address, location = globalThis.location) {
 }
 
 export class Link {
-  constructor(url, { onEvent = () => {}, onClose = () => {}, WebSocketClass = WebSocket } = {}) {
+  constructor(url, { onEvent = () => {}, onClose = () => {}, WebSocketClass = globalThis.WebSocket } = {}) {
     this.url = url;
     this.onEvent = onEvent;
     this.onClose = onClose;
@@ -64,6 +64,7 @@ export class Link {
     this.ws.onclose = (event) => this._closed(event);
     this._lastHeard = Date.now();
     this._timer = setInterval(() => this._tick(), 5000);
+    if (this._timer.unref) this._timer.unref();       // (outside a browser: no process kept up)
   }
 
   // -- sending

@@ -45,9 +45,10 @@ function newCid() {
 }
 
 export class Session extends EventTarget {
-  constructor(url) {
+  constructor(url, { WebSocketClass = globalThis.WebSocket } = {}) {
     super();
     this.url = url;
+    this.WebSocketClass = WebSocketClass;
     this.link = null;
     this.state = "offline";
     this.me = null;
@@ -69,7 +70,11 @@ export class Session extends EventTarget {
     this.readTimers = new Map();
   }
 
-  emit(type, detail = {}) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+  emit(type, detail = {}) {
+    const event = new Event(type);       // (not CustomEvent: node 18 lacks it, for the unit tests)
+    event.detail = detail;
+    this.dispatchEvent(event);
+  }
 
   conv(key) {
     let conv = this.convs.get(key);
@@ -84,6 +89,7 @@ export class Session extends EventTarget {
   // -- connecting
   async _open() {
     const link = new Link(this.url, {
+      WebSocketClass: this.WebSocketClass,
       onEvent: (event) => { if (link === this.link) this._event(event); },
       onClose: (info) => { if (link === this.link) this._linkClosed(info); },
     });
@@ -215,7 +221,10 @@ export class Session extends EventTarget {
     for (const key of [...this.convs.keys()]) {
       if (key.startsWith("#") && !member.has(key)) this.convs.delete(key);
     }
-    for (const [key, n] of Object.entries(data.unread || {})) this.conv(key).unread = n;
+    // the server's counts are the truth after a (re)login; what sync brings then is not counted again
+    const unread = data.unread || {};
+    for (const conv of this.convs.values()) conv.unread = unread[conv.key] || 0;
+    for (const [key, n] of Object.entries(unread)) this.conv(key).unread = n;
     this.emit("login", { data, first });
     this.emit("convs");
   }
@@ -254,7 +263,7 @@ export class Session extends EventTarget {
       const data = await link.request("sync", { since, limit: 500 });
       for (const msg of data.messages) {
         since = Math.max(since, msg.id);
-        this._deliver(msg, true);
+        this._deliver(msg, true, false);
       }
       if (!data.more || !data.messages.length) break;
     }
@@ -319,7 +328,7 @@ export class Session extends EventTarget {
     }
   }
 
-  _deliver(msg, live) {
+  _deliver(msg, live, count = true) {
     if (msg.id > this.lastId) this.lastId = msg.id;
     const conv = this.conv(msg.conv);
     if (conv.byId.has(msg.id)) return;            // a copy (sync after a live one): shown once
@@ -336,7 +345,7 @@ export class Session extends EventTarget {
     if (msg.ts > conv.lastTs) conv.lastTs = msg.ts;
     if (!mine && live) {
       const seen = this.active === msg.conv && this.visible;
-      if (!seen) conv.unread += 1;
+      if (!seen && count) conv.unread += 1;
       this.emit("incoming", { msg: entry, seen });
     }
     this.emit("messages", { conv: msg.conv, msg: entry });
@@ -452,6 +461,20 @@ export class Session extends EventTarget {
     this.readTimers.set(key, setTimeout(() => {
       if (this.link) this.link.request("read", { conv: key, up_to: upTo }).catch(() => {});
     }, 150));
+  }
+
+  // A user's picture as a blob: URL (null without one); asked once per user and session.
+  avatarUrl(name) {
+    this.avatars = this.avatars || new Map();
+    if (!this.avatars.has(name)) {
+      const user = name === this.me?.name ? this.me : this.users.get(name);
+      if (!user || !user.avatar || !this.link) return null;
+      const promise = this.link.request("get_avatar", { user: name }).then((data) =>
+        URL.createObjectURL(new Blob([data.bodyBytes], { type: data.avatar_type })));
+      promise.catch(() => this.avatars.delete(name));
+      this.avatars.set(name, promise);
+    }
+    return this.avatars.get(name);
   }
 
   request(type, fields = {}, options = {}) {
