@@ -132,13 +132,13 @@ def main() -> int:
         carol.send("#lobby", "Can someone share the homework sheet? 作业在哪里？")
         bob.send_file("#lobby", "homework-week-12.pdf", b"%PDF-1.4\n" + b"0" * 180000, "application/pdf")
         bob.send("@alice", "Are you coming to the lab after lunch?")
-        bob.send("@alice", "The door code is 4711 (this one burns after reading)", burn=30)
+        bob.send("@alice", "The door code is 4711 (this one burns after reading)", burn=300)
         os.makedirs(OUT, exist_ok=True)
         count = 0
         for lang in ("en", "zh"):
             for theme in ("light", "dark"):
                 for size in (DESKTOP, PHONE):
-                    count += shoot(chromium, By, Keys, save_small, QImage, web, lang, theme, size)
+                    count += shoot(chromium, By, Keys, save_small, QImage, web, lang, theme, size, bob)
         print(f"wrote {count} screenshots to {OUT}")
     finally:
         server.terminate()
@@ -148,7 +148,7 @@ def main() -> int:
     return 0
 
 
-def shoot(chromium, By, Keys, save_small, QImage, web, lang, theme, size) -> int:
+def shoot(chromium, By, Keys, save_small, QImage, web, lang, theme, size, bob) -> int:
     driver = chromium(lang, size)
     written = 0
     tag = f"{lang}-{theme}-{size[0]}x{size[1]}"
@@ -173,6 +173,13 @@ def shoot(chromium, By, Keys, save_small, QImage, web, lang, theme, size) -> int
                 raise SystemExit(f"{tag}: timed out")
             time.sleep(0.1)
 
+    def click(selector, by=By.CSS_SELECTOR):
+        # the lists are drawn again as events come: find the element anew until it holds
+        def attempt():
+            driver.find_element(by, selector).click()
+            return True
+        wait(attempt)
+
     try:
         driver.get(f"http://127.0.0.1:{web}/")
         driver.execute_script(f"localStorage.setItem('chat.theme', '{theme}');"
@@ -187,13 +194,13 @@ def shoot(chromium, By, Keys, save_small, QImage, web, lang, theme, size) -> int
         phone = size == PHONE
         if phone:
             save("list")
-            driver.find_element(By.CSS_SELECTOR, '#room-list [data-conv="#lobby"]').click()
+            click('#room-list [data-conv="#lobby"]')
         wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#log .msg")) >= 6)
         wait(lambda: driver.execute_script(
             "return [...document.querySelectorAll('#log img')].every(i => i.complete && i.naturalWidth)"))
         driver.find_element(By.ID, "message-input").send_keys("See you at 2 — 下午两点见")
         save("room")
-        driver.find_element(By.ID, "message-input").send_keys(Keys.ENTER)
+        driver.find_element(By.ID, "message-input").clear()
         if not phone:
             driver.find_element(By.ID, "emoji-button").click()
             save("emoji")
@@ -204,11 +211,17 @@ def shoot(chromium, By, Keys, save_small, QImage, web, lang, theme, size) -> int
             driver.find_element(By.ID, "sticker-button").click()
         else:
             driver.find_element(By.ID, "back").click()
-        driver.find_element(By.CSS_SELECTOR, '#private-list [data-conv="@bob"]').click()
+        click('#private-list [data-conv="@bob"]')
         wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#log .msg")) >= 2)
         driver.find_element(By.ID, "burn").click()
-        driver.find_element(By.ID, "message-input").send_keys("Yes, after lunch 👍")
-        driver.find_element(By.ID, "message-input").send_keys(Keys.ENTER)
+        if not driver.execute_script("return document.getElementById('log').textContent"
+                                     ".includes('after lunch 👍')"):
+            driver.find_element(By.ID, "message-input").send_keys("Yes, after lunch 👍")
+            driver.find_element(By.ID, "message-input").send_keys(Keys.ENTER)
+            time.sleep(0.5)
+        bob.request("read", conv="@alice", up_to=2 ** 40)     # the read mark on alice's side
+        wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#log .read-mark"))
+        driver.find_element(By.ID, "message-input").send_keys("🙂")
         save("private")
         if not phone:
             driver.find_element(By.ID, "open-settings").click()

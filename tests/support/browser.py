@@ -43,6 +43,10 @@ def chromium(lang: str = "en", size=DESKTOP):
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_window_size(*size)
+    # the page's own size exactly (a window's outer size is not), a touch screen for a phone
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": size[0], "height": size[1], "deviceScaleFactor": 1,
+        "mobile": size[0] < 700})
     original_quit = driver.quit
 
     def quit_and_clean():

@@ -234,7 +234,11 @@ export class App {
     $("back").addEventListener("click", () => { this.session.active = null; this.layout(); this.renderLists(); });
     $("load-older").addEventListener("click", () => this.loadOlder());
     $("log-wrap").addEventListener("scroll", () => {
-      if ($("log-wrap").scrollTop < 40 && this.session?.active) this.loadOlder(true);
+      const wrap = $("log-wrap");
+      // following the newest messages while the view is at the bottom (pictures that load
+      // later keep it there)
+      this.stick = wrap.scrollHeight - wrap.scrollTop - wrap.clientHeight < 60;
+      if (wrap.scrollTop < 40 && this.session?.active) this.loadOlder(true);
     });
     $("file-button").addEventListener("click", () => $("file-input").click());
     $("file-input").addEventListener("change", () => {
@@ -408,7 +412,7 @@ export class App {
     const key = this.session && this.session.active;
     if (!key) { log.replaceChildren(); $("load-older").hidden = true; return; }
     const conv = this.session.conv(key);
-    const atBottom = wrap.scrollHeight - wrap.scrollTop - wrap.clientHeight < 60;
+    const atBottom = this.stick !== false;
     const fromBottom = wrap.scrollHeight - wrap.scrollTop;
     const query = $("search").value.trim().toLowerCase();
     const shown = query ? conv.messages.filter((m) => [m.text, m.from, m.file && m.file.name]
@@ -418,7 +422,7 @@ export class App {
     $("load-older").hidden = !conv.more;
     if (!conv.more && conv.messages.length) log.prepend(el("li", { class: "muted start", text: t("no_more") }));
     if (older) wrap.scrollTop = wrap.scrollHeight - fromBottom;
-    else if (jump || atBottom) wrap.scrollTop = wrap.scrollHeight;
+    else if (jump || atBottom) { wrap.scrollTop = wrap.scrollHeight; this.stick = true; }
   }
 
   messageItem(conv, m) {
@@ -448,7 +452,7 @@ export class App {
   }
 
   fileView(file) {
-    const box = el("div", { class: "file" });
+    const box = el("div", { class: isImage(file) ? "file picture" : "file" });
     if (isImage(file) || isSticker(file)) {
       const img = el("img", { alt: file.name, class: isSticker(file) ? "sticker-img" : "inline-img", "data-file": String(file.id), tabindex: "0", role: "button",
                               title: t("open_picture") });
@@ -458,6 +462,7 @@ export class App {
         const url = this.transfers.imageUrl(file);
         if (url) url.then((u) => { img.src = u; }).catch(() => {});
       }
+      img.addEventListener("load", () => { if (this.stick) $("log-wrap").scrollTop = $("log-wrap").scrollHeight; });
       img.addEventListener("keydown", (e) => { if (e.key === "Enter") this.viewPicture(img); });
       img.addEventListener("click", () => this.viewPicture(img));
       box.append(img);
@@ -607,7 +612,7 @@ export class App {
           el("img", { src: `stickers/${s.file}`, alt: "" })));
       }
     }
-    if (!grid.dataset.keys) { grid.dataset.keys = "1"; this.gridKeys(grid, 4); }
+    if (!grid.dataset.keys) { grid.dataset.keys = "1"; this.gridKeys(grid, 5); }
   }
 
   async sendSticker(sticker) {

@@ -20,7 +20,7 @@ const STRINGS = {
     save: "Save", notice_to_all: "Notice to everybody", sessions: "Sessions", user: "User",
     address: "Address", client: "Client", idle: "Idle", actions: "Actions", refresh: "Refresh",
     online: "online", offline: "offline", connecting: "connecting…",
-    reconnecting_in: "offline, trying again in {s} s", online_count: "({n} online)",
+    reconnecting_in: "offline, trying again in {s} s", online_count: " ({n} online)",
     sending: "sending…", failed: "not sent", retry: "Send again", read: "read",
     join: "Join", joined_room: "member", kick: "Kick", ban: "Ban", unban: "Unban",
     kick_reason: "Reason (optional)", no_more: "This is the beginning.",
