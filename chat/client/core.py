@@ -1,6 +1,6 @@
 """ChatClient: log in, stay connected, send without losing anything, report events.
 
-The link is a small state machine::
+The link is a small state machine (:mod:`chat.client.link`)::
 
     OFFLINE -> CONNECTING -> LOGGING_IN -> ONLINE
                    ^                         |  link lost (not kicked, not closed)
@@ -18,7 +18,6 @@ All timers run on the injected clock.
 """
 
 import collections
-import enum
 import random as _random
 
 from twisted.internet.threads import deferToThread
@@ -31,6 +30,7 @@ from chat.client.backoff import Backoff
 from chat.client.connection import (
     ClientConnection, NotConnected, PortSpeaksTLS, RequestFailed, TLSProbe)
 from chat.client.files import FileTransfers
+from chat.client.link import Link, LinkState
 from chat.client.listener import ClientListener
 from chat.client.model import ClientModel, RoomInfo
 from chat.client.outbox import Outbox, OutState
@@ -50,14 +50,6 @@ NO_RECONNECT = frozenset({"kicked", "banned", "abuse"})
 FATAL_LOGIN = frozenset({"bad_credentials", "banned", "unsupported_version", "name_taken",
                          "bad_request"})
 """Login errors that a retry cannot cure."""
-
-
-class LinkState(enum.Enum):
-    OFFLINE = "offline"
-    CONNECTING = "connecting"
-    LOGGING_IN = "logging_in"
-    ONLINE = "online"
-    RECONNECTING = "reconnecting"
 
 
 PROBE_TIMEOUT = 3.0
@@ -125,7 +117,7 @@ class ChatClient:
         self.outbox = Outbox()
         self.backoff = Backoff(random=random)
         self._login_wait = None      # a login's rate_limited retry_after, for the next retry
-        self.state = LinkState.OFFLINE
+        self._link = Link(self._announce)
         self.hello: dict = {}
         self._conn = None
         self._credentials = None
@@ -141,6 +133,11 @@ class ChatClient:
         self._idle_waiters: list = []
         self._dead_reason = None
         self.files = FileTransfers(self, run_in_thread)
+
+    @property
+    def state(self) -> LinkState:
+        """Where the link is (see :mod:`chat.client.link`)."""
+        return self._link.state
 
     @property
     def is_online(self) -> bool:
@@ -175,7 +172,7 @@ class ChatClient:
         if self._conn is not None:
             self._conn.close()
         else:
-            self._set_state(LinkState.OFFLINE, "closed")
+            self._link.give_up("closed")
 
     def logout(self) -> defer.Deferred:
         """Log out politely, then close."""
@@ -186,7 +183,7 @@ class ChatClient:
 
     @defer.inlineCallbacks
     def _attempt(self, first: bool, register: bool = False, avatar: tuple = None):
-        self._set_state(LinkState.CONNECTING)
+        self._link.connect()
         try:
             conn = yield self.connect(_ConnectionFactory(self))
         except Exception as exc:
@@ -194,7 +191,7 @@ class ChatClient:
             if getattr(exc, "permanent", False):
                 self._give_up = reason   # a changed certificate: retrying cannot cure it
             if first:
-                self._set_state(LinkState.OFFLINE, reason)
+                self._link.give_up(reason)
             else:
                 self.log.info("reconnect failed: {reason}", reason=reason)
             raise CannotConnect(reason, exc) from None
@@ -206,7 +203,7 @@ class ChatClient:
         self._heartbeat = Heartbeat(self.clock, self._ping, self._link_dead,
                                     self.ping_after, self.dead_after)
         self._heartbeat.start()
-        self._set_state(LinkState.LOGGING_IN)
+        self._link.connected()
         username, password = self._credentials
         try:
             self.hello = yield conn.request(C.Hello(version=PROTOCOL_VERSION,
@@ -249,7 +246,7 @@ class ChatClient:
             raise ConnectionLost("the connection was lost while logging in")
         self._logged_in_once = True
         self.backoff.reset()
-        self._set_state(LinkState.ONLINE)
+        self._link.logged_in()
         self.listener.on_logged_in(data, first)
         self._resend()
         self._flush_reads()
@@ -291,10 +288,7 @@ class ChatClient:
             self._deliver(msg, live=True)
 
     # ------------------------------------------------------------------ link events
-    def _set_state(self, state: LinkState, reason=None, retry_in=None) -> None:
-        if state is self.state and retry_in is None and reason is None:
-            return
-        self.state = state
+    def _announce(self, state: LinkState, reason, retry_in) -> None:
         self.listener.on_state(state, reason, retry_in)
 
     def _activity(self) -> None:
@@ -327,7 +321,7 @@ class ChatClient:
             if code in NO_RECONNECT:
                 self._give_up = why
         if self._give_up is not None or not self._logged_in_once:
-            self._set_state(LinkState.OFFLINE, self._give_up or why)
+            self._link.give_up(self._give_up or why)
             self._wake_idle()
             self.files.link_gone_for_good(self._give_up or why)
             return
@@ -338,7 +332,7 @@ class ChatClient:
         wait, self._login_wait = self._login_wait, None
         if wait is not None:
             delay = max(delay, float(wait))
-        self._set_state(LinkState.RECONNECTING, why, delay)
+        self._link.wait(why, delay)
         self._retry_call = self.clock.callLater(delay, self._retry)
 
     def _retry(self) -> None:
@@ -347,7 +341,7 @@ class ChatClient:
 
     def _retry_failed(self, failure) -> None:
         if self._give_up is not None:
-            self._set_state(LinkState.OFFLINE, self._give_up)
+            self._link.give_up(self._give_up)
             self._wake_idle()
             self.files.link_gone_for_good(self._give_up)
         elif failure.check(CannotConnect):

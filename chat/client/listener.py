@@ -10,7 +10,7 @@ class ClientListener:
     """Callbacks of :class:`chat.client.core.ChatClient`; all optional."""
 
     def on_state(self, state, reason=None, retry_in=None) -> None:
-        """The link changed: ``state`` is a :class:`chat.client.core.LinkState`; ``reason``
+        """The link changed: ``state`` is a :class:`chat.client.link.LinkState`; ``reason``
         says why it went down, ``retry_in`` the seconds until the next attempt."""
 
     def on_logged_in(self, data: dict, first: bool) -> None:
