@@ -117,6 +117,24 @@ class LoginTests(ClientTestCase):
         self.advance(120, step=10)
         self.assertEqual(self.net.attempts, attempts)
 
+    def test_a_refused_login_may_be_tried_again_at_once(self):
+        # a person types the password again (chat-cli, a login window): the same client logs
+        # in again as soon as it hears "wrong password", before that connection has closed
+        self.client("alice")
+        listener = Recorder()
+        bob = ChatClient(self.net.connect, self.clock, listener, random=lambda: 0.5)
+        result = []
+
+        def again(failure):
+            failure.trap(RequestFailed)
+            result.append(failure.value.code)
+            return bob.login("alice", PASSWORD)
+        bob.login("alice", "wrong password").addErrback(again).addBoth(result.append)
+        self.net.pump()
+        self.assertEqual(result[0], "bad_credentials")
+        self.assertEqual(result[1]["user"]["name"], "alice")
+        self.assertEqual(bob.state, LinkState.ONLINE)
+
     def test_avatar_sent_at_registration_and_fetched(self):
         png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
         listener = Recorder()

@@ -240,6 +240,11 @@ class ChatClient:
             elif exc.code == "rate_limited":
                 # the server refuses logins from here for a while: the next try waits for it
                 self._login_wait = exc.retry_after or None
+            if first and conn is self._conn:
+                # a refused first login ends the link now, not once the socket has closed:
+                # the caller may try again at once (a password typed again, as chat-cli does)
+                self._detach()
+                self._down_for_good(self._give_up or exc.message)
             conn.close()
             raise
         if conn is not self._conn:
@@ -308,11 +313,7 @@ class ChatClient:
     def _lost(self, conn, reason) -> None:
         if conn is not self._conn:
             return
-        self._conn = None
-        self._held = None
-        self._stop_timers()
-        for out in self.outbox.unacked():
-            self.outbox.requeue(out)
+        self._detach()
         why = self._dead_reason or "connection lost"
         self._dead_reason = None
         if self._bye is not None:
@@ -321,11 +322,22 @@ class ChatClient:
             if code in NO_RECONNECT:
                 self._give_up = why
         if self._give_up is not None or not self._logged_in_once:
-            self._link.give_up(self._give_up or why)
-            self._wake_idle()
-            self.files.link_gone_for_good(self._give_up or why)
-            return
+            return self._down_for_good(self._give_up or why)
         self._schedule_retry(why)
+
+    def _detach(self) -> None:
+        """Forget the current connection: what was sent on it and not acknowledged goes
+        again on the next one."""
+        self._conn = None
+        self._held = None
+        self._stop_timers()
+        for out in self.outbox.unacked():
+            self.outbox.requeue(out)
+
+    def _down_for_good(self, why: str) -> None:
+        self._link.give_up(why)
+        self._wake_idle()
+        self.files.link_gone_for_good(why)
 
     def _schedule_retry(self, why: str) -> None:
         delay = self.backoff.next()
@@ -341,9 +353,7 @@ class ChatClient:
 
     def _retry_failed(self, failure) -> None:
         if self._give_up is not None:
-            self._link.give_up(self._give_up)
-            self._wake_idle()
-            self.files.link_gone_for_good(self._give_up)
+            self._down_for_good(self._give_up)
         elif failure.check(CannotConnect):
             self._schedule_retry(failure.value.reason)
         elif failure.check(RequestFailed):
