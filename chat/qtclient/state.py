@@ -7,11 +7,14 @@ messages are read when it is the current one and the window is active; only then
 marks sent and burn-after-reading countdowns started.
 """
 
+import os
 import time
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
+from chat.client.transfers import TransferState
 from chat.protocol.timestamps import format_ts
+from chat.qtclient.cache import CachedFile, FileCache, is_sha256
 from chat.qtclient.stickers import builtin_by_sha
 from chat.qtclient.models import (
     ChatItem, ConversationsModel, Delivery, ItemKind, MessagesModel, Person, TransfersModel,
@@ -32,11 +35,18 @@ class ChatState(QObject):
     notice = pyqtSignal(dict)                    # a server notice
     avatarChanged = pyqtSignal(str)              # a user's avatar arrived
     historyLoaded = pyqtSignal(str, int)         # conv, rows added at the top
+    alreadySaved = pyqtSignal(str)               # a download asked for was here: its path
+    pictureReady = pyqtSignal(str)               # the picture of this SHA-256 is here now
 
     def __init__(self, session, translator, settings=None, clock=time.monotonic, parent=None,
                  image_dir: str = None):
         super().__init__(parent)
         self.image_dir = image_dir               # where inline images are fetched to
+        # each content once, found by its SHA-256 (defect 11 of issue 14)
+        self.cache = FileCache(image_dir) if image_dir else None
+        self._pictures = {}                      # sha256 -> a copy of that picture here
+        self._fetching = {}                      # sha256 -> items waiting for that picture
+        self._saving = {}                        # (sha256, folder) -> items waiting for it
         self.session = session
         self.translator = translator
         self.settings = settings
@@ -47,6 +57,7 @@ class ChatState(QObject):
         self.logs: dict[str, MessagesModel] = {}
         self.current = ""
         self.active = False                      # the main window is the active window
+        self._uploads = 0                        # upload cards made (their local cids)
         self._burn_timer = QTimer(self)
         self._burn_timer.setInterval(250)
         self._burn_timer.timeout.connect(self._tick_burns)
@@ -181,13 +192,16 @@ class ChatState(QObject):
 
     # ------------------------------------------------------------------ pictures
     def picture_for(self, file_view: dict):
-        """A copy of this picture on this computer (a built-in sticker, or an image fetched or
-        sent in this session), or None."""
+        """A copy of this picture on this computer (a built-in sticker, one in the cache or
+        saved, or an image fetched or sent in this session), or None."""
         if not file_view:
             return None
         known = builtin_by_sha(file_view.get("sha256"))
         if known is not None:
             return known.path
+        path = self._pictures.get(file_view.get("sha256"))
+        if path:
+            return path
         transfer = self.transfers.for_file(file_view.get("id"))
         path = getattr(transfer, "path", None)
         state = getattr(getattr(transfer, "state", None), "value", None)
@@ -196,20 +210,75 @@ class ChatState(QObject):
         return None
 
     def fetch_picture(self, file_view: dict):
-        """Fetch a picture (not too big) into the image folder unless it is being fetched or is
-        here; returns its transfer or None. Its end shows in ``transfers``."""
-        if (not file_view or self.image_dir is None
+        """Find a picture (not too big) here or fetch it into the cache, unless it is on its
+        way or here; returns what it waits for (a transfer) or None. Its end is
+        ``pictureReady``."""
+        if (not file_view or self.cache is None
                 or not str(file_view.get("mime", "")).startswith("image/")
                 or (file_view.get("size") or 0) > INLINE_IMAGE_MAX
                 or self.picture_for(file_view) is not None or not self.session.is_online):
             return None
-        running = self.transfers.for_file(file_view.get("id"), "down")
-        if running is not None and getattr(running.state, "value", "") not in (
-                "failed", "cancelled"):
+        if file_view.get("sha256") in self._fetching:
             return None
-        transfer = self.session.download(file_view["id"], self.image_dir)
-        self._transfer(transfer)
-        return transfer
+        return self._want_picture(file_view, None)
+
+    def _want_picture(self, info: dict, item):
+        """Show the picture ``info`` from a copy here (the cache, or one the user saved), or
+        fetch it into the cache: each content is fetched once, whatever the number of messages
+        (or logins) that show it. ``item`` (a ChatItem, or None) follows."""
+        sha = info.get("sha256")
+        if not is_sha256(sha):                # every server file has one; never trust less
+            return None
+        path = self._pictures.get(sha)
+        if path:
+            if item is not None:
+                item.transfer = CachedFile.of(info, path)
+                self._refresh_item(item)
+            return item.transfer if item is not None else None
+        entry = self._fetching.get(sha)
+        if entry is not None:                 # the same picture is on its way already
+            if item is not None:
+                entry["items"].append(item)
+                item.transfer = entry["transfer"]
+                self._refresh_item(item)
+            return entry["transfer"]
+        looking = CachedFile.of(info, None, TransferState.WAITING)
+        entry = self._fetching[sha] = {"items": [], "transfer": looking}
+        if item is not None:
+            entry["items"].append(item)
+            item.transfer = looking
+            self._refresh_item(item)
+
+        def found(path):
+            if path:
+                return self._picture_here(sha, path)
+            transfer = self._start_download(info, self.cache.folder_for(sha))
+            entry["transfer"] = transfer
+            for waiting in entry["items"]:
+                waiting.transfer = transfer
+                self._refresh_item(waiting)
+
+            def ended(result):
+                if transfer.state is TransferState.DONE and transfer.path:
+                    self._picture_here(sha, transfer.path)
+                elif self._fetching.get(sha) is entry:
+                    del self._fetching[sha]      # failed: the card says so; a retry may come
+                return result
+            transfer.finished.addBoth(ended)
+
+        self.cache.find(sha, info.get("size") or 0).addCallbacks(
+            found, lambda failure: found(None))
+        return entry["transfer"]
+
+    def _picture_here(self, sha: str, path: str) -> None:
+        """The picture ``sha`` is at ``path``: every message waiting for it shows it."""
+        self._pictures[sha] = path
+        entry = self._fetching.pop(sha, None)
+        for item in entry["items"] if entry else []:
+            if getattr(item.transfer, "path", None) != path:
+                item.transfer = CachedFile.of(item.file, path)
+            self._refresh_item(item)
+        self.pictureReady.emit(sha)
 
     def clear_local(self, conv: str) -> None:
         """Forget what this client shows of ``conv`` (the server's copy is not touched).
@@ -252,6 +321,64 @@ class ChatState(QObject):
     def retry(self, item: ChatItem) -> None:
         if item.out is not None and item.delivery is Delivery.FAILED:
             self.session.retry(item.out)
+
+    # ------------------------------------------------------------------ uploads
+    def send_file(self, path: str, conv: str = None, mime: str = None):
+        """Send the file at ``path``: its card shows at once (checking, waiting, progress and
+        speed, cancel; then done, failed or cancelled) and becomes the file's message once the
+        server has it (defect 2 of issue 14). Returns the upload's transfer."""
+        conv = conv or self.current
+        transfer = self.session.send_file(conv, path, mime)
+        self.conversations.ensure(conv)
+        try:
+            size = os.path.getsize(path)   # a stat; the bytes are read in the hashing thread
+        except OSError:
+            size = 0                       # the upload fails and its card says why
+        self._uploads += 1
+        self.log(conv).append(ChatItem(
+            ItemKind.MESSAGE, sender=self.session.me, own=True, private=conv.startswith("@"),
+            cid=f"upload-{self._uploads}", delivery=Delivery.PENDING, ts=_now_ts(),
+            file={"name": transfer.name, "size": size, "mime": transfer.mime},
+            transfer=transfer))
+        self._remember_upload(transfer)
+        return transfer
+
+    def retry_upload(self, item: ChatItem):
+        """Send a failed or cancelled upload again, on the same card."""
+        old = item.transfer
+        transfer = self.session.send_file(old.target or self.current, old.path, old.mime)
+        item.transfer = transfer
+        self._refresh_item(item)
+        self._remember_upload(transfer)
+        return transfer
+
+    def _remember_upload(self, transfer) -> None:
+        """The file we sent is a copy here: neither a later login nor a Download fetches it."""
+        if self.cache is None or transfer.finished is None:
+            return
+
+        def ended(result):
+            if transfer.state is TransferState.DONE and transfer.sha256:
+                self.cache.remember(transfer.sha256, os.path.abspath(transfer.path))
+                if str(transfer.mime or "").startswith("image/"):
+                    self._pictures.setdefault(transfer.sha256, transfer.path)
+            return result
+        transfer.finished.addBoth(ended)
+
+    @staticmethod
+    def _upload_row(model, view: dict) -> int:
+        """The card of our upload that became the file message ``view``, or -1."""
+        for row in range(len(model.items) - 1, -1, -1):
+            item = model.items[row]
+            t = item.transfer
+            if item.msg_id is not None or t is None or getattr(t, "direction", "") != "up":
+                continue
+            if t.file_id is not None:
+                if t.file_id == view.get("id"):
+                    return row
+            elif t.sha256 is not None and t.sha256 == view.get("sha256"):
+                return row           # published by the offer itself (content the server had)
+        return -1
 
     # ------------------------------------------------------------------ session events
     def logged_in(self, data: dict, first: bool) -> None:
@@ -327,6 +454,8 @@ class ChatState(QObject):
             return                         # nothing left to show of it
         item = self._item(msg)
         row = model.row_of_cid(item.cid) if item.own and item.cid else -1
+        if row < 0 and item.own and item.file:
+            row = self._upload_row(model, item.file)   # the card shown since the upload began
         if row >= 0:
             mine = model.items[row]
             mine.msg_id, mine.ts, mine.delivery = item.msg_id, item.ts, Delivery.STORED
@@ -350,8 +479,55 @@ class ChatState(QObject):
                 self.incoming.emit(conv, msg)
 
     def download(self, item: ChatItem, folder: str):
-        """Fetch the file of ``item`` into ``folder``; the item follows its progress."""
-        transfer = self.session.download(item.file["id"], folder)
+        """Fetch the file of ``item`` into ``folder``; the item follows its progress. A copy
+        the user has already (the same SHA-256: saved before, or sent from here) is shown
+        instead of a second one, and ``alreadySaved`` says where it is. Returns what the item
+        follows (a transfer)."""
+        info = item.file
+        sha = info.get("sha256")
+        if self.cache is None or not is_sha256(sha):
+            item.transfer = self._start_download(info, folder)
+            return item.transfer
+        key = (sha, os.path.abspath(folder))
+        entry = self._saving.get(key)
+        if entry is not None:                   # asked twice: one download, one copy
+            entry["items"].append(item)
+            item.transfer = entry["transfer"]
+            self._refresh_item(item)
+            return item.transfer
+        checking = CachedFile.of(info, None, TransferState.HASHING)
+        entry = self._saving[key] = {"items": [item], "transfer": checking}
+        item.transfer = checking
+        self._refresh_item(item)
+
+        def known(path):
+            if path:
+                del self._saving[key]
+                for waiting in entry["items"]:
+                    waiting.transfer = CachedFile.of(waiting.file, path)
+                    self._refresh_item(waiting)
+                self.alreadySaved.emit(path)
+                return
+            transfer = self._start_download(info, folder)
+            entry["transfer"] = transfer
+            for waiting in entry["items"]:
+                waiting.transfer = transfer
+                self._refresh_item(waiting)
+
+            def ended(result):
+                if self._saving.get(key) is entry:
+                    del self._saving[key]
+                if transfer.state is TransferState.DONE and transfer.path:
+                    self.cache.remember(sha, transfer.path)
+                return result
+            transfer.finished.addBoth(ended)
+
+        self.cache.known(sha, info.get("size") or 0, folder, info.get("name", "")).addCallbacks(
+            known, lambda failure: known(None))
+        return item.transfer
+
+    def _start_download(self, info: dict, folder: str):
+        transfer = self.session.download(info["id"], folder)
         self._transfer(transfer)
         return transfer
 
@@ -372,7 +548,7 @@ class ChatState(QObject):
             return False                     # saved at an earlier arrival already
         settings.add_auto_saved(account, file_id)
         # the download makes the folder if need be (in its thread, like its file)
-        item.transfer = self.download(item, settings.auto_save_dir)
+        self.download(item, settings.auto_save_dir)
         return True
 
     def _fetch_image(self, item: ChatItem) -> None:
@@ -382,10 +558,16 @@ class ChatState(QObject):
             if known is not None:
                 item.picture = known.path        # one of ours: nothing to download
                 return
-        if (not item.is_image or self.image_dir is None or item.transfer is not None
+        if (not item.is_image or self.cache is None or item.transfer is not None
                 or item.picture or (item.file.get("size") or 0) > INLINE_IMAGE_MAX):
             return
-        item.transfer = self.download(item, self.image_dir)
+        self._want_picture(item.file, item)
+
+    def _refresh_item(self, item: ChatItem) -> None:
+        for model in self.logs.values():
+            row = _row_of_item(model, item)
+            if row >= 0:
+                model.changed(row)
 
     def _queued(self, out) -> None:
         model = self.log(out.to)
@@ -512,13 +694,30 @@ class ChatState(QObject):
 
     def _transfer(self, transfer) -> None:
         self.transfers.update(transfer)
-        if transfer.file_id is None:
-            return
         for model in self.logs.values():
             for row, item in enumerate(model.items):
-                if item.file and item.file.get("id") == transfer.file_id:
+                if item.transfer is transfer:
+                    if transfer.file and "id" not in item.file:
+                        item.file = dict(transfer.file)   # the offer made it a server file
+                    model.changed(row)
+                elif transfer.file_id is not None and item.file \
+                        and item.file.get("id") == transfer.file_id \
+                        and not _keeps_upload(item, transfer):
                     item.transfer = transfer
                     model.changed(row)
+
+
+def _row_of_item(model, item) -> int:
+    for row, mine in enumerate(model.items):
+        if mine is item:
+            return row
+    return -1
+
+
+def _keeps_upload(item, transfer) -> bool:
+    """Our own upload's card stays with its upload (a download of the same file elsewhere
+    does not take it over)."""
+    return getattr(item.transfer, "direction", "") == "up" and transfer.direction == "down"
 
 
 def _now_ts() -> str:

@@ -52,6 +52,7 @@ EN = {
     "main_shutdown": "The server shuts down in {seconds} s. {message}",
     "main_error": "Error",
     "main_file_failed": "The file {name} was not sent: {message}",
+    "main_file_already_saved": "{name} is saved already, in {folder}",
     # why the link went (the client core's reasons)
     "reason_lost": "connection lost",
     "reason_refused": "connection refused",
@@ -102,6 +103,7 @@ ZH = {
     "main_shutdown": "服务器将在 {seconds} 秒后关闭。{message}",
     "main_error": "错误",
     "main_file_failed": "文件 {name} 未能发送：{message}",
+    "main_file_already_saved": "{name} 已经保存过了，在 {folder}",
     "reason_lost": "连接已断开",
     "reason_refused": "连接被拒绝",
     "reason_unknown_host": "未知主机",

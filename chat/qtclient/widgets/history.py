@@ -109,6 +109,13 @@ class HistoryModel(QAbstractTableModel):
                 index = self.index(row, 2)
                 self.dataChanged.emit(index, index)
 
+    def refresh_picture(self, sha256: str) -> None:
+        """A picture was found here (or arrived): redraw the rows that show its content."""
+        for row, msg in enumerate(self.rows):
+            if (msg.get("file") or {}).get("sha256") == sha256:
+                index = self.index(row, 2)
+                self.dataChanged.emit(index, index)
+
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.translator.tr(COLUMNS[section])
@@ -184,6 +191,7 @@ class HistoryWindow(QDialog):
         self.table.activated.connect(self._chosen)
         state.transfers.dataChanged.connect(self._transfer_changed)
         state.transfers.rowsInserted.connect(self._transfer_changed)
+        state.pictureReady.connect(self.model.refresh_picture)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)

@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
                 (self.session.model.limits or {}).get("burn_ttl_default", 5))
         self.session.byeReceived.connect(self._bye)
         self.session.transferChanged.connect(self._transfer_changed)
+        state.alreadySaved.connect(self._already_saved)
         translator.languageChanged.connect(self.retranslate)
         theme.notifier().changed.connect(self._theme_changed)
         self._link_changed(self.session.state, "", 0.0)
@@ -249,18 +250,19 @@ class MainWindow(QMainWindow):
     def _send_files(self, paths) -> None:
         for path in paths:
             if os.path.isfile(path):
-                self.session.send_file(self.state.current, path)
+                self.state.send_file(path)       # its card shows at once
+        self.view.scrollToBottom()
 
     def _send_sticker(self, path: str) -> None:
         """A sticker is an image file marked as one (docs/PROTOCOL.md, *Files*)."""
         if self.state.current and os.path.isfile(path):
-            self.session.send_file(self.state.current, path, sticker_mime(path))
+            self.state.send_file(path, mime=sticker_mime(path))   # its card shows at once
             self.view.scrollToBottom()
 
     def _retry(self, item) -> None:
         transfer = item.transfer
         if transfer is not None and transfer.direction == "up":
-            self.session.send_file(transfer.target or self.state.current, transfer.path)
+            self.state.retry_upload(item)
         else:
             self.state.retry(item)
 
@@ -268,7 +270,7 @@ class MainWindow(QMainWindow):
         self.state.download(item, self.settings.download_dir)
 
     def _cancel(self, item) -> None:
-        if item.transfer is not None:
+        if item.transfer is not None and not getattr(item.transfer, "cached", False):
             self.session.cancel(item.transfer)
 
     def _open(self, path: str) -> None:
@@ -276,6 +278,11 @@ class MainWindow(QMainWindow):
 
     def _show_in_folder(self, path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+
+    def _already_saved(self, path: str) -> None:
+        self.statusBar().showMessage(self.translator.tr(
+            "main_file_already_saved", name=os.path.basename(path),
+            folder=os.path.dirname(path)), 10000)
 
     def _transfer_changed(self, transfer) -> None:
         if transfer.direction == "up" and transfer.state.value == "failed" and transfer.error:

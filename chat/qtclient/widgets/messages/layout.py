@@ -357,6 +357,8 @@ class RowLayouter(QStyledItemDelegate):
             else:
                 text = tr("file_progress", percent=int(transfer.percent or 0),
                           speed=human_speed(transfer.speed or 0))
+            if getattr(transfer, "cached", False):
+                return [[Span(text, MUTED)]]     # a copy here being checked: nothing to stop
             return [[Span(text, MUTED), Span(tr("file_cancel"), LINK, "cancel")]]
         if state == "done":
             if shown:
@@ -383,7 +385,7 @@ class RowLayouter(QStyledItemDelegate):
         """The line under a bubble: delivery, read mark, burn-after-reading marker."""
         tr = self.translator.tr
         spans = []
-        if item.delivery is Delivery.PENDING:
+        if item.delivery is Delivery.PENDING and not item.file:   # a file card shows its own
             spans.append(Span(tr("msg_sending"), MUTED, icon="clock"))
         elif item.delivery is Delivery.FAILED:
             error = (describe_error(self.translator, item.error_code, item.error)

@@ -1,0 +1,85 @@
+"""The upload card (issue 14, defect 2): from the moment a file is chosen the sender sees it,
+with hashing as a phase of its own, then progress and speed, and a cancel link; when the
+server has it the card becomes the file's message (one row, not two)."""
+
+import os
+
+from PyQt6.QtCore import Qt
+
+from tests.qt.test_app import close, log_in, make_app
+
+
+def big_file(tmp_dir, name, mib):
+    path = os.path.join(tmp_dir, name)
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(1024 * 1024))
+    return path
+
+
+def cards(state, name):
+    return [i for i in state.log("#lobby").items if i.file and i.file.get("name") == name]
+
+
+def test_upload_card_from_the_first_moment_to_the_message(qtbot, server, tmp_dir):
+    alice, bob = make_app(tmp_dir, "alice", server.port), make_app(tmp_dir, "bob", server.port)
+    try:
+        a_main = log_in(qtbot, alice, "alice")
+        log_in(qtbot, bob, "bob")
+        path = big_file(tmp_dir, "video.bin", 24)
+        states, shown = [], []
+
+        def changed(transfer):
+            states.append(transfer.state.value)
+            if transfer.state.value == "sending" and transfer.done:
+                items = alice.state.log("#lobby").items
+                row = [n for n, i in enumerate(items) if i.transfer is transfer][0]
+                lay = a_main.view.row_layout(row)
+                shown.append(" ".join(s.text for line in lay.lines for s in line))
+        alice.session.transferChanged.connect(changed)
+        a_main.input.sendFiles.emit([path])        # the file button, a drop or a paste
+        # at once, before anything was hashed or sent
+        mine = cards(alice.state, "video.bin")
+        assert len(mine) == 1 and mine[0].own and mine[0].msg_id is None
+        assert mine[0].file["size"] == 24 * 1024 * 1024
+        row = alice.state.log("#lobby").items.index(mine[0])
+        a_main.view.scrollToBottom()
+        lay = a_main.view.row_layout(row)
+        assert lay.progress is not None and "cancel" in lay.actions
+        words = " ".join(s.text for line in lay.lines for s in line)
+        assert alice.translator.tr("file_hashing") in words, words
+        qtbot.waitUntil(lambda: "done" in states, timeout=30000)
+        assert states[0] == "hashing" and "sending" in states
+        # while sending, the card said how far and how fast
+        assert shown and "%" in shown[-1] and "/s" in shown[-1], shown
+        qtbot.waitUntil(lambda: cards(alice.state, "video.bin")[0].msg_id is not None,
+                        timeout=10000)
+        assert len(cards(alice.state, "video.bin")) == 1      # became the message, no twin
+        card = cards(alice.state, "video.bin")[0]
+        assert card.file.get("id") and card.transfer.direction == "up"
+        lay = a_main.view.row_layout(alice.state.log("#lobby").items.index(card))
+        assert lay.progress is None and "cancel" not in lay.actions
+        qtbot.waitUntil(lambda: len(cards(bob.state, "video.bin")) == 1, timeout=10000)
+    finally:
+        close(alice, bob)
+
+
+def test_upload_card_cancel_while_hashing(qtbot, server, tmp_dir):
+    alice = make_app(tmp_dir, "alice", server.port)
+    try:
+        a_main = log_in(qtbot, alice, "alice")
+        path = big_file(tmp_dir, "huge.bin", 48)
+        a_main.input.sendFiles.emit([path])
+        card = cards(alice.state, "huge.bin")[0]
+        row = alice.state.log("#lobby").items.index(card)
+        a_main.view.scrollToBottom()
+        cancel = a_main.view.action_rect(row, "cancel")
+        assert cancel is not None
+        qtbot.mouseClick(a_main.view.viewport(), Qt.MouseButton.LeftButton,
+                         pos=cancel.center())
+        qtbot.waitUntil(lambda: card.transfer.state.value == "cancelled", timeout=10000)
+        lay = a_main.view.row_layout(alice.state.log("#lobby").items.index(card))
+        words = " ".join(s.text for line in lay.lines for s in line)
+        assert "Cancelled" in words and lay.progress is None
+    finally:
+        close(alice)
