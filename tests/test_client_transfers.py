@@ -67,6 +67,33 @@ class UploadTests(unittest.TestCase):
         digest, size = self.successResultOf(hash_file(self.path, run_now))
         self.assertEqual((digest, size), (hashlib.sha256(self.data).hexdigest(), len(self.data)))
 
+    def test_hash_in_steps_reports_how_far(self):
+        from chat.client import transfers
+        self.patch(transfers, "HASH_STEP", 4096)
+        seen = []
+        runner = HeldRunner()
+        d = hash_file(self.path, runner, lambda done, size: seen.append((done, size)))
+        steps = 0
+        while runner.calls:                  # one trip to the thread per step, one at a time
+            self.assertEqual(len(runner.calls), 1)
+            runner.release()
+            steps += 1
+        self.assertEqual(steps, len(self.data) // 4096 + 1)
+        self.assertEqual(self.successResultOf(d),
+                         (hashlib.sha256(self.data).hexdigest(), len(self.data)))
+        self.assertEqual(seen, [(4096 * n, len(self.data)) for n in range(1, steps)])
+
+    def test_hash_in_steps_stops_when_cancelled(self):
+        from chat.client import transfers
+        self.patch(transfers, "HASH_STEP", 4096)
+        runner = HeldRunner()
+        d = hash_file(self.path, runner, lambda done, size: None)
+        runner.release()
+        d.cancel()
+        self.failureResultOf(d, defer.CancelledError)
+        runner.release()                     # the step under way when it was cancelled
+        self.assertEqual(runner.calls, [])   # and no other after it
+
     def test_stream_from_an_offset_in_chunks(self):
         conn, progress = FakeConnection(), []
         stream = UploadStream(self.path, 1000, len(self.data), run_now, progress.append)

@@ -151,6 +151,8 @@ def run(base: str, port: int) -> int:
     make_image(avatar_c, 96, 96, 290, "C")
     photo = os.path.join(files, "whiteboard.png")
     make_image(photo, 640, 400, 180, "Whiteboard")
+    diagram = os.path.join(files, "diagram.png")
+    make_image(diagram, 480, 300, 40, "Diagram")
     notes = os.path.join(files, "lecture-notes.pdf")
     with open(notes, "wb") as f:
         f.write(os.urandom(3 * 1024 * 1024 + 123456))
@@ -241,9 +243,9 @@ def run(base: str, port: int) -> int:
         b.send("Morning! Can you share the slides? 🙏")
         yield sleep(0.3)
         a.send("Sure, the notes are coming as a file. 你好，同学们！")
-        alice.session.send_file("#lobby", notes)
+        a.send_file(notes, "#lobby")
         yield sleep(0.5)
-        bob.session.send_file("#lobby", photo)
+        b.send_file(photo, "#lobby")
         yield wait_for(lambda: any(i.is_image and i.transfer is not None
                                    and i.transfer.state.value == "done"
                                    for i in a.log("#lobby").items))
@@ -329,6 +331,20 @@ def run(base: str, port: int) -> int:
         image = screen(size, theme_name)
         put(image, main, QPoint(0, 0))
         save(image, "room", lang, theme_name, size)
+        # upload cards in each phase: a picture being sent, a file the server refused, a big
+        # video being prepared (hashed; newest, so the small screen shows it too); drawn from
+        # transfers in those states
+        lobby = a.log("#lobby")
+        cards = upload_cards(alice)
+        for card in cards:
+            lobby.append(card)
+        main.view.scrollToBottom()
+        yield sleep(0.3)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        save(image, "upload", lang, theme_name, size)
+        for card in cards:
+            lobby.remove(lobby.items.index(card))
         # the emoji picker and the sticker panel, open over it
         for state, opener, popup in (
                 ("emoji", main.input.open_emoji, lambda: main.input.picker),
@@ -403,6 +419,30 @@ def run(base: str, port: int) -> int:
         put(image, viewer, centred(size, viewer))
         save(image, "image-viewer", lang, theme_name, size, full_colour=True)
         viewer.close()
+
+    def upload_cards(alice):
+        from chat.client.transfers import Transfer, TransferState
+        from chat.qtclient.models import ChatItem, Delivery, ItemKind
+        from chat.qtclient.state import _now_ts
+        gib, mib = 1 << 30, 1 << 20
+        shown = []
+        for name, path, size, state, fields in (
+                ("diagram.png", diagram, os.path.getsize(diagram), TransferState.SENDING,
+                 {"done": int(os.path.getsize(diagram) * 0.61), "speed": 2.4 * mib}),
+                ("recordings.zip", None, int(2.1 * gib), TransferState.FAILED,
+                 {"error": ("too_large", "the file is too large")}),
+                ("field-trip.mp4", None, int(1.4 * gib), TransferState.HASHING,
+                 {"hashed": int(0.53 * gib)})):
+            mime = "image/png" if path else "application/octet-stream"
+            transfer = Transfer("up", name, size, path=path or os.path.join(files, name),
+                                target="#lobby", mime=mime, state=state)
+            for key, value in fields.items():
+                setattr(transfer, key, value)
+            shown.append(ChatItem(
+                ItemKind.MESSAGE, sender=alice.session.me, own=True, cid=f"upload-{name}",
+                delivery=Delivery.PENDING, ts=_now_ts(), transfer=transfer,
+                file={"name": name, "size": size, "mime": mime}))
+        return shown
 
     def done(_):
         app.quit()

@@ -170,6 +170,10 @@ class FileTransfers:
         transfer.moved(self.client.clock.seconds(), done)
         self._report(transfer, force=False)
 
+    def _hashed(self, transfer: Transfer, done: int, size: int) -> None:
+        transfer.size, transfer.hashed = size, done
+        self._report(transfer, force=False)
+
     def _fail(self, transfer: Transfer, code: str, message: str) -> None:
         transfer.error = (code, message)
         self._set(transfer, TransferState.FAILED)
@@ -190,7 +194,8 @@ class FileTransfers:
             self._set(transfer, TransferState.HASHING)
             try:
                 transfer.sha256, transfer.size = yield self._wait(
-                    transfer, hash_file(transfer.path, self.run))
+                    transfer, hash_file(transfer.path, self.run,
+                                        lambda done, size: self._hashed(transfer, done, size)))
                 yield self._wait(transfer, self._upload_lock.acquire())
             except defer.CancelledError:
                 return self._cancelled(transfer)

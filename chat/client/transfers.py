@@ -54,6 +54,8 @@ PROGRESS_EVERY = 0.25
 """Seconds between two progress reports of one transfer (state changes are reported at once)."""
 SPEED_WINDOW = 2.0
 """Seconds of history the speed is averaged over."""
+HASH_STEP = 16 << 20
+"""Bytes of an upload hashed in one trip to the thread (progress is reported between them)."""
 
 
 class TransferState(enum.Enum):
@@ -91,6 +93,7 @@ class Transfer:
     sha256: Optional[str] = None
     state: TransferState = TransferState.WAITING
     done: int = 0                     # bytes the other side has, resumed ones included
+    hashed: int = 0                   # up: bytes of the source hashed so far (HASHING)
     resumed_from: int = 0
     speed: float = 0.0                # bytes per second over the last seconds
     error: Optional[tuple] = None     # (code, message) once FAILED
@@ -131,7 +134,8 @@ class Transfer:
         return False
 
 
-def _hash_sync(path: str):
+def sha256_of(path: str):
+    """``(sha256 hex, size)`` of the file at ``path``. Blocking: call it in a thread."""
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as f:
@@ -144,9 +148,42 @@ def _hash_sync(path: str):
     return digest.hexdigest(), size
 
 
-def hash_file(path: str, run) -> defer.Deferred:
-    """Fires with ``(sha256 hex, size)`` of the file at ``path``."""
-    return run(_hash_sync, path)
+def _hash_step(path: str, offset: int, digest):
+    """Hash up to HASH_STEP bytes of ``path`` from ``offset`` into ``digest``: ``(bytes read,
+    the file's size)``; fewer bytes than HASH_STEP mean its end. Each step opens the file
+    itself: a step still running after a cancel shares nothing with anybody."""
+    done = 0
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        f.seek(offset)
+        while done < HASH_STEP:
+            chunk = f.read(min(1 << 20, HASH_STEP - done))
+            if not chunk:
+                break
+            digest.update(chunk)
+            done += len(chunk)
+    return done, size
+
+
+def hash_file(path: str, run, on_progress=None) -> defer.Deferred:
+    """Fires with ``(sha256 hex, size)`` of the file at ``path``. With ``on_progress``, the
+    file is hashed in steps of HASH_STEP bytes, each in ``run`` (a thread; a small file takes
+    one), and ``on_progress(bytes hashed, size)`` is called after each (on the reactor): a
+    big file's hashing shows how far it is, and a cancel stops it at the next step."""
+    if on_progress is None:
+        return run(sha256_of, path)
+    return _hash_in_steps(path, run, on_progress)
+
+
+@defer.inlineCallbacks
+def _hash_in_steps(path: str, run, on_progress):
+    digest, done = hashlib.sha256(), 0
+    while True:
+        n, size = yield run(_hash_step, path, done, digest)
+        done += n
+        if n < HASH_STEP:
+            return digest.hexdigest(), done
+        on_progress(done, max(size, done))
 
 
 def partial_path(folder: str, file_id: int) -> str:

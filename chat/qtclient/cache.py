@@ -23,7 +23,7 @@ from typing import Optional
 from twisted.internet import defer
 
 from chat.client.savename import clean, fit
-from chat.client.transfers import TransferState, _hash_sync
+from chat.client.transfers import TransferState, sha256_of
 from chat.protocol.errors import ProtocolError
 from chat.serial import SerialQueue
 
@@ -74,7 +74,7 @@ class FileCache:
     reactor (``deferToThread``, or a synchronous call in tests); ``hash`` is the SHA-256 of a
     file, ``(hex, size)`` (tests count its calls)."""
 
-    def __init__(self, folder: str, run=None, hash=_hash_sync):
+    def __init__(self, folder: str, run=None, hash=sha256_of):
         if run is None:
             from twisted.internet.threads import deferToThread as run
         self.folder = folder

@@ -10,7 +10,7 @@ import os
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QImage
 
-from chat.client.transfers import TransferState, _hash_sync
+from chat.client.transfers import TransferState, sha256_of
 from chat.qtclient.cache import INDEX, FileCache
 from tests.qt.test_app import close, log_in, make_app
 from twisted.internet import defer
@@ -50,7 +50,7 @@ def test_a_picture_in_its_content_folder_is_found_and_checked(tmp_path):
 
     def counting_hash(path):
         hashed.append(path)
-        return _hash_sync(path)
+        return sha256_of(path)
     cache = FileCache(str(tmp_path / "images"), run=sync, hash=counting_hash)
     data = b"\x89PNG picture bytes"
     digest = sha(data)

@@ -4,8 +4,13 @@ server has it the card becomes the file's message (one row, not two)."""
 
 import os
 
+import pytest
 from PyQt6.QtCore import Qt
 
+from chat.client.transfers import Transfer, TransferState
+from chat.qtclient.i18n import Translator
+from chat.qtclient.models import ChatItem, Delivery, ItemKind, MessagesModel
+from chat.qtclient.widgets.messages import MessageView
 from tests.qt.test_app import close, log_in, make_app
 
 
@@ -47,7 +52,7 @@ def test_upload_card_from_the_first_moment_to_the_message(qtbot, server, tmp_dir
         lay = a_main.view.row_layout(row)
         assert lay.progress is not None and "cancel" in lay.actions
         words = " ".join(s.text for line in lay.lines for s in line)
-        assert alice.translator.tr("file_hashing") in words, words
+        assert alice.translator.tr("file_preparing", percent=0) in words, words
         qtbot.waitUntil(lambda: "done" in states, timeout=30000)
         assert states[0] == "hashing" and "sending" in states
         # while sending, the card said how far and how fast
@@ -83,3 +88,54 @@ def test_upload_card_cancel_while_hashing(qtbot, server, tmp_dir):
         assert "Cancelled" in words and lay.progress is None
     finally:
         close(alice)
+
+
+def card(name, size, state, **fields):
+    transfer = Transfer("up", name, size, path=f"/nowhere/{name}", target="#lobby",
+                        mime="application/octet-stream", state=state)
+    for key, value in fields.items():
+        setattr(transfer, key, value)
+    return ChatItem(ItemKind.MESSAGE, sender="alice", own=True, cid=f"upload-{name}",
+                    delivery=Delivery.PENDING, ts="2026-12-03T09:00:00.000Z",
+                    file={"name": name, "size": size or 0,
+                          "mime": "application/octet-stream"},
+                    transfer=transfer)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_state_of_the_upload_card(qtbot, lang):
+    """The card's words, bar and links in each state of the upload, in both languages."""
+    tr = Translator(lang).tr
+    mib = 1024 * 1024
+    cards = [card("video.mp4", 800 * mib, TransferState.HASHING, hashed=200 * mib),
+             card("waiting.bin", 10 * mib, TransferState.WAITING),
+             card("notes.pdf", 100 * mib, TransferState.SENDING, done=42 * mib,
+                  speed=3.5 * mib),
+             card("huge.zip", 100 * mib, TransferState.FAILED,
+                  error=("quota_exceeded", "quota exceeded: 10 MiB left")),
+             card("gone.bin", 10 * mib, TransferState.CANCELLED)]
+    model = MessagesModel("#lobby")
+    for item in cards:
+        model.append(item)
+    view = MessageView(Translator(lang))
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(900, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    view.doItemsLayout()
+    lays = [view.row_layout(row) for row in range(len(cards))]
+    words = [" ".join(s.text for line in lay.lines for s in line) for lay in lays]
+    hashing, waiting, sending, failed, cancelled = lays
+    assert tr("file_preparing", percent=25) in words[0]              # its own phase
+    assert hashing.progress is not None and hashing.fraction == pytest.approx(0.25)
+    assert "cancel" in hashing.actions
+    assert tr("file_waiting") in words[1] and "cancel" in waiting.actions
+    assert sending.fraction == pytest.approx(0.42) and "cancel" in sending.actions
+    assert "42%" in words[2] and "3.5 MiB" in words[2]
+    assert failed.progress is None and "retry_upload" in failed.actions
+    assert "cancel" not in failed.actions
+    assert tr("file_failed", error="")[:2] in words[3]
+    assert tr("file_cancelled") in words[4] and cancelled.progress is None
+    # a card says its own state: no "Sending..." line under it as well
+    assert not any(tr("msg_sending") in w for w in words)

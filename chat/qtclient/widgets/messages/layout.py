@@ -83,6 +83,14 @@ def _seconds(value) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+def _percent(transfer, state) -> float:
+    """How far a running transfer is: of its hashing while it hashes, else of its bytes."""
+    if state == "hashing":
+        size = getattr(transfer, "size", 0) or 0
+        return 100.0 * getattr(transfer, "hashed", 0) / size if size else 0.0
+    return transfer.percent or 0
+
+
 class RowLayouter(QStyledItemDelegate):
     """Lays out a :class:`~chat.qtclient.models.ChatItem` (see the module); the painting is
     :class:`~.delegate.MessageDelegate`'s."""
@@ -333,7 +341,7 @@ class RowLayouter(QStyledItemDelegate):
         if state in RUNNING:
             y += 8
             out.progress = QRect(0, y, width, 6)
-            out.fraction = max(0.0, min(1.0, (transfer.percent or 0) / 100.0))
+            out.fraction = max(0.0, min(1.0, _percent(transfer, state) / 100.0))
             y += 10
         rows = self._file_links(item, state, pixmap is not None)
         if out.sticker and state not in RUNNING and state not in ("failed", "cancelled"):
@@ -351,7 +359,10 @@ class RowLayouter(QStyledItemDelegate):
         transfer = item.transfer
         if state in RUNNING:
             if state == "hashing":
-                text = tr("file_hashing")
+                # an upload's own first phase: the file is read once for its SHA-256; a
+                # download's is the check of a copy saved before
+                text = tr("file_preparing", percent=int(_percent(transfer, state))) \
+                    if transfer.direction == "up" else tr("file_hashing")
             elif state in ("waiting", "offering"):
                 text = tr("file_waiting")
             else:
