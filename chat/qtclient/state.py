@@ -324,8 +324,9 @@ class ChatState(QObject):
 
     # ------------------------------------------------------------------ uploads
     def send_file(self, path: str, conv: str = None, mime: str = None):
-        """Send the file at ``path``: its card shows at once (checking, waiting, progress and
-        speed, cancel; then done, failed or cancelled) and becomes the file's message once the
+        """Send the file at ``path``: its card shows at once (preparing: its SHA-256 is
+        computed, with progress; waiting; sending with progress and speed; cancel at any
+        time; then done, failed or cancelled) and becomes the file's message once the
         server has it (defect 2 of issue 14). Returns the upload's transfer."""
         conv = conv or self.current
         transfer = self.session.send_file(conv, path, mime)

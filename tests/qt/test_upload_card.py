@@ -36,7 +36,7 @@ def test_upload_card_from_the_first_moment_to_the_message(qtbot, server, tmp_dir
 
         def changed(transfer):
             states.append(transfer.state.value)
-            if transfer.state.value == "sending" and transfer.done:
+            if transfer.state.value == "sending":
                 items = alice.state.log("#lobby").items
                 row = [n for n, i in enumerate(items) if i.transfer is transfer][0]
                 lay = a_main.view.row_layout(row)

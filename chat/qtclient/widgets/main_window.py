@@ -100,11 +100,13 @@ class MainWindow(QMainWindow):
         self._make_menu()
 
         state.currentChanged.connect(self._conversation_changed)
-        state.conversations.dataChanged.connect(lambda *_: self._update_header())
-        state.unreadChanged.connect(lambda *_: self._update_title())
-        state.avatarChanged.connect(lambda *_: self.view.viewport().update())
+        # bound methods, not lambdas: Qt drops these connections with the window, and the
+        # state (a late history page after a logout) may still speak afterwards
+        state.conversations.dataChanged.connect(self._conversations_changed)
+        state.unreadChanged.connect(self._unread_changed)
+        state.avatarChanged.connect(self._avatar_changed)
         self.session.stateChanged.connect(self._link_changed)
-        self.session.loggedIn.connect(lambda *_: self._policy())
+        self.session.loggedIn.connect(self._logged_in_again)
         if self.session.client is not None:
             self.input.set_burn_seconds(
                 (self.session.model.limits or {}).get("burn_ttl_default", 5))
@@ -153,6 +155,18 @@ class MainWindow(QMainWindow):
         self._policy()
         self._show_link()
         self.view.viewport().update()
+
+    def _conversations_changed(self, *_) -> None:
+        self._update_header()
+
+    def _unread_changed(self, *_) -> None:
+        self._update_title()
+
+    def _avatar_changed(self, *_) -> None:
+        self.view.viewport().update()
+
+    def _logged_in_again(self, *_) -> None:
+        self._policy()
 
     def _theme_changed(self, *_) -> None:
         self._update_header()            # the topic's colour is in its rich text
