@@ -13,6 +13,7 @@ from twisted.trial import unittest
 from tests.support.irc_client import irc_login
 from tests.support.server_process import free_port, port_spec
 from tests.support.wire import login_client
+from tests.test_ctl_e2e import chatctl
 from tests.test_e2e import E2ECase, PASSWORDS, with_server_output
 
 
@@ -100,8 +101,10 @@ class IRCGatewayE2E(E2ECase):
 
     @with_server_output
     async def test_sasl_and_numerics_over_tcp(self):
-        carol = await login_client(self.server.port, "carol", PASSWORDS["carol"])
-        await carol.close()
+        # the account is made the way scripts make them, while the server runs
+        code, out, err = await chatctl(self.server.data_dir, "adduser", "carol",
+                                       stdin=PASSWORDS["carol"].encode() + b"\n")
+        self.assertEqual(code, 0, err)
         endpoint = TCP4ClientEndpoint(self.reactor(), "127.0.0.1", self.irc_port)
         raw = await endpoint.connect(protocol.Factory.forProtocol(RawLines))
         self.addCleanup(lambda: raw.transport.abortConnection())
