@@ -107,6 +107,20 @@ class ChannelTests(unittest.TestCase):
         self.assertIn("burn-after-reading", notice.params[-1])
         self.assertNotIn("secret", notice.params[-1])
 
+    def test_ctcp_between_irc_users_is_relayed_not_stored(self):
+        other = registered(self.gateway, "otto")
+        other.lines()
+        self.irc.send("PRIVMSG otto :\x01VERSION\x01")
+        relay = other.lines()[0]
+        self.assertEqual((relay.source, relay.params),
+                         ("alice!alice@irc.test", ["otto", "\x01VERSION\x01"]))
+        other.send("NOTICE alice :\x01VERSION irssi\x01")
+        self.assertEqual(self.irc.lines()[0].params, ["alice", "\x01VERSION irssi\x01"])
+        self.assertEqual(self.native.events("message"), [])
+        self.assertEqual(self.native.ok("history", conv="#lobby")["messages"], [])
+        self.irc.send("PRIVMSG nobody :\x01VERSION\x01")
+        self.assertEqual(self.irc.commands(), [N.ERR_NOSUCHNICK])
+
     def test_part_topic_and_quit_seen_by_native(self):
         self.irc.send("JOIN #dev")
         self.native.ok("join", room="dev")

@@ -191,6 +191,15 @@ class BadInputTests(unittest.TestCase):
         client.raw(b"PRIVMSG #a :" + b"x" * 600 + b"\r\nPING ok\r\n")
         self.assertEqual(client.commands(), [N.ERR_INPUTTOOLONG, "PONG"])
 
+    def test_line_at_the_limit_and_its_long_pong(self):
+        client = IRCClient(self.gateway)
+        client.send("PING " + "x" * 505)          # 510 bytes: allowed
+        pong = client.lines()[0]                   # lines() checks the 512-byte limit
+        self.assertEqual(pong.command, "PONG")
+        self.assertIn("x" * 450, pong.params[-1])
+        client.send("PING " + "x" * 506)
+        self.assertEqual(client.commands(), [N.ERR_INPUTTOOLONG])
+
     def test_endless_garbage_closes_with_bounded_memory(self):
         client = IRCClient(self.gateway)
         for _ in range(MALFORMED_IN_A_ROW * 3):

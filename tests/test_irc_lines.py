@@ -94,11 +94,26 @@ class ReaderTests(unittest.TestCase):
 
     def test_tags_have_their_own_limit(self):
         reader = LineReader()
-        tags = b"@+a=" + b"x" * (8191 - 5) + b" "          # exactly 8191 bytes
+        tags = b"@+a=" + b"x" * (4094 - 3) + b" "          # 4094 bytes of tag data
         body = b"PRIVMSG #a :" + b"y" * (510 - 12)
         self.assertEqual(reader.feed(tags + body + b"\r\n"), [tags + body])
-        too_many = b"@+a=" + b"x" * 8191 + b" PRIVMSG #a :hi\r\n"
+        too_many = b"@+a=" + b"x" * 4092 + b" PRIVMSG #a :hi\r\n"   # 4095 bytes
         self.assertEqual(reader.feed(too_many), [TOO_LONG])
+        monster = b"@+clientOnlyTagExample=" + b"a" * 4096 + b" PRIVMSG #xyz hi!\r\n"
+        self.assertEqual(reader.feed(monster), [TOO_LONG])
+
+    def test_outgoing_lines_are_cut_to_512_bytes(self):
+        from chat.server.irc.lines import truncate_line
+        pong = Message("PONG", ["irc.test", "x" * 505], "irc.test").to_bytes()
+        cut = truncate_line(pong)
+        self.assertEqual(len(cut), 512)
+        self.assertTrue(cut.endswith(b"\r\n"))
+        wide = Message("PRIVMSG", ["#a", "你" * 300], "n!u@h", {"time": "t"}).to_bytes()
+        cut = truncate_line(wide)
+        self.assertLessEqual(len(cut) - len(b"@time=t "), 512)
+        cut.decode("utf-8")                 # never inside a character
+        short = Message("PING", ["x"]).to_bytes()
+        self.assertEqual(truncate_line(short), short)
 
     def test_endless_line_holds_bounded_memory(self):
         reader = LineReader()

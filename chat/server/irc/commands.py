@@ -250,7 +250,10 @@ def _send(connection, message, reply, notice: bool):
         body = text.strip("\x01")
         kind, _, rest = body.partition(" ")
         if kind.upper() != "ACTION":
-            return None           # other CTCP (VERSION, PING ...) is not relayed or stored
+            # other CTCP (VERSION, PING ...) is between IRC clients: relayed, not stored
+            for target in _split_targets(message.params[0]):
+                _relay_ctcp(connection, message.command, target, text, reply, notice)
+            return None
         text = ACTION_PREFIX + rest
     sends = [_send_one(connection, target, text, reply, notice)
              for target in _split_targets(message.params[0])]
@@ -258,6 +261,31 @@ def _send(connection, message, reply, notice: bool):
     if not sends:
         return None
     return defer.gatherResults(sends, consumeErrors=True)
+
+
+def _relay_ctcp(connection, command, target, text, reply, notice: bool) -> None:
+    """A CTCP request or reply straight to the IRC connections of a user or a channel."""
+    gateway = connection.gateway
+    if is_channel(target):
+        room = gateway.room(target[1:]) if len(target) > 1 else None
+        if room is None or connection.session.account_id not in gateway.member_ids(room.key):
+            if not notice:
+                reply.numeric(N.ERR_CANNOTSENDTOCHAN if room else N.ERR_NOSUCHCHANNEL, target,
+                              "Cannot send to channel")
+            return
+        peers = [peer for peer in channel_commands.irc_peers_in(gateway, room.key)
+                 if peer is not connection]
+        shown = "#" + room.name
+    else:
+        account_id = nick_key_or_none(target) and gateway.account_id(nick_name(target))
+        if account_id is None:
+            if not notice:
+                reply.numeric(N.ERR_NOSUCHNICK, target, "No such nick/channel")
+            return
+        peers = [peer for peer in gateway.irc_peers(account_id) if peer is not connection]
+        shown = gateway.display_name(account_id)
+    for peer in peers:
+        peer.send(Message(command, [shown, text], connection.mask))
 
 
 def _send_one(connection, target, text, reply, notice: bool):

@@ -23,7 +23,8 @@ from chat.protocol.heartbeat import Heartbeat
 from chat.server.irc import commands, corelink, events, login
 from chat.server.irc import numerics as N
 from chat.server.irc.caps import CapNegotiation
-from chat.server.irc.lines import TOO_LONG, LineReader, Message, ParseError, parse_line
+from chat.server.irc.lines import (
+    TOO_LONG, LineReader, Message, ParseError, parse_line, truncate_line)
 from chat.server.irc.registration import Registration
 from chat.server.irc.sasl import SaslExchange
 
@@ -277,7 +278,7 @@ class IRCConnection(Protocol):
                        "batch": "batch", "label": "labeled-response"}
             message.tags = {k: v for k, v in message.tags.items()
                             if allowed.get(k) in self.caps.enabled}
-        self._write(message.to_bytes())
+        self._write(truncate_line(message.to_bytes()))
 
     def _write(self, data: bytes) -> None:
         if self.output.paused:

@@ -3,7 +3,7 @@
 A line is ``[@tags SPACE] [:source SPACE] COMMAND [params...] [SPACE :trailing]`` ended by
 CR LF (a bare LF or CR is accepted too, as most servers do). The limits are the ones of
 RFC 1459 and IRCv3 message-tags: the tag section (from ``@`` to its space) at most 8191 bytes,
-the rest at most 512 bytes with its CR LF.
+the rest at most 512 bytes with its CR LF; of the tags, a client may send at most 4,094 bytes.
 
 :class:`LineReader` is the input side: it takes bytes as they come and returns the complete
 lines; a line over the limits is reported once as :data:`TOO_LONG` and its bytes are dropped
@@ -156,9 +156,25 @@ def tag_section_length(line: bytes) -> int:
 
 
 def line_too_long(line: bytes) -> bool:
-    """Whether a complete raw line (without its line end) is over the limits."""
+    """Whether a complete raw line from a client (without its line end) is over the limits:
+    its tag data (without ``@`` and the space) over the 4,094 bytes a client may send, or
+    the rest over 510 bytes."""
     tags = tag_section_length(line)
-    return tags > MAX_TAGS or len(line) - tags > MAX_BODY - 2
+    return tags - 2 > MAX_CLIENT_TAG_DATA or len(line) - tags > MAX_BODY - 2
+
+
+def truncate_line(data: bytes) -> bytes:
+    """An outgoing line (with its CR LF) cut to 512 bytes after its tags, at a character
+    boundary: a reply may repeat what the client sent (a PONG) and grow past the limit."""
+    tags = tag_section_length(data)
+    if len(data) - tags <= MAX_BODY:
+        return data
+    body = data[tags:tags + MAX_BODY - 2]
+    while body and (body[-1] & 0xC0) == 0x80:      # inside a UTF-8 sequence
+        body = body[:-1]
+    if body and body[-1] >= 0xC0:                  # a lead byte whose sequence was cut
+        body = body[:-1]
+    return data[:tags] + body + b"\r\n"
 
 
 class LineReader:
