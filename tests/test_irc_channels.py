@@ -295,3 +295,41 @@ class OperatorArrivalTests(unittest.TestCase):
         self.assertEqual([(m.command, m.params) for m in lines],
                          [("JOIN", ["#lobby"]), ("MODE", ["#lobby", "+o", "root"])])
         back.disconnect()
+
+
+class MessageTagTests(unittest.TestCase):
+    """What irctest's message-tags case checks: client-only tags relayed live to clients
+    with message-tags, never to others, server tags from clients dropped; TAGMSG."""
+
+    def test_client_tags_and_tagmsg(self):
+        gateway = make_gateway()
+        alice = registered(gateway, "alice", caps=["message-tags"])
+        bob = registered(gateway, "bob", caps=["message-tags", "echo-message"])
+        carol = registered(gateway, "carol")
+        dave = registered(gateway, "dave", caps=["server-time"])
+        clients = (alice, bob, carol, dave)
+        for client in clients:
+            client.send("JOIN #test")
+        for client in clients:
+            client.lines()
+        alice.send("@+baz=bat;fizz=buzz PRIVMSG #test hi")
+        self.assertEqual(alice.lines(), [])
+        got = bob.lines()[0]
+        self.assertEqual(got.params, ["#test", "hi"])
+        self.assertEqual(got.tags["+baz"], "bat")
+        self.assertNotIn("fizz", got.tags)
+        self.assertTrue(got.tags["msgid"])
+        raw = carol.raw_output()
+        self.assertTrue(raw.startswith(b":"), raw)       # no tags at all
+        dave_got = dave.lines()[0]
+        self.assertIn("time", dave_got.tags)
+        self.assertNotIn("+baz", dave_got.tags)
+        bob.send(r"@+buzz=fizz\:buzz;cat=dog;+steel=wootz TAGMSG #test")
+        echo, relay = bob.lines()[0], alice.lines()[0]
+        for msg in (echo, relay):
+            self.assertEqual((msg.command, msg.params), ("TAGMSG", ["#test"]))
+            self.assertEqual((msg.tags["+buzz"], msg.tags["+steel"]), ("fizz;buzz", "wootz"))
+            self.assertNotIn("cat", msg.tags)
+        self.assertEqual(echo.tags["msgid"], relay.tags["msgid"])
+        self.assertEqual(carol.lines(), [])
+        self.assertEqual(dave.lines(), [])

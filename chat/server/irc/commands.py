@@ -255,7 +255,8 @@ def _send(connection, message, reply, notice: bool):
                 _relay_ctcp(connection, message.command, target, text, reply, notice)
             return None
         text = ACTION_PREFIX + rest
-    sends = [_send_one(connection, target, text, reply, notice)
+    tags = client_tags(message)
+    sends = [_send_one(connection, target, text, reply, notice, tags)
              for target in _split_targets(message.params[0])]
     sends = [d for d in sends if d is not None]
     if not sends:
@@ -263,32 +264,68 @@ def _send(connection, message, reply, notice: bool):
     return defer.gatherResults(sends, consumeErrors=True)
 
 
-def _relay_ctcp(connection, command, target, text, reply, notice: bool) -> None:
-    """A CTCP request or reply straight to the IRC connections of a user or a channel."""
+def _direct_peers(connection, target, reply, quiet: bool):
+    """The other IRC connections that a message to ``target`` goes to directly (CTCP and
+    TAGMSG are between IRC clients), and the target's name as shown; None (and the error
+    numeric unless ``quiet``) for a target that is not there."""
     gateway = connection.gateway
     if is_channel(target):
         room = gateway.room(target[1:]) if len(target) > 1 else None
         if room is None or connection.session.account_id not in gateway.member_ids(room.key):
-            if not notice:
+            if not quiet:
                 reply.numeric(N.ERR_CANNOTSENDTOCHAN if room else N.ERR_NOSUCHCHANNEL, target,
                               "Cannot send to channel")
-            return
-        peers = [peer for peer in channel_commands.irc_peers_in(gateway, room.key)
-                 if peer is not connection]
-        shown = "#" + room.name
-    else:
-        account_id = nick_key_or_none(target) and gateway.account_id(nick_name(target))
-        if account_id is None:
-            if not notice:
-                reply.numeric(N.ERR_NOSUCHNICK, target, "No such nick/channel")
-            return
-        peers = [peer for peer in gateway.irc_peers(account_id) if peer is not connection]
-        shown = gateway.display_name(account_id)
+            return None
+        return ([peer for peer in channel_commands.irc_peers_in(gateway, room.key)
+                 if peer is not connection], "#" + room.name)
+    account_id = nick_key_or_none(target) and gateway.account_id(nick_name(target))
+    if account_id is None:
+        if not quiet:
+            reply.numeric(N.ERR_NOSUCHNICK, target, "No such nick/channel")
+        return None
+    return ([peer for peer in gateway.irc_peers(account_id) if peer is not connection],
+            gateway.display_name(account_id))
+
+
+def _relay_ctcp(connection, command, target, text, reply, notice: bool) -> None:
+    """A CTCP request or reply straight to the IRC connections of a user or a channel."""
+    found = _direct_peers(connection, target, reply, notice)
+    if found is None:
+        return
+    peers, shown = found
     for peer in peers:
         peer.send(Message(command, [shown, text], connection.mask))
 
 
-def _send_one(connection, target, text, reply, notice: bool):
+def client_tags(message) -> dict:
+    """The client-only tags (``+name``) of a client's message, relayed to clients with
+    message-tags (not stored)."""
+    return {key: value for key, value in message.tags.items() if key.startswith("+")}
+
+
+_tagmsg_ids = iter(range(1, 1 << 62))
+
+
+@command("TAGMSG", 1)
+def tagmsg(connection, message, reply):
+    """Client-only tags alone (typing notifications, reactions): relayed to the IRC clients
+    with message-tags of the channel or user, not stored (the server keeps text only)."""
+    tags = client_tags(message)
+    found = _direct_peers(connection, message.params[0], reply, quiet=False)
+    if found is None or not tags:
+        return
+    peers, shown = found
+    from chat.protocol.timestamps import format_ts, now_ms
+    tags = {**tags, "msgid": f"t{next(_tagmsg_ids)}",
+            "time": format_ts(now_ms(connection.server.clock))}
+    for peer in peers:
+        if "message-tags" in peer.caps.enabled:
+            peer.send(Message("TAGMSG", [shown], connection.mask, dict(tags)))
+    if "echo-message" in connection.caps.enabled and "message-tags" in connection.caps.enabled:
+        reply.send(Message("TAGMSG", [shown], connection.mask, dict(tags)))
+
+
+def _send_one(connection, target, text, reply, notice: bool, tags=None):
     gateway = connection.gateway
     if is_channel(target):
         room = None
@@ -323,14 +360,18 @@ def _send_one(connection, target, text, reply, notice: bool):
             reply.numeric(N.ERR_CANNOTSENDTOCHAN, target, f"Cannot send ({error.message})")
         return None
     connection.sent_cids[cid] = reply
+    if tags:
+        gateway.client_tags[cid] = tags     # the live copies carry them; storage does not
     d = gateway.request(connection, request)
 
     def done(result):
         connection.sent_cids.pop(cid, None)
+        gateway.client_tags.pop(cid, None)
         return None
 
     def failed(failure):
         connection.sent_cids.pop(cid, None)
+        gateway.client_tags.pop(cid, None)
         error = failure.value
         if not isinstance(error, ProtocolError):
             return failure
@@ -355,12 +396,6 @@ def _send_one(connection, target, text, reply, notice: bool):
 
 def message_command(notice: bool) -> str:
     return "NOTICE" if notice else "PRIVMSG"
-
-
-@command("TAGMSG", 1)
-def tagmsg(connection, message, reply):
-    """A message of client-only tags (typing notifications, reactions): accepted, not
-    relayed (the server keeps messages with text only)."""
 
 
 # -- users

@@ -52,6 +52,9 @@ def _message(connection, event) -> None:
     sender_id = gateway.account_id(sender)
     account = sender if sender_id is not None and not gateway.is_guest(sender_id) else None
     tags = message_tags(msg, connection.caps.enabled, account)
+    extra = gateway.client_tags.get(msg.get("cid"))
+    if extra and "message-tags" in connection.caps.enabled:
+        tags.update(extra)
     for line in privmsg_lines(gateway.mask(sender, sender_id), target, text, tags):
         send(line)
 

@@ -32,6 +32,7 @@ class IRCGateway:
         # (room key, name key) -> (kicker's mask, reason) / a PART's reason
         self.kicks: dict = {}
         self.part_reasons: dict = {}
+        self.client_tags: dict = {}            # cid of a message being sent -> its +tags
 
     # -- requests through the server's handlers
     def next_request_id(self) -> int:
