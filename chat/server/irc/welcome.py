@@ -16,8 +16,8 @@ AWAYLEN = 300
 KICKLEN = C.REASON_MAX
 
 DEFAULT_MOTD = (
-    "Welcome to {network}: its rooms are channels here (/join #lobby), private chats are",
-    "/msg to a nick. Everything you send is kept in the history, as for every other client.",
+    "Welcome to {network}. Its rooms are channels here: /join #lobby",
+    "Private chats are /msg <nick>. What you send is kept in the history.",
     "欢迎来到 {network}：房间就是频道（/join #lobby），私聊用 /msg 昵称。",
 )
 
