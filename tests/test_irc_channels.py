@@ -333,3 +333,47 @@ class MessageTagTests(unittest.TestCase):
         self.assertEqual(echo.tags["msgid"], relay.tags["msgid"])
         self.assertEqual(carol.lines(), [])
         self.assertEqual(dave.lines(), [])
+
+
+class SelfMessageTests(unittest.TestCase):
+    """irctest's labeled-response cases: a message to oneself is the echo (labelled) and the
+    received copy (not labelled)."""
+
+    def test_privmsg_and_tagmsg_to_self(self):
+        gateway = make_gateway()
+        foo = registered(gateway, "foo", caps=["echo-message", "batch", "labeled-response",
+                                               "message-tags"])
+        foo.lines()
+        foo.send("@label=12345 PRIVMSG foo :hi")
+        lines = foo.lines()
+        self.assertEqual([m.command for m in lines], ["PRIVMSG", "PRIVMSG"])
+        self.assertEqual(sorted(m.tags.get("label", "") for m in lines), ["", "12345"])
+        foo.send("@label=777;+draft/react=x TAGMSG foo")
+        lines = foo.lines()
+        self.assertEqual([m.command for m in lines], ["TAGMSG", "TAGMSG"])
+        self.assertEqual(sorted(m.tags.get("label", "") for m in lines), ["", "777"])
+
+    def test_without_echo_a_message_to_oneself_arrives_once(self):
+        gateway = make_gateway()
+        foo = registered(gateway, "foo")
+        foo.lines()
+        foo.send("PRIVMSG foo :note to self")
+        lines = foo.lines()
+        self.assertEqual([(m.command, m.params) for m in lines],
+                         [("PRIVMSG", ["foo", "note to self"])])
+
+    def test_labelled_privmsg_to_several_is_a_batch(self):
+        gateway = make_gateway()
+        caps = ["echo-message", "batch", "labeled-response"]
+        foo = registered(gateway, "foo", caps=caps)
+        others = [registered(gateway, name, caps=caps) for name in ("bar", "carl")]
+        foo.lines()
+        for other in others:
+            other.lines()
+        foo.send("@label=12345 PRIVMSG bar,carl :hi")
+        lines = foo.lines()
+        self.assertEqual(lines[0].command, "BATCH")
+        self.assertEqual(lines[0].tags["label"], "12345")
+        for other in others:
+            got = other.lines()[0]
+            self.assertNotIn("label", got.tags)

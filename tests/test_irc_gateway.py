@@ -263,3 +263,15 @@ class BadInputTests(unittest.TestCase):
             N.ERR_NOSUCHCHANNEL, N.ERR_BADCHANNAME, N.ERR_BADCHANNAME, N.ERR_NOSUCHCHANNEL,
             N.ERR_NOSUCHNICK, N.ERR_NOSUCHCHANNEL, N.ERR_ERRONEUSNICKNAME,
             N.ERR_NOSUCHCHANNEL, N.ERR_NOSUCHCHANNEL, N.ERR_NOSUCHNICK, N.RPL_ENDOFWHOIS])
+
+
+class NotUTF8Tests(unittest.TestCase):
+    def test_fail_names_the_command_or_a_star(self):
+        # a defect hypothesis found: b"@\x80" (tags only, not UTF-8) raised IndexError
+        for raw, command in ((b"@\x80", "*"), (b"@a=\xff :src PRIVMSG x :y", "PRIVMSG"),
+                             (b":\xff", "*"), (b"\xff\xfe", "*"), (b"privmsg #a :\xe9", "PRIVMSG")):
+            client = IRCClient(make_gateway())
+            client.raw(raw + b"\r\n")
+            fail = client.lines()[0]
+            self.assertEqual((fail.command, fail.params[:2]), ("FAIL", [command, "INVALID_UTF8"]),
+                             raw)

@@ -283,8 +283,9 @@ def _direct_peers(connection, target, reply, quiet: bool):
         if not quiet:
             reply.numeric(N.ERR_NOSUCHNICK, target, "No such nick/channel")
         return None
-    return ([peer for peer in gateway.irc_peers(account_id) if peer is not connection],
-            gateway.display_name(account_id))
+    to_self = account_id == connection.session.account_id     # received like any message
+    return ([peer for peer in gateway.irc_peers(account_id)
+             if peer is not connection or to_self], gateway.display_name(account_id))
 
 
 def _relay_ctcp(connection, command, target, text, reply, notice: bool) -> None:

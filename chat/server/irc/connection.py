@@ -363,8 +363,7 @@ class IRCConnection(Protocol):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            command = raw.split(b" ", 2)[1 if raw.startswith((b"@", b":")) else 0][:20]
-            self.send(Message("FAIL", [command.decode("ascii", "replace").upper() or "*",
+            self.send(Message("FAIL", [_command_word(raw),
                                        "INVALID_UTF8",
                                        "Message rejected, your IRC software MUST use UTF-8 "
                                        "encoding on this network"],
@@ -429,6 +428,15 @@ class IRCConnection(Protocol):
         if self.closed or not self.registered:
             return
         events.render(self, event)
+
+
+def _command_word(raw: bytes) -> str:
+    """The command of a line that is not UTF-8, for its FAIL (``*`` if there is none)."""
+    words = raw.split()
+    while words and words[0][:1] in (b"@", b":"):
+        words.pop(0)
+    word = words[0][:20].decode("ascii", "replace").upper() if words else ""
+    return word if word.isalnum() else "*"
 
 
 corelink.install(IRCConnection)

@@ -29,13 +29,18 @@ def _message(connection, event) -> None:
     reply = connection.sent_cids.get(msg.get("cid"))
     sender = msg.get("from", "")
     mine = name_key(sender) == connection.session.key
-    if reply is not None and mine:
-        if "echo-message" not in connection.caps.enabled:
-            return
-        send = reply.send
-    else:
-        send = connection.send
     conv = msg.get("conv", "")
+    sends = [connection.send]
+    if reply is not None and mine:
+        # this connection sent it: the echo (echo-message) carries the command's label; a
+        # message to oneself is also received, like any private message
+        to_self = not conv.startswith("#") and name_key(msg.get("to", "@")[1:]) == \
+            connection.session.key
+        sends = [reply.send] if "echo-message" in connection.caps.enabled else []
+        if to_self:
+            sends.append(connection.send)
+        if not sends:
+            return
     if conv.startswith("#"):
         room = gateway.room(conv[1:])
         if room is None or room.key not in connection.open_channels:
@@ -47,7 +52,7 @@ def _message(connection, event) -> None:
     if text is None:
         if not mine and not msg.get("burned"):
             for line in burn_notice(msg, gateway.info.name, connection.session.name):
-                send(line)
+                connection.send(line)
         return
     sender_id = gateway.account_id(sender)
     account = sender if sender_id is not None and not gateway.is_guest(sender_id) else None
@@ -55,8 +60,9 @@ def _message(connection, event) -> None:
     extra = gateway.client_tags.get(msg.get("cid"))
     if extra and "message-tags" in connection.caps.enabled:
         tags.update(extra)
-    for line in privmsg_lines(gateway.mask(sender, sender_id), target, text, tags):
-        send(line)
+    for send in sends:
+        for line in privmsg_lines(gateway.mask(sender, sender_id), target, text, tags):
+            send(line)
 
 
 def _joined(connection, event) -> None:
