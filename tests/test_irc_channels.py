@@ -377,3 +377,35 @@ class SelfMessageTests(unittest.TestCase):
         for other in others:
             got = other.lines()[0]
             self.assertNotIn("label", got.tags)
+
+
+class QuitTests(unittest.TestCase):
+    def test_irc_quit_reaches_irc_channel_members_at_once_with_its_reason(self):
+        gateway = make_gateway()
+        bar = registered(gateway, "bar")
+        qux = registered(gateway, "qux")
+        bar.send("JOIN #chan")
+        qux.send("JOIN #chan")
+        bar.lines()
+        qux.lines()
+        qux.send("QUIT :qux out")
+        qux.disconnect()
+        quit_ = [m for m in bar.lines() if m.command == "QUIT"]     # no clock advance
+        self.assertEqual([(m.source, m.params) for m in quit_],
+                         [("qux!qux@irc.test", ["Quit: qux out"])])
+        gateway.server.clock.advance(PRESENCE_INTERVAL)
+        self.assertEqual(bar.lines(), [])          # the presence notice is not said again
+
+    def test_a_second_connection_keeps_the_user_there(self):
+        gateway = make_gateway()
+        bar = registered(gateway, "bar")
+        qux = registered(gateway, "qux")
+        qux2 = registered(gateway, "qux", register_account=False)
+        bar.lines()
+        qux.send("QUIT :one of two")
+        qux.disconnect()
+        gateway.server.clock.advance(PRESENCE_INTERVAL)
+        self.assertNotIn("QUIT", [m.command for m in bar.lines()])
+        qux2.disconnect()
+        self.assertEqual([m.params for m in bar.lines() if m.command == "QUIT"],
+                         [["Connection closed"]])

@@ -154,6 +154,8 @@ class IRCConnection(Protocol):
         self._abort_call = None
         self._watching = False
         self._closing = False
+        self.quit_reason = None          # what others are told when this user goes
+        self._quit_announced = False
         self._cids = itertools.count(1)
         corelink.init_peer(self)
 
@@ -206,6 +208,7 @@ class IRCConnection(Protocol):
         corelink.opened(self)
 
     def connectionLost(self, reason=None):
+        was_registered = self.registration.is_registered
         self.closed = True
         self.registration.lost()
         for call in (self._login_timer, self._drain_call, self._abort_call):
@@ -222,7 +225,29 @@ class IRCConnection(Protocol):
         self.gateway.connections.discard(self)
         log.info("IRC connection from {address} closed{user}", address=self.address,
                  user=f" (user {self.session.name})" if self.session else "")
+        session = self.session
         corelink.lost(self)
+        if was_registered and session is not None:
+            self._announce_quit(session, self.quit_reason or "Connection closed")
+
+    def _announce_quit(self, session, reason: str) -> None:
+        """Tell the IRC users who see this user at once, with the reason, when this was the
+        account's last connection (the server's presence notice, which comes a little later
+        and says only "Went offline", is then a repeat they no longer show)."""
+        if self._quit_announced or self.server.presence.is_online(session.account_id):
+            return
+        self._quit_announced = True
+        line = Message("QUIT", [reason], self.gateway.mask(session.name, session.account_id))
+        for peer in list(self.gateway.connections):
+            if peer is self or not peer.registered:
+                continue
+            seen = False
+            for shown in peer.shown.values():
+                if session.account_id in shown:
+                    shown.discard(session.account_id)
+                    seen = True
+            if seen:
+                peer.send(Message(line.command, list(line.params), line.source))
 
     def close(self, code: str, reason: str) -> None:
         """The peer interface's close: ``ERROR`` with the reason, then the link goes."""
@@ -232,6 +257,7 @@ class IRCConnection(Protocol):
         if self.closed or self._closing:
             return
         self._closing = True
+        self.quit_reason = reason
         self.send(Message("ERROR", [f"Closing link: {self.host} ({reason})"]))
         self._raw_flush()
         self._unwatch_output()
