@@ -123,7 +123,6 @@ class IRCConnection(Protocol):
         self.caps = CapNegotiation()
         self.sasl = SaslExchange()
         self.registration = Registration(self)
-        self.session = None              # chat.server.presence.Session once logged in
         self.client_name = "IRC"
         self.last_request = None
         self.host = "?"
@@ -258,6 +257,7 @@ class IRCConnection(Protocol):
             return
         self._closing = True
         self.quit_reason = reason
+        corelink.closing(self)
         self.send(Message("ERROR", [f"Closing link: {self.host} ({reason})"]))
         self._raw_flush()
         self._unwatch_output()
@@ -290,9 +290,6 @@ class IRCConnection(Protocol):
 
     def cancel(self, request_id) -> bool:
         return False          # IRC has no uploads or downloads
-
-    def state_changed(self, state) -> None:
-        pass
 
     # -- output
     def send(self, message: Message) -> None:
