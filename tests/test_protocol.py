@@ -305,3 +305,17 @@ class TimestampTests(unittest.TestCase):
     def test_format_and_parse(self):
         self.assertEqual(format_ts(1_764_028_741_123), "2025-11-24T23:59:01.123Z")
         self.assertEqual(parse_ts("2025-11-24T23:59:01.123Z"), 1_764_028_741_123)
+
+    def test_times_within_one_second_and_across_seconds(self):
+        # the formatted second is reused while times stay within it: each must still be right
+        # going forward, backward and across a day, a year and the epoch
+        from datetime import datetime, timezone
+
+        def expected(ms):
+            moment = datetime.fromtimestamp(ms // 1000, timezone.utc)
+            return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+        times = [1_764_028_741_123, 1_764_028_741_999, 1_764_028_742_000, 1_764_028_741_001,
+                 1_767_225_599_999, 1_767_225_600_000, 0, 999, 1_000, 1_764_028_741_500]
+        for ms in times:
+            self.assertEqual(format_ts(ms), expected(ms))
+        self.assertEqual(format_ts(1_767_225_600_000), "2026-01-01T00:00:00.000Z")
