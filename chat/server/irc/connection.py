@@ -29,9 +29,9 @@ from chat.server.irc.registration import Registration
 from chat.server.irc.sasl import SaslExchange
 
 MALFORMED_IN_A_ROW = 20
-FLOOD_BURST = 40
+FLOOD_BURST = 100
 """Lines a client may send at once before flood control makes them wait."""
-FLOOD_RATE = 10.0
+FLOOD_RATE = 20.0
 """Lines per second after the burst."""
 MAX_QUEUED = 400
 """Lines waiting for flood control at most; one more closes the connection."""
