@@ -3,12 +3,10 @@ IRC client (twisted.words' IRCClient, logging in with PASS) and a native client 
 a room and privately, each seeing the other's join, part, topic and quit."""
 
 import base64
-import os
 
 from twisted.internet import defer, protocol
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.protocols.basic import LineOnlyReceiver
-from twisted.trial import unittest
 
 from tests.support.irc_client import irc_login
 from tests.support.server_process import free_port, port_spec

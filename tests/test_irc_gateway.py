@@ -6,7 +6,6 @@ from twisted.trial import unittest
 from chat.server.irc import numerics as N
 from chat.server.irc.connection import FLOOD_BURST, MALFORMED_IN_A_ROW, MAX_QUEUED
 from chat.server.irc.lines import MAX_LINE
-from chat.server.presence import PRESENCE_INTERVAL
 from tests.harness import PASSWORD, user
 from tests.irc_harness import IRCClient, make_gateway, registered
 

@@ -17,7 +17,7 @@ from chat.server.irc import numerics as N
 from chat.server.irc.casemap import BadName, channel_room, nick_key, nick_name
 from chat.server.irc.channels import parse_mode_changes
 from chat.server.irc.lines import Message
-from chat.server.irc.login import make
+from chat.server.irc.gateway import make_request as make
 from chat.server.presence import Session
 
 NAMES_ROOM = 400
@@ -102,8 +102,7 @@ def join_line(viewer, name, account_id, channel) -> Message:
     mask = gateway.mask(name, account_id)
     if "extended-join" in viewer.caps.enabled:
         guest = gateway.is_guest(account_id)
-        from chat.server.irc.commands import _realname
-        return Message("JOIN", [channel, "*" if guest else name, _realname(gateway, account_id)],
+        return Message("JOIN", [channel, "*" if guest else name, gateway.realname(account_id)],
                        mask)
     return Message("JOIN", [channel], mask)
 

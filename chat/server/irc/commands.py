@@ -11,12 +11,14 @@ from twisted.internet import defer
 
 from chat import __version__
 from chat.protocol import commands as C
+from chat.protocol.timestamps import format_ts, now_ms
 from chat.protocol.errors import FORBIDDEN, NOT_FOUND, RATE_LIMITED, TOO_LARGE, ProtocolError
 from chat.server.irc import channel_commands, history
 from chat.server.irc import numerics as N
 from chat.server.irc.casemap import BadName, is_channel, nick_key, nick_name
 from chat.server.irc.lines import Message
-from chat.server.irc.login import check as check_login, login_request, make
+from chat.server.irc.gateway import make_request as make
+from chat.server.irc.login import login_request
 from chat.server.irc.render import ACTION_PREFIX
 from chat.server.irc.sasl import SaslFailure, failure_lines
 from chat.server.irc.welcome import AWAYLEN, motd
@@ -316,7 +318,6 @@ def tagmsg(connection, message, reply):
     if found is None or not tags:
         return
     peers, shown = found
-    from chat.protocol.timestamps import format_ts, now_ms
     tags = {**tags, "msgid": f"t{next(_tagmsg_ids)}",
             "time": format_ts(now_ms(connection.server.clock))}
     for peer in peers:
@@ -430,7 +431,7 @@ def whois(connection, message, reply):
         return
     name = gateway.display_name(account_id)
     user_name, host = _user_host(connection, account_id, name)
-    reply.numeric(N.RPL_WHOISUSER, name, user_name, host, "*", _realname(gateway, account_id))
+    reply.numeric(N.RPL_WHOISUSER, name, user_name, host, "*", gateway.realname(account_id))
     channels = [channel_commands.prefix_of(connection, room, account_id) + "#" + room.name
                 for room in gateway.rooms_of(account_id)]
     if channels:
@@ -454,13 +455,6 @@ def _online_id(gateway, nick):
     if account_id is None or not gateway.is_online(account_id):
         return None
     return account_id
-
-
-def _realname(gateway, account_id) -> str:
-    for peer in gateway.irc_peers(account_id):
-        if peer.registration.realname:
-            return peer.registration.realname
-    return gateway.display_name(account_id)
 
 
 def who_flags(gateway, account_id, prefix: str) -> str:
@@ -492,7 +486,7 @@ def who(connection, message, reply):
         user_name, host = _user_host(connection, account_id, name)
         reply.numeric(N.RPL_WHOREPLY, channel, user_name, host, gateway.info.name, name,
                       who_flags(gateway, account_id, prefix),
-                      f"0 {_realname(gateway, account_id)}")
+                      f"0 {gateway.realname(account_id)}")
     reply.numeric(N.RPL_ENDOFWHO, mask, "End of WHO list")
 
 

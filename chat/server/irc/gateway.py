@@ -7,8 +7,12 @@ Everything an IRC user *does* goes through the server's handlers like a native r
 build IRC replies look at the server's in-memory state directly.
 """
 
+import time
+
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
+
+from chat import __version__
 
 from chat.protocol.names import name_key
 from chat.server.conversations import LOBBY, room_conv
@@ -78,7 +82,14 @@ class IRCGateway:
     def irc_peers(self, account_id):
         """The registered IRC connections of an account."""
         return [peer for peer in self.server.presence.of(account_id)
-                if isinstance(peer, _irc_connection_class()) and peer.registered]
+                if peer in self.connections and peer.registered]
+
+    def realname(self, account_id) -> str:
+        """What an IRC client said in USER for this account, else the account's name."""
+        for peer in self.irc_peers(account_id):
+            if peer.registration.realname:
+                return peer.registration.realname
+        return self.display_name(account_id)
 
     def away_of(self, account_id):
         """The away message of an account (from any of its IRC connections), or None."""
@@ -128,9 +139,10 @@ class IRCGateway:
         return room_channel(room.name)
 
 
-def _irc_connection_class():
-    from chat.server.irc.connection import IRCConnection
-    return IRCConnection
+def make_request(cls, **fields):
+    """A request of the server's protocol, checked as if it came from a native client (the
+    same field rules: name normalisation, text and password limits)."""
+    return cls.parse({"id": 0, **fields})
 
 
 class IRCFactory(Factory):
@@ -150,8 +162,6 @@ class IRCFactory(Factory):
 
 def irc_factory(server, server_name: str) -> IRCFactory:
     """The factory of every ``--irc-port`` of ``server``."""
-    import time
-    from chat import __version__
     info = ServerInfo(name=server_name, network=server.config.name or server_name,
                       version=f"chat-{__version__}",
                       created=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))

@@ -16,7 +16,7 @@ from chat.protocol.errors import ProtocolError
 from chat.protocol.timestamps import parse_ts
 from chat.server.irc.casemap import BadName, channel_room, is_channel, nick_name
 from chat.server.irc.lines import Message
-from chat.server.irc.login import make
+from chat.server.irc.gateway import make_request as make
 from chat.server.irc.render import message_tags, message_text, privmsg_lines
 
 PAGE = C.HISTORY_PAGE_MAX

@@ -14,7 +14,9 @@ from twisted.internet import defer
 
 from chat.protocol import commands as C
 from chat.protocol.errors import BAD_CREDENTIALS, BANNED, NAME_TAKEN, ProtocolError, RATE_LIMITED
+from chat.server.irc import channel_commands
 from chat.server.irc import numerics as N
+from chat.server.irc.gateway import make_request as make
 from chat.server.irc.casemap import BadName, nick_name
 from chat.server.irc.lines import Message
 from chat.server.irc.welcome import welcome as welcome_lines
@@ -22,11 +24,6 @@ from chat.server.irc.welcome import welcome as welcome_lines
 NEEDS_ACCOUNT = ("This server has no guests: log in with SASL PLAIN (your account's name and "
                  "password) or send PASS <password> for the nick of your account. "
                  "本服务器需要账户：请用 SASL PLAIN 或 PASS <密码> 登录。")
-
-
-def make(cls, **fields):
-    """A request of the server's protocol, checked as if it came from a native client."""
-    return cls.parse({"id": 0, **fields})
 
 
 def login_request(connection, name: str, password: str):
@@ -149,6 +146,5 @@ def welcome(connection) -> None:
         # a guest has no rooms of its own (nothing of a guest is kept); the MOTD says
         # /join #lobby, and a guest's IRC client shows only the channels it joins
         return
-    from chat.server.irc import channel_commands
     for room in gateway.rooms_of(session.account_id):
         channel_commands.open_channel(connection, room, None)
