@@ -125,7 +125,7 @@ class CommandTests(unittest.TestCase):
     def test_every_client_command_round_trips(self):
         samples = {
             "hello": {"version": 1}, "register": {"username": "a", "password": "p" * 8},
-            "login": {"username": "a", "password": "p"}, "logout": {},
+            "login": {"username": "a", "password": "p"}, "logout": {}, "guest": {"username": "g"},
             "change_password": {"old": "x", "new": "y" * 8},
             "set_avatar": {"avatar_type": "image/png", "body": 10}, "get_avatar": {"user": "a"},
             "users": {}, "rooms": {}, "create_room": {"room": "r"}, "join": {"room": "#r"},

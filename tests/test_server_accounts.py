@@ -23,7 +23,8 @@ class HelloTests(unittest.TestCase):
         self.assertEqual(data["version"], 1)
         self.assertEqual(data["name"], "lan-chat")
         self.assertEqual(data["policy"],
-                         {"message_log": True, "persistent": True, "monitoring": False})
+                         {"message_log": True, "persistent": True, "monitoring": False,
+                          "guests": False})
         self.assertEqual(data["limits"]["max_frame"], 65536)
         self.assertEqual(data["heartbeat"], {"ping_after": 30.0, "timeout": 90.0})
 

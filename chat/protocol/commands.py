@@ -146,6 +146,15 @@ class Login(Request):
 
 
 @client
+class GuestLogin(Request):
+    """Log in as a guest: a free name that is no account's (a server with --allow-guests)."""
+    TYPE = "guest"
+    NEEDS_LOGIN = False
+    id: Any = request_id()
+    username: str = arg(F.user_name)
+
+
+@client
 class Logout(Request):
     TYPE = "logout"
     id: Any = request_id()

@@ -232,6 +232,8 @@ class ControlOperations:
                 "created": format_ts(account.created),
                 "last_seen": format_ts(account.last_seen) if account.last_seen else None,
             })
+        users += [view for _, view in server.guests.views()]
+        users.sort(key=lambda view: name_key(view["name"]))
         return {"users": users}
 
     def do_rooms(self):
@@ -276,7 +278,8 @@ class ControlOperations:
                          uptime=int(server.clock.seconds() - self.started))
         return {
             **stats,
-            "accounts": len(server.directory),
+            "accounts": len(server.directory) - server.guests.count,
+            "guests": server.guests.count,
             "online": server.presence.count,
             "connections": len(server.connections),
             "rooms": len(server.conversations.rooms),

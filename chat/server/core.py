@@ -21,6 +21,7 @@ from chat.server.fanout import Fanout
 from chat.server.files.io import FileIO
 from chat.server.files.store import FileStore
 from chat.server.flusher import TurnFlusher
+from chat.server.guests import GuestHandlers, Guests, GuestStorage, guest_refusal
 from chat.server.handlers.accounts import AccountHandlers
 from chat.server.handlers.admin import AdminHandlers
 from chat.server.handlers.files import FileHandlers
@@ -29,7 +30,7 @@ from chat.server.handlers.rooms import RoomHandlers
 from chat.protocol.heartbeat import PING_AFTER, TIMEOUT
 from chat.server.limits import Limits
 from chat.server.monitor import Monitor
-from chat.server.presence import Presence, PresenceNotices
+from chat.server.presence import Presence, PresenceNotices, Session
 from chat.server.storage import NameTaken
 from chat.server.writer import MessageWriter
 
@@ -46,6 +47,7 @@ class ServerConfig:
     message_log: bool = True       # messages are kept in the database (told to clients)
     persistent: bool = True        # False with --lite
     monitoring: bool = False       # admins may watch every message live (--allow-monitoring)
+    allow_guests: bool = False     # a free name may log in without an account (--allow-guests)
     max_frame: int = MAX_FRAME
     max_control_frame: int = MAX_CONTROL_FRAME
     ping_after: float = PING_AFTER
@@ -110,6 +112,8 @@ class ChatServer:
     def __init__(self, config: ServerConfig, storage, hasher, clock, request_stop=None,
                  file_io=None):
         self.config = config
+        if config.allow_guests:
+            storage = GuestStorage(storage)     # guests' memberships are not stored
         self.storage = storage
         self.clock = clock
         self.request_stop = request_stop if request_stop is not None else RecordedStop()
@@ -140,17 +144,23 @@ class ChatServer:
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
                                   self.presence, self.fanout, newest_id, self.burner,
                                   self.limits, config)
+        self.guests = Guests(clock, self.directory, self.conversations)
         self.accounts = AccountHandlers(config, clock, storage, hasher, self.directory,
                                         self.conversations, self.presence, self.notices,
                                         self.rooms.rooms_of, newest_id,
-                                        lambda c, s: self.admin.session_ended(c, s))
+                                        lambda c, s: self.admin.session_ended(c, s),
+                                        guests=self.guests)
+        self.guest_logins = GuestHandlers(config, clock, self.guests, self.presence,
+                                          self.rooms.rooms_of, newest_id, self.accounts.sign_in,
+                                          Session)
         # request_stop is looked up when due, so that it may be replaced after construction
         self.admin = AdminHandlers(config, clock, storage, self.directory, self.conversations,
                                    self.presence, self.fanout, self.monitor,
                                    self.accounts.sign_out, lambda: self.request_stop())
         self.accounts.limits = self.files.limits = self.limits
         self._handlers = {}
-        for group in (self.accounts, self.rooms, self.messages, self.admin, self.files):
+        for group in (self.accounts, self.guest_logins, self.rooms, self.messages, self.admin,
+                      self.files):
             self._handlers.update(group.commands())
 
     @defer.inlineCallbacks
@@ -200,6 +210,9 @@ class ChatServer:
         yield self.storage.stop()
 
     def handle(self, connection, request, body):
+        refusal = guest_refusal(connection.session, request)
+        if refusal is not None:
+            raise refusal
         return self._handlers[type(request)](connection, request, body)
 
     def reserve_prelogin(self, size: int) -> bool:

@@ -78,10 +78,12 @@ class PresenceNotices:
         self._last_sent = float("-inf")
         self._call = None
 
-    def changed(self, name: str, online: bool, last_seen=None) -> None:
+    def changed(self, name: str, online: bool, last_seen=None, guest: bool = False) -> None:
         change = {"user": name, "online": online}
         if last_seen is not None:
             change["last_seen"] = last_seen
+        if guest:
+            change["guest"] = True
         self._changes.pop(name, None)  # the newest state of an account, in order of change
         self._changes[name] = change
         if self._call is not None:

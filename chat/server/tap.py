@@ -70,6 +70,8 @@ class Options(usage.Options):
     optFlags = [
         ["lite", None, "A pure relay: no database, no message log, everything in memory."],
         ["allow-monitoring", None, "Let admins watch every message live (clients are told)."],
+        ["allow-guests", None, "Let people chat under a free name without an account "
+         "(guests cannot create rooms, send files or keep their name)."],
         ["make-cert", None, "Write a self-signed TLS key and certificate to <data-dir>/tls/, "
          "print its fingerprint and the --port ssl:... to listen with, and exit."],
     ]
@@ -403,6 +405,7 @@ def makeService(options):
         message_log=not options["lite"],
         persistent=not options["lite"],
         monitoring=bool(options["allow-monitoring"]),   # twistd flags are 0/1; the wire says a boolean
+        allow_guests=bool(options["allow-guests"]),
         # --lite: a temporary directory, made by the server and removed when it stops
         files_dir=None if options["lite"] else os.path.join(options["data-dir"], FILES_DIR),
         max_file_size=options["max-file-size"],

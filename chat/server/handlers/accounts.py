@@ -18,6 +18,7 @@ from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts, now_ms
 from chat.protocol.replies import Reply
 from chat.server.connection import State
+from chat.server.guests import is_guest_id
 from chat.server.handlers.paging import page_by_name
 from chat.server.last_seen import LastSeenWriter
 from chat.server.conversations import LOBBY, room_conv
@@ -60,7 +61,7 @@ class AccountHandlers:
     log = Logger()
 
     def __init__(self, config, clock, storage, hasher, directory, conversations, presence,
-                 notices, rooms_view, newest_id, session_ended=None):
+                 notices, rooms_view, newest_id, session_ended=None, guests=None):
         self.config = config
         self.clock = clock
         self.storage = storage
@@ -74,6 +75,7 @@ class AccountHandlers:
         # (connection, session) -> None once a login ends: per-session state elsewhere goes
         self.session_ended = session_ended or (lambda connection, session: None)
         self.last_seen = LastSeenWriter(storage, clock)
+        self.guests = guests           # chat.server.guests.Guests (None: no guests)
 
     def commands(self):
         return {
@@ -103,7 +105,7 @@ class AccountHandlers:
             "server": f"chat-server/{__version__}",
             "name": config.name,
             "policy": {"message_log": config.message_log, "persistent": config.persistent,
-                       "monitoring": config.monitoring},
+                       "monitoring": config.monitoring, "guests": config.allow_guests},
             "limits": limits,
             "heartbeat": {"ping_after": config.ping_after, "timeout": config.timeout},
         }
@@ -220,16 +222,9 @@ class AccountHandlers:
             return {}
         if connection.state is State.AUTHENTICATED:  # two logins raced on one connection
             raise ProtocolError(ALREADY_LOGGED_IN, f"already logged in as {connection.session.name}")
-        connection.session = Session(account.id, account.name, account.key, account.admin,
-                                     self.clock.seconds())
-        connection.state = State.AUTHENTICATED
-        connection.logged_in()
-        connection.stop_login_timer()
-        came_online = self.presence.add(connection, account.id)
-        self.conversations.connection_online(connection, account.id)
+        self.sign_in(connection, Session(account.id, account.name, account.key, account.admin,
+                                         self.clock.seconds()))
         self.log.info("login {user} from {address}", user=account.name, address=connection.address)
-        if came_online:
-            self.notices.changed(account.name, True)
         unread = yield self.storage.unread_counts(account.id)
         return {
             "user": user_view(account, True),
@@ -239,6 +234,17 @@ class AccountHandlers:
             "last_id": self.newest_id(),
             "online": self.presence.count,
         }
+
+    def sign_in(self, connection, session) -> None:
+        """Make ``connection`` logged in as ``session`` (a password login, or a guest's)."""
+        connection.session = session
+        connection.state = State.AUTHENTICATED
+        connection.logged_in()
+        connection.stop_login_timer()
+        came_online = self.presence.add(connection, session.account_id)
+        self.conversations.connection_online(connection, session.account_id)
+        if came_online:
+            self.notices.changed(session.name, True, guest=is_guest_id(session.account_id))
 
     def logout(self, connection, request, body):
         self.sign_out(connection)
@@ -262,7 +268,13 @@ class AccountHandlers:
         self.log.info("logout {user} from {address}", user=session.name, address=connection.address)
         self.session_ended(connection, session)
         self.conversations.connection_offline(connection, session.account_id)
-        if not self.presence.remove(connection, session.account_id):
+        online = self.presence.remove(connection, session.account_id)
+        if is_guest_id(session.account_id):
+            self.guests.ended(session)       # no last-seen time; the name is free again
+            if online and announce:
+                self.notices.changed(session.name, False, guest=True)
+            return None
+        if not online:
             return None
         now = now_ms(self.clock)
         saved = self.last_seen.save(session.account_id, now)
@@ -303,5 +315,7 @@ class AccountHandlers:
         accounts = yield self.storage.accounts()
         entries = [(a.name, user_view(a, self.presence.is_online(a.id))) for a in accounts
                    if self.presence.is_online(a.id) or not request.online]
+        if self.guests is not None:
+            entries += self.guests.views()
         users, more = page_by_name(entries, request.after, request.limit)
         return {"online": self.presence.count, "users": users, "more": more}

@@ -10,11 +10,19 @@ from chat.protocol.errors import FORBIDDEN, NAME_TAKEN, ProtocolError
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import now_ms
 from chat.server.conversations import LOBBY, room_conv
+from chat.server.guests import is_guest_id
 from chat.server.handlers.paging import REPLY_BUDGET, fit, page_by_name
 
 REPLY_SHARE = REPLY_BUDGET // 2
 """What the login reply's room list may take (its unread counts need room too)."""
 from chat.server.storage import NameTaken
+
+
+def member_view(name: str, online: bool, account_id: int) -> dict:
+    view = {"name": name, "online": online}
+    if is_guest_id(account_id):
+        view["guest"] = True
+    return view
 
 
 class RoomHandlers:
@@ -160,7 +168,8 @@ class RoomHandlers:
     def members(self, connection, request, body):
         room = self.conversations.room(request.room)
         ids = self.conversations.members.get(room_conv(room.key), ())
-        entries = [(self.directory.name(i), {"name": self.directory.name(i),
-                                             "online": self.presence.is_online(i)}) for i in ids]
+        entries = [(self.directory.name(i), member_view(self.directory.name(i),
+                                                        self.presence.is_online(i), i))
+                   for i in ids]
         members, more = page_by_name(entries, request.after, request.limit)
         return {"room": room.name, "members": members, "more": more}
