@@ -178,20 +178,28 @@ class GuestHandlers:
     def commands(self):
         return {C.GuestLogin: self.guest}
 
-    def guest(self, connection, request, body):
+    def admit(self, peer, name: str):
+        """Log ``peer`` in as the guest ``name`` (already a valid name: ``normalise_name``)
+        and return its session, or raise ``ProtocolError``: ``forbidden`` (no guests here),
+        ``already_logged_in``, ``name_taken`` (an account's name or a look-alike of one, or
+        an online guest's). Every door's guest login comes here (native ``guest``, IRC
+        without SASL)."""
         if not self.config.allow_guests:
             raise ProtocolError(FORBIDDEN, GUESTS_OFF)
-        if connection.session is not None:
-            raise ProtocolError(ALREADY_LOGGED_IN,
-                                f"already logged in as {connection.session.name}")
-        name = request.username
+        if peer.session is not None:
+            raise ProtocolError(ALREADY_LOGGED_IN, f"already logged in as {peer.session.name}")
         refusal = self.guests.name_refusal(name)
         if refusal is not None:
             raise ProtocolError(NAME_TAKEN, refusal)
         guest_id = self.guests.add(name)
-        self.sign_in(connection, self.session_class(guest_id, name, name_key(name), False,
-                                                    self.clock.seconds()))
-        log.info("guest {user} from {address}", user=name, address=connection.address)
+        session = self.session_class(guest_id, name, name_key(name), False, self.clock.seconds())
+        self.sign_in(peer, session)
+        log.info("guest {user} from {address}", user=name, address=peer.address)
+        return session
+
+    def guest(self, connection, request, body):
+        guest_id = self.admit(connection, request.username).account_id
+        name = request.username
         return {
             "user": guest_view(name, self.guests.online[guest_id]),
             "rooms": self.rooms_view(guest_id),
