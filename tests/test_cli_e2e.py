@@ -256,3 +256,34 @@ class AdminTests(CliCase):
         await bob.wait_for(r"\[notice\] root: The server will shut down in 1 s\. maintenance$")
         await bob.wait_for(r"reconnecting in", timeout=15)
         self.assertEqual(await wait_for_exit(self.server.proc, 15), 0)
+
+
+class GuestCliTests(CliCase):
+    server_args = ("--allow-guests",)
+
+    async def test_a_guest_chats_with_an_account(self):
+        alice = await self.online("alice")
+        visitor = self.cli("visitor", "--guest")
+        await visitor.wait_for(r"You are a guest: the name visitor is yours until you leave")
+        await visitor.wait_for(r"Welcome")
+        visitor.type("hello from a guest")
+        await alice.wait_for(CLOCK + r"visitor: hello from a guest$")
+        alice.type("/msg @visitor hi guest")
+        await visitor.wait_for(CLOCK + r"\[private\] alice -> you: hi guest$")
+
+    async def test_guest_in_chinese_and_refused_names(self):
+        await self.online("alice")
+        taken = self.cli("alice", "--guest", lang="zh")
+        self.assertEqual(await taken.wait_exit(), 1, taken.describe())
+        await taken.wait_for(r"用户名 alice 已被占用", stream=2)
+        guest = self.cli("访客", "--guest", lang="zh")
+        await guest.wait_for(r"你是访客：在你离开之前，访客 这个名字归你使用")
+
+
+class NoGuestCliTests(CliCase):
+
+    async def test_guests_off(self):
+        visitor = self.cli("visitor", "--guest")
+        self.assertEqual(await visitor.wait_exit(), 1, visitor.describe())
+        await visitor.wait_for(r"^This server does not let guests in; log in with an account\.$",
+                               stream=2)

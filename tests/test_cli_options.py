@@ -44,6 +44,20 @@ class OptionsTests(unittest.TestCase):
                           Answers("", ""), Answers("one password", "another one"), environ={})
         self.assertIn("The passwords differ", str(caught.exception))
 
+    def test_a_guest_is_asked_for_no_password(self):
+        ask, secret = Answers("", "", "visitor"), Answers()
+        s = settings_from(["--guest", "--lang", "en"], "chat-cli", True, ask, secret, environ={})
+        self.assertEqual((s.user, s.guest, s.password, s.password_typed),
+                         ("visitor", True, "", False))
+        self.assertEqual(secret.questions, [])
+        s = settings_from(["--guest", "--user", "v"], "chat-cli", False, Answers(), Answers(),
+                          environ={})
+        self.assertEqual((s.user, s.guest), ("v", True))
+        with self.assertRaises(UsageError) as caught:
+            settings_from(["--guest", "--register", "--user", "v"], "chat-cli", False,
+                          Answers(), Answers(), environ={})
+        self.assertIn("either --guest or --register", str(caught.exception))
+
     def test_a_script_is_never_asked(self):
         ask = Answers()
         s = settings_from(["--user", "bob"], "chat-cli", False, ask, ask,

@@ -700,3 +700,49 @@ class TransferCancelTests(ClientTestCase):
         self.assertFalse(self.successResultOf(bob.cancel_transfer(transfer)))
         self.assertEqual(transfer.state, TransferState.DONE)
         self.assertEqual(os.listdir(self.folder), ["shared.bin"])
+
+
+class GuestClientTests(ClientTestCase):
+    """``login(..., guest=True)``: the ``guest`` request, and coming back as a guest."""
+
+    def setUp(self):
+        super().setUp()
+        self.server.config.allow_guests = True
+
+    def guest(self, name):
+        listener = Recorder()
+        client = ChatClient(self.net.connect, self.clock, listener, random=lambda: 0.5)
+        client.recorder = listener
+        result = []
+        client.login(name, "", guest=True).addBoth(result.append)
+        self.net.pump()
+        client.login_result = result[0]
+        self.clients.append(client)
+        return client
+
+    def test_guest_login(self):
+        visitor = self.guest("visitor")
+        self.assertEqual(visitor.state, LinkState.ONLINE)
+        self.assertTrue(visitor.login_result["user"]["guest"])
+        self.assertEqual(visitor.model.me, "visitor")
+        [session] = [c.session for c in self.server.connections if c.session]
+        self.assertLess(session.account_id, 0)
+
+    def test_a_guest_comes_back_once_its_name_is_free(self):
+        visitor = self.guest("visitor")
+        self.cut(visitor)
+        other = self.guest("visitor")          # took the name while the first was away
+        self.assertEqual(other.state, LinkState.ONLINE)
+        self.advance(30)
+        self.assertNotEqual(visitor.state, LinkState.ONLINE)
+        self.assertIsNone(visitor._give_up, "name_taken on a guest's reconnect passes")
+        other.logout()
+        self.net.pump()
+        self.advance(120, step=5)
+        self.assertEqual(visitor.state, LinkState.ONLINE)
+
+    def test_a_first_guest_login_that_is_refused_stays_refused(self):
+        self.client("alice")
+        taken = self.guest("alice")
+        self.assertEqual(taken.login_result.value.code, "name_taken")
+        self.assertEqual(taken.state, LinkState.OFFLINE)

@@ -110,7 +110,8 @@ class CliApp(ClientListener):
     # ------------------------------------------------------------------ start and stop
     def start(self) -> defer.Deferred:
         s = self.settings
-        d = self.client.login(s.user, s.password, register=s.register)
+        d = self.client.login(s.user, s.password, register=s.register,
+                              guest=getattr(s, "guest", False))
         d.addCallbacks(self._logged_in, self._login_failed)
         return d
 
@@ -162,6 +163,8 @@ class CliApp(ClientListener):
             return self.fmt.tr("too_many_attempts", seconds=math.ceil(retry_after or 1))
         if code == "name_taken":
             return self.fmt.tr("name_taken", user=self.settings.user)
+        if code == "forbidden" and getattr(self.settings, "guest", False):
+            return self.fmt.tr("guests_off")
         if code == "banned":
             return self.fmt.tr("banned", reason=message)
         return self.fmt.error(code, message)
@@ -175,6 +178,8 @@ class CliApp(ClientListener):
                 lambda f: self.log.info("could not save the server: {e}", e=f.value))
         if self.settings.register:
             self.out(self.fmt.system("registered", user=me))
+        if data["user"].get("guest"):
+            self.out(self.fmt.system("guest_welcome", user=me))
         if self.settings.admin_console and not self.client.model.admin:
             self.err(self.fmt.tr("forbidden"))
             self.client.close()

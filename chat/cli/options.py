@@ -46,6 +46,7 @@ class Settings:
     no_color: bool = False
     remember: Optional[Callable] = None    # saves the server after a good login (a thread)
     password_typed: bool = False           # asked at the terminal (so it may be asked again)
+    guest: bool = False                    # --guest: no account, no password
     ask_password: Optional[Callable] = None   # () -> the password typed again (or Deferred)
 
     def tls_options(self):
@@ -67,6 +68,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--password-file", metavar="FILE",
                    help=f"read the password from the first line of FILE (or set {PASSWORD_ENV})")
     p.add_argument("--register", action="store_true", help="create the account first")
+    p.add_argument("--guest", action="store_true",
+                   help="chat as a guest under --user, without an account or password (a "
+                        "server started with --allow-guests)")
     p.add_argument("--lang", choices=LANGUAGES, help="language: zh or en [default: from the locale]")
     p.add_argument("--wait", type=float, default=DEFAULT_WAIT, metavar="SECONDS",
                    help="at the end of piped input, how long to wait for the server to "
@@ -127,7 +131,9 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
     user = args.user or asked("prompt_user")
     if not user:
         raise UsageError(f"{prog}: error: no user name (use --user)")
-    password = _password(args, environ)
+    if args.guest and args.register:
+        raise UsageError(f"{prog}: error: use either --guest or --register")
+    password = "" if args.guest else _password(args, environ)
     if password is None and interactive:
         password = ask_secret(tr(lang, "prompt_password") + ": ")
         tries = 1
@@ -140,7 +146,7 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
             tries += 1
         if args.register and ask_secret(tr(lang, "prompt_password_again") + ": ") != password:
             raise UsageError(f"{prog}: error: " + tr(lang, "passwords_differ"))
-    if not password:
+    if not password and not args.guest:
         raise UsageError(f"{prog}: error: no password (use --password-file or {PASSWORD_ENV})")
     if args.wait < 0:
         raise UsageError(f"{prog}: error: --wait must not be negative")
@@ -152,7 +158,8 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
                         admin_console, args.log, tls=args.tls, ca_file=args.ca_file,
                         system_ca=args.system_ca, known_servers=args.known_servers,
                         no_color=args.no_color)
-    settings.password_typed = interactive and _password(args, environ) is None
+    settings.guest = bool(args.guest)
+    settings.password_typed = interactive and not args.guest and _password(args, environ) is None
     path = last_server_path(environ)
     if interactive and path is not None:
         settings.remember = lambda: write_last_server(path, host, port, args.tls)

@@ -121,6 +121,7 @@ class ChatClient:
         self.hello: dict = {}
         self._conn = None
         self._credentials = None
+        self._guest = False
         self._logged_in_once = False
         self._give_up = None              # why not to reconnect: closed, kicked, ...
         self._bye = None
@@ -156,11 +157,13 @@ class ChatClient:
 
     # ------------------------------------------------------------------ session
     def login(self, username: str, password: str, register: bool = False,
-              avatar: tuple = None) -> defer.Deferred:
+              avatar: tuple = None, guest: bool = False) -> defer.Deferred:
         """Connect and log in (registering first if asked, with ``avatar`` = ``(mime type,
-        bytes)`` if given). Fires with the login reply, or fails with CannotConnect,
-        RequestFailed or ConnectionLost; no retries until then."""
+        bytes)`` if given; with ``guest``, as a guest under ``username``, no password). Fires
+        with the login reply, or fails with CannotConnect, RequestFailed or ConnectionLost; no
+        retries until then. A guest who reconnects comes back as a guest of the same name."""
         self._credentials = (username, password)
+        self._guest = guest
         self._give_up = None
         return self._attempt(first=True, register=register, avatar=avatar)
 
@@ -219,7 +222,10 @@ class ChatClient:
                                                   avatar_type=avatar[0], body=len(avatar[1]))
                     body = avatar[1]
                 yield conn.request(register_request, body=body)
-            data = yield conn.request(C.Login(username=username, password=password))
+            if self._guest:
+                data = yield conn.request(C.GuestLogin(username=username))
+            else:
+                data = yield conn.request(C.Login(username=username, password=password))
             self.model.logged_in(data)
             if first:
                 self.model.last_id = data.get("last_id", 0)
@@ -235,7 +241,10 @@ class ChatClient:
             self._give_up = reason            # retrying in plain TCP cannot cure it
             raise CannotConnect(reason, PortSpeaksTLS(reason)) from None
         except RequestFailed as exc:
-            if exc.code in FATAL_LOGIN:
+            # a guest coming back may find its name still held until the server notices
+            # that the old connection is gone: that passes, so it tries again
+            guest_back = self._guest and not first and exc.code == "name_taken"
+            if exc.code in FATAL_LOGIN and not guest_back:
                 self._give_up = exc.message
             elif exc.code == "rate_limited":
                 # the server refuses logins from here for a while: the next try waits for it
