@@ -6,6 +6,7 @@ import io
 from twisted.trial import unittest
 
 from chat.ctl import main as ctl
+from chat.ctl import wire
 from chat.ctl.wire import ControlError
 
 
@@ -103,3 +104,42 @@ class CommandLineTests(unittest.TestCase):
         self.assertEqual(ctl.render("notice", {"delivered": 1}), ["notice sent to 1 user online"])
         self.assertEqual(ctl.render("stats", {"zeta": 1, "accounts": 3, "version": "1"}),
                          ["version: 1", "accounts: 3", "zeta: 1"])
+
+
+class CallTests(unittest.TestCase):
+    """A data directory held by a server that is starting: chatctl waits for its socket."""
+
+    def setUp(self):
+        from chat.ctl import offline
+        self.running = []          # what call_running does, in turn
+        self.patch(ctl, "call_running", lambda *a: self._next())
+        self.patch(offline, "hold_data_dir", self._held)
+        self.slept = []
+        self.now = [0.0]
+        self.options = ctl.build_parser().parse_args(["users"])
+
+    def _next(self):
+        step = self.running.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def _held(self, *args, **kwargs):
+        raise wire.DataDirHeld("another chat server (process 7) is using d, and its control "
+                               "socket does not answer")
+
+    def _sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now[0] += seconds
+
+    def test_waits_for_a_starting_server(self):
+        self.running = [ctl.NotRunning(), ctl.NotRunning(), {"users": []}]
+        result = ctl.call(self.options, "users", {}, sleep=self._sleep, clock=lambda: self.now[0])
+        self.assertEqual(result, {"users": []})
+        self.assertEqual(self.slept, [0.1, 0.1])
+
+    def test_gives_up_after_a_while(self):
+        self.running = [ctl.NotRunning()] * 100
+        with self.assertRaises(wire.DataDirHeld):
+            ctl.call(self.options, "users", {}, sleep=self._sleep, clock=lambda: self.now[0])
+        self.assertLessEqual(abs(sum(self.slept) - ctl.HELD_WAIT), 0.11)

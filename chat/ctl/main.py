@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 from chat import __version__
 from chat.ctl import wire
@@ -174,8 +175,9 @@ def call_running(data_dir: str, command: str, args: dict, timeout: float) -> dic
         sock.close()
 
 
-def call_offline(data_dir: str, db, command: str, args: dict) -> dict:
-    """Run the command on the stopped server's data directory, in this process."""
+def call_offline(data_dir: str, lock, db_path: str, command: str, args: dict) -> dict:
+    """Run the command on the stopped server's data directory (held: ``lock``), in this
+    process, on the reactor (which runs once)."""
     from twisted.internet import task
     from twisted.logger import globalLogBeginner
     from chat.ctl.offline import run_offline
@@ -185,7 +187,7 @@ def call_offline(data_dir: str, db, command: str, args: dict) -> dict:
     outcome = {}
 
     def main(reactor):
-        d = run_offline(reactor, data_dir, db, command, args, create=command == "adduser")
+        d = run_offline(reactor, data_dir, lock, db_path, command, args)
         d.addCallbacks(lambda result: outcome.setdefault("result", result),
                        lambda failure: outcome.setdefault("failure", failure))
         return d
@@ -197,6 +199,31 @@ def call_offline(data_dir: str, db, command: str, args: dict) -> dict:
     if "failure" in outcome:
         outcome["failure"].raiseException()
     return outcome["result"]
+
+
+HELD_WAIT = 5.0
+"""Seconds to wait for the socket of a server that holds the data directory but does not
+answer yet (it is starting: it takes the lock a moment before it listens)."""
+
+
+def call(options, command: str, args: dict, sleep=time.sleep, clock=time.monotonic) -> dict:
+    """Through the running server's socket, else on the data directory itself."""
+    deadline = clock() + HELD_WAIT
+    while True:
+        try:
+            return call_running(options.data_dir, command, args, options.timeout)
+        except NotRunning:
+            pass
+        from chat.ctl.offline import hold_data_dir
+        try:
+            lock, db_path = hold_data_dir(options.data_dir, options.db,
+                                          create=command == "adduser")
+        except wire.DataDirHeld:
+            if clock() >= deadline:
+                raise
+            sleep(0.1)
+            continue
+        return call_offline(options.data_dir, lock, db_path, command, args)
 
 
 # -- what is printed
@@ -275,10 +302,7 @@ def main(argv=None, stdin=None, out=None, err=None) -> int:
             raise ControlError(f"no command given (commands: {', '.join(wire.COMMANDS)}; "
                                "see chatctl --help)")
         command, args = request_of(options, stdin)
-        try:
-            result = call_running(options.data_dir, command, args, options.timeout)
-        except NotRunning:
-            result = call_offline(options.data_dir, options.db, command, args)
+        result = call(options, command, args)
     except ControlError as error:
         print(f"{PROG}: error: {error.message}", file=err)
         return 1

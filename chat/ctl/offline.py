@@ -11,7 +11,7 @@ import os
 
 from twisted.internet import defer
 
-from chat.ctl.wire import ControlError
+from chat.ctl.wire import ControlError, DataDirHeld
 from chat.server.control import ControlOperations, DataDirBusy, lock_data_dir
 from chat.server.private import make_private_dirs, use_private_umask
 
@@ -23,15 +23,11 @@ def database_path(data_dir: str, db=None) -> str:
     return os.path.abspath(db or os.path.join(data_dir, DB_NAME))
 
 
-@defer.inlineCallbacks
-def run_offline(reactor, data_dir: str, db, command: str, args: dict, create: bool = False):
-    """Fires with the command's result; fails with :class:`ControlError`. ``create``: make the
-    data directory and database if missing (adduser on a new server), else refuse them."""
-    from chat.server.core import ChatServer, ServerConfig
-    from chat.server.passwords import PasswordHasher
-    from chat.server.storage import StorageError
-    from chat.server.storage.sqlite import SQLiteStorage
-
+def hold_data_dir(data_dir: str, db, create: bool = False):
+    """Take the stopped server's data directory (synchronously, before the reactor runs):
+    returns ``(lock, database path)``. ``create``: make the data directory if missing
+    (adduser on a new server), else refuse a directory no server has used. Raises
+    :class:`DataDirHeld` if a live process holds it, :class:`ControlError` otherwise."""
     use_private_umask()
     db_path = database_path(data_dir, db)
     if not os.path.exists(db_path):
@@ -46,9 +42,21 @@ def run_offline(reactor, data_dir: str, db, command: str, args: dict, create: bo
     try:
         lock = lock_data_dir(data_dir)
     except DataDirBusy as error:
-        raise ControlError(f"{error}, and its control socket does not answer") from None
+        raise DataDirHeld(f"{error}, and its control socket does not answer") from None
     except OSError as error:
         raise ControlError(f"cannot lock {data_dir}: {error.strerror}") from None
+    return lock, db_path
+
+
+@defer.inlineCallbacks
+def run_offline(reactor, data_dir: str, lock, db_path: str, command: str, args: dict):
+    """Fires with the command's result; fails with :class:`ControlError`. Lets go of
+    ``lock`` (from :func:`hold_data_dir`) at the end."""
+    from chat.server.core import ChatServer, ServerConfig
+    from chat.server.passwords import PasswordHasher
+    from chat.server.storage import StorageError
+    from chat.server.storage.sqlite import SQLiteStorage
+
     try:
         storage = SQLiteStorage(db_path)
         try:

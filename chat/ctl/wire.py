@@ -37,6 +37,11 @@ class ControlError(Exception):
         self.message = message
 
 
+class DataDirHeld(ControlError):
+    """A live process holds the data directory, but nothing answers on its socket (a server
+    that is starting or stopping, chatctl working offline, or a server without a socket)."""
+
+
 # command -> {argument: (type, required)}
 COMMANDS: dict[str, dict[str, tuple[type, bool]]] = {
     "adduser": {"name": (str, True), "password": (str, True), "admin": (bool, False)},
