@@ -322,6 +322,16 @@ def run(base: str, port: int) -> int:
         image = screen(size, theme_name)
         put(image, login, centred(size, login))
         save(image, "login-error", lang, theme_name, size)
+        # the guest choice (a server started with --allow-guests): a name, no password
+        login._clear_error()
+        login.user.setText("visitor" if lang == "en" else "访客")
+        login.guest.setChecked(True)
+        login.adjustSize()
+        yield sleep(0.2)
+        image = screen(size, theme_name)
+        put(image, login, centred(size, login))
+        save(image, "login-guest", lang, theme_name, size)
+        login.guest.setChecked(False)
         login.hide()
         # the room
         a.select("#lobby")

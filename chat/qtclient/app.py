@@ -107,8 +107,9 @@ class ChatApp(QObject):
         from chat.qtclient.session import Session
         session = Session(self.reactor)
         tls = self.login.tls_options()
+        kwargs = {"guest": True} if self.login.guest_mode else {}
         d = session.login(host, port, user, password, register=register, avatar=avatar,
-                          tls=tls)
+                          tls=tls, **kwargs)
         d.addCallbacks(self._logged_in, self._login_failed, callbackArgs=(session, password),
                        errbackArgs=(session, host, port))
 

@@ -12,6 +12,13 @@ _MESSAGES = (
     (re.compile(r"no such user: (?P<name>.+)", re.S), "err_no_such_user"),
     (re.compile(r"no such room: (?P<name>.+)", re.S), "err_no_such_room"),
     (re.compile(r"no such file"), "err_no_such_file"),
+    # guests (servers started with --allow-guests)
+    (re.compile(r"this server does not allow guests: .*", re.S), "err_guests_off"),
+    (re.compile(r"the name (?P<name>.+) is taken by a guest online", re.S),
+     "err_guest_name_taken"),
+    (re.compile(r"(?P<name>.+) is the name of an account: .*", re.S), "err_account_name"),
+    (re.compile(r"guests (cannot .+: log in with an account|have no password to change)",
+                re.S), "err_guest_forbidden"),
 )
 
 _BYE = re.compile(r"(?:kicked|banned) by (?P<admin>\S+?)(?:: (?P<reason>.*))?$", re.S)

@@ -111,10 +111,11 @@ class Session(QObject):
 
     # ------------------------------------------------------------------ account
     def login(self, host: str, port: int, user: str, password: str, register: bool = False,
-              avatar: tuple = None, tls=None):
+              avatar: tuple = None, tls=None, guest: bool = False):
         """Connect and log in; fires with the login reply or fails (CannotConnect,
         RequestFailed). A session logs in once; log out and make a new one to switch.
-        ``tls`` (a :class:`chat.client.tls.TLSOptions`) connects with TLS."""
+        ``tls`` (a :class:`chat.client.tls.TLSOptions`) connects with TLS; ``guest`` logs
+        in as a guest under ``user`` (no password)."""
         if self.client is not None:
             self.client.close()
         self.host, self.port = host, port
@@ -126,7 +127,7 @@ class Session(QObject):
                    else self._endpoint_for(host, port, tls=tls))
         self.client = ChatClient(connect, self.reactor, _Relay(self),
                                  client_name=CLIENT_NAME, **kwargs)
-        return self.client.login(user, password, register=register, avatar=avatar)
+        return self.client.login(user, password, register=register, avatar=avatar, guest=guest)
 
     def logout(self):
         if self.client is None:

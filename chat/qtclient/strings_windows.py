@@ -27,6 +27,11 @@ EN = {
     "login_heading": "Log in to a chat server",
     "login_language": "Language:",
     "login_register": "Register a new account",
+    "login_guest": "Join as a guest (no account)",
+    "login_guest_tip": "Chat under this name without registering (servers that allow guests). "
+                       "Guests cannot create rooms or send files, and the name is free again "
+                       "once you leave.",
+    "login_submit_guest": "Join as guest",
     "login_tls": "TLS",
     "login_tls_tip": "Encrypt the connection (the server listens with --port ssl:...). The "
                      "server's certificate is remembered the first time; a different one "
@@ -180,6 +185,10 @@ ZH = {
     "login_heading": "登录聊天服务器",
     "login_language": "语言：",
     "login_register": "注册新账号",
+    "login_guest": "以访客身份加入（无需账号）",
+    "login_guest_tip": "不注册，用这个名字聊天（服务器须允许访客）。访客不能创建聊天室或发送文件，"
+                       "离开后这个名字会被释放。",
+    "login_submit_guest": "以访客身份进入",
     "login_tls": "TLS",
     "login_tls_tip": "加密连接（服务器以 --port ssl:... 监听）。第一次连接时记住服务器的证书；"
                      "以后证书不同则拒绝连接。",

@@ -82,6 +82,9 @@ def describe_login_error(translator, failure_value, host: str, port: int,
         # too many failed logins (or registrations) from here: the server says how long to wait
         return tr("login_rate_limited", seconds=math.ceil(exc.retry_after or 1))
     if code == "name_taken":
+        account = re.match(r"(.+) is the name of an account", message)
+        if account:          # a guest login under an account's name
+            return tr("err_account_name", name=account.group(1))
         if user is None:
             found = re.search(r"the name (.+) is taken", message)
             user = found.group(1) if found else ""
@@ -205,6 +208,8 @@ class LoginWindow(QWidget):
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.register = QCheckBox()
         self.register.toggled.connect(self.set_register)
+        self.guest = QCheckBox()             # a server started with --allow-guests
+        self.guest.toggled.connect(self.set_guest)
         self.password2 = QLineEdit()
         self.password2.setEchoMode(QLineEdit.EchoMode.Password)
 
@@ -243,6 +248,7 @@ class LoginWindow(QWidget):
         form.addRow(self.user_label, self.user)
         form.addRow(self.password_label, self.password)
         form.addRow("", self.register)
+        form.addRow("", self.guest)
         form.addRow(self.password2_label, self.password2)
         form.addRow(self.avatar_label, self.avatar_box)
         for label, field in ((self.host_label, self.host), (self.user_label, self.user),
@@ -287,6 +293,28 @@ class LoginWindow(QWidget):
     def busy(self) -> bool:
         return self._busy
 
+    @property
+    def guest_mode(self) -> bool:
+        """Join as a guest: a name, no account and no password."""
+        return self.guest.isChecked()
+
+    def set_guest(self, on: bool) -> None:
+        """Hide (or show again) what a guest does not need: the password, registering."""
+        if self.guest.isChecked() != on:
+            self.guest.setChecked(on)            # calls back here through toggled
+            return
+        if on and self.register.isChecked():
+            self.set_register(False)
+        self.form.setRowVisible(self.password, not on)
+        self.form.setRowVisible(self.register, not on)
+        self.submit_button.setText(self.translator.tr(self._submit_key()))
+        self._fit_height()
+
+    def _submit_key(self) -> str:
+        if self.guest.isChecked():
+            return "login_submit_guest"
+        return "login_submit_register" if self.register.isChecked() else "login_submit"
+
     def set_register(self, on: bool) -> None:
         """Show (or hide) what only a new account needs: the second password, the picture."""
         if self.register.isChecked() != on:
@@ -296,8 +324,7 @@ class LoginWindow(QWidget):
             self._before_growing()
         self.form.setRowVisible(self.password2, on)
         self.form.setRowVisible(self.avatar_box, on)
-        self.submit_button.setText(self.translator.tr(
-            "login_submit_register" if on else "login_submit"))
+        self.submit_button.setText(self.translator.tr(self._submit_key()))
         self._fit_height()
 
     def reset_after_logout(self, error: str = None) -> None:
@@ -471,6 +498,8 @@ class LoginWindow(QWidget):
             normalise_name(user)
         except ProtocolError:
             return self._show_problem("login_bad_name", self.user, max=NAME_MAX)
+        if self.guest.isChecked():
+            return host, int(port_text), user, "", False
         password = self.password.text()
         if len(password) < PASSWORD_MIN:
             return self._show_problem("password_too_short", self.password, n=PASSWORD_MIN)
@@ -562,6 +591,8 @@ class LoginWindow(QWidget):
         self.password_label.setText(tr("prompt_password"))
         self.password2_label.setText(tr("prompt_password_again"))
         self.register.setText(tr("login_register"))
+        self.guest.setText(tr("login_guest"))
+        self.guest.setToolTip(tr("login_guest_tip"))
         self.tls.setText(tr("login_tls"))
         self.ca_label.setText(tr("login_ca_file"))
         self.system_ca.setText(tr("login_system_ca"))
@@ -579,6 +610,5 @@ class LoginWindow(QWidget):
                                     max=human_size(AVATAR_MAX).replace(" ", "\u00a0")))
         self._render_empty_avatar()
         self.busy_label.setText(tr("link_connecting"))
-        self.submit_button.setText(tr("login_submit_register" if self.register.isChecked()
-                                      else "login_submit"))
+        self.submit_button.setText(tr(self._submit_key()))
         self._render_error()
