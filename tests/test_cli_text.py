@@ -387,6 +387,19 @@ class FormatListTests(FormatterTestCase):
                       "  张伟            最近在线 2026-11-24 20:01",
                       "  carol           从未上线"])
 
+    def test_users_with_a_guest(self):
+        data = {"online": 2, "more": False, "users": [
+            {"name": "alice", "online": True, "admin": False, "last_seen": None},
+            {"name": "visitor", "online": True, "admin": False, "last_seen": None,
+             "guest": True}]}
+        self.both("users", data,
+                  en=["Users: 2 online, 2 listed",
+                      "  alice            online",
+                      "  visitor [guest]  online"],
+                  zh=["用户：在线 2 人，列出 2 人",
+                      "  alice           在线",
+                      "  visitor [访客]  在线"])
+
     def test_users_more(self):
         data = {"online": 0, "more": True, "users": []}
         self.both("users", data, en=["Users: 0 online, 0 listed", "  (more not shown)"],

@@ -100,6 +100,8 @@ class Formatter:
         rows = []
         for user in data["users"]:
             name = user["name"] + (" " + self.tr("tag_admin") if user.get("admin") else "")
+            if user.get("guest"):
+                name += " " + self.tr("tag_guest")
             rows.append([name, self._state(user)])
         header = self.tr("users_header", online=data["online"], total=len(data["users"]))
         return self._list(header, _table(rows), data.get("more"))
