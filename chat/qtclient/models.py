@@ -308,6 +308,7 @@ class Person:
     has_avatar: bool = False
     last_seen: Optional[str] = None
     avatar: object = None             # a QPixmap once fetched
+    guest: bool = False               # no account (a server with --allow-guests)
 
     def sort_key(self):
         return (not self.online, self.name.casefold())
@@ -353,6 +354,14 @@ class UsersModel(QAbstractListModel):
         self.beginResetModel()
         self.rows = sorted(people, key=Person.sort_key)
         self.endResetModel()
+
+    def discard(self, name: str) -> None:
+        """Take a person off the list (a guest who left: nobody of that name any more)."""
+        row = self.find(name)
+        if row >= 0:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.rows[row]
+            self.endRemoveRows()
 
     def update(self, name: str, **changes) -> Person:
         """Change (or add) one person and keep the order."""

@@ -413,7 +413,8 @@ class ChatState(QObject):
             people = [] if after is None else list(self.users.rows)
             for u in data.get("users", []):
                 people.append(Person(u["name"], bool(u.get("online")), bool(u.get("admin")),
-                                     bool(u.get("avatar")), u.get("last_seen")))
+                                     bool(u.get("avatar")), u.get("last_seen"),
+                                     guest=bool(u.get("guest"))))
             self.users.reset(people)
             for u in data.get("users", []):
                 if u.get("avatar"):
@@ -614,11 +615,16 @@ class ChatState(QObject):
     def _presence(self, event: dict) -> None:
         for change in event.get("changes", []):
             person = self.users.get(change["user"])
+            if change.get("guest") and not change["online"]:
+                self.users.discard(change["user"])     # a guest who left is nobody now
+                continue
             changes = {"online": bool(change["online"])}
+            if change.get("guest"):
+                changes["guest"] = True
             if not change["online"]:
                 changes["last_seen"] = change.get("last_seen")
             self.users.update(change["user"], **changes)
-            if person is None:
+            if person is None and not change.get("guest"):      # guests have no avatar
                 # someone new (registered after our user list was read): presence does not
                 # say whether there is an avatar, so ask; "not_found" is simply ignored
                 self.fetch_avatar(change["user"])

@@ -28,6 +28,7 @@ EN = {
     "side_people": "People: {online} online of {total}",
     "side_private": "private chat",
     "side_offline": "offline",
+    "side_guest": "(guest)",
     "side_yesterday": "yesterday {time}",
     # main window
     "main_title": "{app} - {user}",
@@ -82,6 +83,7 @@ ZH = {
     "side_people": "用户：{online} 人在线，共 {total} 人",
     "side_private": "私聊",
     "side_offline": "离线",
+    "side_guest": "（访客）",
     "side_yesterday": "昨天 {time}",
     "main_title": "{app} - {user}",
     "main_room_header": "#{room}",

@@ -79,3 +79,33 @@ def test_a_guest_joins_through_the_window(qtbot, tmp_dir):
     finally:
         close(app)
         wait_deferred(qtbot, proc.stop(), timeout=30000)
+
+
+def test_guests_in_the_people_list(qtbot, tmp_dir):
+    """An account's window shows a guest marked as one, and drops it when it leaves."""
+    from tests.support.server_process import ServerProcess
+    from tests.qt.test_app import log_in
+    proc = ServerProcess(os.path.join(tmp_dir, "server"),
+                         args=["--allow-guests", "--hash-time", "1", "--hash-memory", "8"],
+                         reactor=reactor)
+    wait_deferred(qtbot, proc.start(), timeout=30000)
+    alice = make_app(tmp_dir, "alice", proc.port)
+    visitor = make_app(tmp_dir, "visitor", proc.port, lang="zh")
+    try:
+        log_in(qtbot, alice, "alice")
+        visitor.login.user.setText("visitor")
+        visitor.login.guest.setChecked(True)
+        qtbot.keyClick(visitor.login.user, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: visitor.main is not None and visitor.main.isVisible(),
+                        timeout=10000)
+        people = alice.state.users
+        qtbot.waitUntil(lambda: people.get("visitor") is not None, timeout=5000)
+        assert people.get("visitor").guest and people.get("visitor").online
+        assert not people.get("alice").guest
+        assert alice.translator.tr("side_guest") == "(guest)"
+        assert visitor.translator.tr("side_guest") == "（访客）"
+        visitor.session.close()
+        qtbot.waitUntil(lambda: people.get("visitor") is None, timeout=10000)
+    finally:
+        close(alice, visitor)
+        wait_deferred(qtbot, proc.stop(), timeout=30000)

@@ -199,6 +199,8 @@ class PersonDelegate(QStyledItemDelegate):
         left = icon.right() + 10
         width = r.right() - left - 6
         name = person.name + ("  ★" if person.admin else "")
+        if getattr(person, "guest", False):
+            name += " " + self.translator.tr("side_guest")
         draw_two_lines(painter, option, left, r.top() + 4, width,
                        name, theme.colour("ink") if person.online else theme.colour("muted"),
                        self.last_seen_text(person),
