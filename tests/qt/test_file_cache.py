@@ -153,6 +153,11 @@ def test_inline_pictures_are_fetched_once_across_logins(qtbot, server, tmp_dir):
         qtbot.waitUntil(lambda: len(pictures(bob.state)) == 2
                         and all(shown(i) for i in pictures(bob.state)), timeout=10000)
         assert downloads_of(bob.state) == [] and copies(bob.image_dir) == cached
+        # alice's second card became its message, though the server published it at the offer
+        # (it held that content): two pictures on her side too, no twin, none pending
+        qtbot.waitUntil(lambda: all(i.msg_id is not None for i in pictures(alice.state)),
+                        timeout=10000)
+        assert len(pictures(alice.state)) == 2
         # the sender's own pictures: her original is the copy, at her next login too
         alice.logout()
         log_in(qtbot, alice, "alice", register=False)
