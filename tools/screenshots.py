@@ -440,7 +440,8 @@ def run(base: str, port: int) -> int:
                 ("diagram.png", diagram, os.path.getsize(diagram), TransferState.SENDING,
                  {"done": int(os.path.getsize(diagram) * 0.61), "speed": 2.4 * mib}),
                 ("recordings.zip", None, int(2.1 * gib), TransferState.FAILED,
-                 {"error": ("too_large", "the file is too large")}),
+                 {"error": ("too_large", "recordings.zip is 2,254,857,830 bytes, over this "
+                                         "server's limit of 104,857,600 bytes")}),
                 ("field-trip.mp4", None, int(1.4 * gib), TransferState.HASHING,
                  {"hashed": int(0.53 * gib)})):
             mime = "image/png" if path else "application/octet-stream"

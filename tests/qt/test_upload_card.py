@@ -139,3 +139,43 @@ def test_every_state_of_the_upload_card(qtbot, lang):
     assert tr("file_cancelled") in words[4] and cancelled.progress is None
     # a card says its own state: no "Sending..." line under it as well
     assert not any(tr("msg_sending") in w for w in words)
+
+
+@pytest.fixture
+def small_server(qtbot, tmp_dir):
+    """A server that takes files of at most 64 KiB."""
+    from tests.support.server_process import ServerProcess
+    from tests.qt.support import qt_reactor, wait_deferred
+    proc = ServerProcess(os.path.join(tmp_dir, "server"),
+                         args=["--hash-time", "1", "--hash-memory", "8",
+                               "--max-file-size", "64K"], reactor=qt_reactor())
+    wait_deferred(qtbot, proc.start(), timeout=30000)
+    yield proc
+    if proc.running:
+        wait_deferred(qtbot, proc.stop(), timeout=30000)
+
+
+def test_a_refused_upload_says_why_on_its_card_and_retries_there(qtbot, small_server, tmp_dir):
+    alice = make_app(tmp_dir, "alice", small_server.port)
+    try:
+        a_main = log_in(qtbot, alice, "alice")
+        path = big_file(tmp_dir, "big.bin", 1)                   # 1 MiB: over the limit
+        a_main.input.sendFiles.emit([path])
+        (card,) = cards(alice.state, "big.bin")
+        qtbot.waitUntil(lambda: card.transfer.state is TransferState.FAILED, timeout=10000)
+        model = alice.state.log("#lobby")
+        a_main.view.scrollToBottom()
+        lay = a_main.view.row_layout(model.items.index(card))
+        words = " ".join(s.text for line in lay.lines for s in line)
+        assert "Failed" in words and "65,536 bytes" in words, words   # the whole reason
+        assert "retry_upload" in lay.actions and "cancel" not in lay.actions
+        assert lay.progress is None and card.msg_id is None
+        assert "big.bin" in a_main.statusBar().currentMessage()
+        first = card.transfer
+        retry = a_main.view.action_rect(model.items.index(card), "retry_upload")
+        qtbot.mouseClick(a_main.view.viewport(), Qt.MouseButton.LeftButton, pos=retry.center())
+        assert card.transfer is not first                        # sent again, on this card
+        qtbot.waitUntil(lambda: card.transfer.state is TransferState.FAILED, timeout=10000)
+        assert cards(alice.state, "big.bin") == [card]           # still one card
+    finally:
+        close(alice)

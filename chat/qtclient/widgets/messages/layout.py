@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Optional
 
 from PyQt6.QtCore import QPoint, QRect, Qt
 from PyQt6.QtGui import (
-    QColor, QFont, QFontMetrics, QImageReader, QPixmap, QTextDocument, QTextOption)
+    QColor, QFont, QFontMetrics, QImageReader, QPixmap, QTextDocument, QTextLayout, QTextOption)
 from PyQt6.QtWidgets import QStyledItemDelegate
 
 from chat.cli.format import human_size
@@ -346,12 +346,43 @@ class RowLayouter(QStyledItemDelegate):
         rows = self._file_links(item, state, pixmap is not None)
         if out.sticker and state not in RUNNING and state not in ("failed", "cancelled"):
             rows = []                      # a sticker is a picture, not a file to open
+        rows = self._wrap_rows(rows, width, small)
         for row in rows:
             line_rect = QRect(0, y + 4, width, fm_small.height())
             self._place(row, line_rect, right=False)
             out.lines.append(row)
             y = line_rect.bottom() + 1
         return width, y
+
+    @staticmethod
+    def _wrap_rows(rows, width: int, font: QFont, most: int = 3) -> list:
+        """A row of one plain span too long for ``width`` (a server's reason for refusing a
+        file says the limit at its end) goes on up to ``most`` lines, the last one shortened."""
+        fm = QFontMetrics(font)
+        out = []
+        for row in rows:
+            if len(row) != 1 or row[0].action or fm.horizontalAdvance(row[0].text) <= width:
+                out.append(row)
+                continue
+            span = row[0]
+            layout = QTextLayout(span.text, font)
+            option = QTextOption()
+            option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+            layout.setTextOption(option)
+            layout.beginLayout()
+            pieces = []
+            while True:
+                line = layout.createLine()
+                if not line.isValid():
+                    break
+                line.setLineWidth(width)
+                pieces.append(span.text[line.textStart():line.textStart() + line.textLength()])
+            layout.endLayout()
+            if len(pieces) > most:
+                pieces[most - 1:] = [fm.elidedText("".join(pieces[most - 1:]),
+                                                   Qt.TextElideMode.ElideRight, width)]
+            out.extend([Span(piece.strip(), span.colour, bold=span.bold)] for piece in pieces)
+        return out
 
     def _file_links(self, item, state, shown: bool) -> list:
         """The rows of text and links under a file: progress, errors and what can be done."""
