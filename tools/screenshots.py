@@ -82,9 +82,11 @@ COVERAGE = 0.85
 DESKTOP = {"light": ("#8fa3c7", "#c9d3e6"), "dark": ("#1a1d29", "#3a4060")}
 
 
-def save_small(image, path: str, full_colour: bool = False) -> None:
-    """``image`` as an 8-bit PNG with its 256 most frequent colours (see the docstring);
-    ``full_colour`` (a photo shown large) keeps every colour."""
+def save_small(image, path: str, full_colour: bool = False, keep=()) -> None:
+    """``image`` as an 8-bit PNG with its 256 most frequent colours (see the docstring), the
+    colours ``keep`` (the theme's, as ``#rrggbb``) among them however rare: small red text on
+    a card would otherwise take the nearest frequent colour; ``full_colour`` (a photo shown
+    large) keeps every colour."""
     import collections
     from PyQt6.QtCore import Qt
     from PyQt6.QtGui import QImage
@@ -98,7 +100,10 @@ def save_small(image, path: str, full_colour: bool = False) -> None:
         if not image.save(path, "PNG", 0):
             raise SystemExit(f"cannot write {path}")
         return
-    table = [colour | 0xFF000000 for colour, _ in top]
+    # the theme's colours that the picture has, then the most frequent others
+    wanted = [0xFF000000 | int(c[1:], 16) for c in keep if len(c) == 7]
+    wanted = [c for c in wanted if counts.get(c) or counts.get(c & 0xFFFFFF)]
+    table = list(dict.fromkeys(wanted + [colour | 0xFF000000 for colour, _ in top]))[:256]
     small = image.convertToFormat(QImage.Format.Format_Indexed8, table,
                                   Qt.ImageConversionFlag.ThresholdDither)
     if not small.save(path, "PNG", 0):
@@ -220,7 +225,8 @@ def run(base: str, port: int) -> int:
 
     def save(image, state, lang, theme_name, size, full_colour=False):
         name = f"{state}-{lang}-{theme_name}-{size[0]}x{size[1]}.png"
-        save_small(image, os.path.join(OUT, name), full_colour)
+        save_small(image, os.path.join(OUT, name), full_colour,
+                   keep=theme.THEMES[theme_name].values())
         result["saved"].append(name)
         print("saved", os.path.join("docs", "screenshots", name))
 
