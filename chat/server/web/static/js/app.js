@@ -350,7 +350,7 @@ export class App {
     $("people-list").replaceChildren(...users.map((u, i) => {
       const me = u.name === this.session.me.name;
       const status = u.online ? t("online") : (u.last_seen ? t("last_seen", { t: when(u.last_seen) }) : t("never_seen"));
-      return el("li", { role: "option", tabindex: i === 0 ? "0" : "-1", class: "person", "aria-selected": "false",
+      return el("li", { role: "option", tabindex: i === 0 ? "0" : "-1", class: "person", "aria-selected": "false", "data-user": u.name,
                         "aria-label": `${u.name}${me ? ` (${t("you")})` : ""}, ${status}`,
                         onclick: () => { if (!me) this.open("@" + u.name); } },
         el("span", { class: `dot${u.online ? " on" : ""}`, "aria-hidden": "true" }),
