@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test install bench clean screenshots qt
+.PHONY: run test install bench clean screenshots web-screenshots qt
 
 # What Qt needs of the system (offscreen tests), a virtual screen and CJK fonts (screenshots),
 # tmux (the terminal client's full-screen tests), chromium and its driver (the browser
@@ -71,6 +71,9 @@ qt: install
 
 screenshots: install
 	xvfb-run -a -s "-screen 0 1400x900x24" $(BIN)/python tools/screenshots.py
+
+web-screenshots: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/web_screenshots.py
 
 bench: install
 	$(BIN)/python bench/fanout.py
