@@ -33,7 +33,8 @@ def hold_data_dir(data_dir: str, db, create: bool = False):
     if not os.path.exists(db_path):
         if not create:
             raise ControlError(f"no server has run on {data_dir} yet (there is no "
-                               f"{db_path}): check --data-dir")
+                               f"{db_path}): check --data-dir (a --lite server has no "
+                               "control socket)")
         try:
             make_private_dirs(data_dir)
             make_private_dirs(os.path.dirname(db_path))
