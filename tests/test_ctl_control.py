@@ -169,6 +169,27 @@ class AccountTests(ControlCase):
         self.call("adduser", name="аlice", password=PASSWORD)
         self.assertEqual(self.refused("deluser", name="alice"), "no such user: alice")
 
+    def test_deluser_while_a_login_checks_the_password(self):
+        self.call("adduser", name="alice", password=PASSWORD)
+        hasher = self.server.accounts.hasher
+        held = []
+
+        def hold(f, *args):
+            d = defer.Deferred()
+            held.append((d, f, args))
+            return d
+        self.patch(hasher, "_run", hold)
+        client = Client(self.server)
+        client.hello()
+        client.send({"type": "login", "id": 9, "username": "alice", "password": PASSWORD})
+        self.assertEqual(len(held), 1, "the password check is running")
+        self.call("deluser", name="alice")
+        d, f, args = held[0]
+        d.callback(f(*args))                      # the check ends: the password was right
+        reply = client.reply(9)
+        self.assertEqual(reply["type"], "error", reply)
+        self.assertIsNone(client.connection.session)
+
     def test_users_and_rooms(self):
         alice = user(self.server, "alice")
         user(self.server, "bob").disconnect()

@@ -214,6 +214,8 @@ class ControlOperations:
             conversations.remove_member(conv, account_id)
         conversations.convs_of.pop(account_id, None)
         server.directory.remove(account_id)
+        # a login whose password check began before the delete must still fail after it
+        server.directory.set_banned(account_id, True, "this account was deleted")
         log.info("chatctl deleted the account {user} ({n} connections closed)", user=name,
                  n=len(connections))
         return {"name": name, "closed": len(connections)}
