@@ -136,6 +136,26 @@ class AccountTests(ControlCase):
         self.assertEqual(client.error("register", username="аlice", password=PASSWORD),
                          "name_taken")
 
+    def test_two_adduser_of_one_name_at_once(self):
+        hasher = self.server.accounts.hasher
+        held = []
+
+        def hold(f, *args):
+            d = defer.Deferred()
+            held.append((d, f, args))
+            return d
+        self.patch(hasher, "_run", hold)
+        first = self.control(wire.encode_request("adduser", name="alice", password=PASSWORD))
+        second = self.control(wire.encode_request("adduser", name="Alice", password=PASSWORD))
+        for d, f, args in list(held):
+            d.callback(f(*args))
+        self.assertEqual(wire.decode_reply(first.value())["name"], "alice")
+        with self.assertRaises(ControlError):
+            wire.decode_reply(second.value())
+        # the loser did not take the winner's look-alike protection with it
+        self.assertEqual(self.refused("adduser", name="аlice", password=PASSWORD),
+                         "the name аlice looks like alice, which is taken")
+
     def test_passwd(self):
         alice = user(self.server, "alice")
         self.assertEqual(self.call("passwd", name="ALICE", password=NEW_PASSWORD),

@@ -174,7 +174,9 @@ class ControlOperations:
                 name, key, password_hash, now_ms(server.clock),
                 admin=bool(admin) or key in server.config.admins, join=(room_conv(LOBBY),))
         except NameTaken:
-            lookalikes.remove(name)
+            if server.directory.id_for(key) is None:
+                # (if the racing creation of the same name won, the skeletons are its now)
+                lookalikes.remove(name)
             raise ControlError(f"the name {name} is taken") from None
         except BaseException:
             lookalikes.remove(name)
