@@ -146,7 +146,7 @@ class AccountTests(ControlCase):
             return d
         self.patch(hasher, "_run", hold)
         first = self.control(wire.encode_request("adduser", name="alice", password=PASSWORD))
-        second = self.control(wire.encode_request("adduser", name="Alice", password=PASSWORD))
+        second = self.control(wire.encode_request("adduser", name="alice", password=PASSWORD))
         for d, f, args in list(held):
             d.callback(f(*args))
         self.assertEqual(wire.decode_reply(first.value())["name"], "alice")
