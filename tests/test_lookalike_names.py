@@ -75,3 +75,31 @@ class LookalikeTests(unittest.TestCase):
         index.remove("bob")                       # its creation failed: free again
         self.assertIsNone(index.holder("bоb"))
         self.assertIsNone(index.holder("ALICE"))  # the same name is the key's to refuse
+
+
+class RacingRegistrationTests(unittest.TestCase):
+
+    def test_the_loser_of_two_registrations_of_one_name_keeps_the_winners_protection(self):
+        from twisted.internet import defer
+        server = make_server()
+        held = []
+
+        def hold(f, *args):
+            d = defer.Deferred()
+            held.append((d, f, args))
+            return d
+        self.patch(server.accounts.hasher, "_run", hold)
+        first, second = Client(server), Client(server)
+        for client in (first, second):
+            client.hello()
+            client.send({"type": "register", "id": 5, "username": "alice",
+                         "password": PASSWORD})
+        while held:                    # the hasher runs one hash at a time here
+            d, f, args = held.pop(0)
+            d.callback(f(*args))
+        self.assertEqual(first.reply(5)["type"], "ok")
+        self.assertEqual(second.reply(5)["code"], NAME_TAKEN)
+        third = Client(server)
+        third.hello()
+        self.assertEqual(third.error("register", username="аlice", password=PASSWORD),
+                         NAME_TAKEN)

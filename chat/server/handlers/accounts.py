@@ -151,7 +151,9 @@ class AccountHandlers:
                 admin=key in self.config.admins, join=(room_conv(LOBBY),),
                 admin_if_first=True)
         except NameTaken:
-            self.directory.lookalikes.remove(request.username)
+            if self.directory.id_for(key) is None:
+                # (a racing registration of the very same name won: the skeletons are its)
+                self.directory.lookalikes.remove(request.username)
             raise ProtocolError(NAME_TAKEN, f"the name {request.username} is taken") from None
         except BaseException:
             self.directory.lookalikes.remove(request.username)
