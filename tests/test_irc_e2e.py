@@ -3,6 +3,7 @@ IRC client (twisted.words' IRCClient, logging in with PASS) and a native client 
 a room and privately, each seeing the other's join, part, topic and quit."""
 
 import base64
+import os
 
 from twisted.internet import defer, protocol
 from twisted.internet.endpoints import TCP4ClientEndpoint
@@ -149,3 +150,54 @@ class RawLines(LineOnlyReceiver):
             AssertionError(f"not seen in {timeout} s; got {self.lines!r}")))
         d.addBoth(lambda r: (timer.active() and timer.cancel(), r)[1])
         return d
+
+
+class IRCOverTLSE2E(E2ECase):
+    """``--irc-port ssl:...`` takes the same certificate options as ``--port``."""
+
+    timeout = 60
+
+    async def setUp(self):
+        import shutil
+        import tempfile
+        from chat.server import certs
+        self.cert_dir = tempfile.mkdtemp(prefix="chat-irc-tls-")
+        self.addCleanup(shutil.rmtree, self.cert_dir, True)
+        key, self.cert, _ = certs.make_certificate(os.path.join(self.cert_dir, "tls"),
+                                                   ["127.0.0.1"])
+        self.irc_port = free_port()
+        self.server_args = ("--irc-port", certs.ssl_port_string(key, self.cert, self.irc_port)
+                            + ":interface=127.0.0.1")
+        await super().setUp()
+
+    @with_server_output
+    async def test_cap_ls_over_tls(self):
+        from twisted.internet import threads
+        lines = await threads.deferToThread(self._talk_tls)
+        self.assertTrue(any(" CAP * LS " in line and "sasl=PLAIN" in line for line in lines),
+                        lines)
+
+    def _talk_tls(self):
+        import socket
+        import ssl
+        import time
+        context = ssl.create_default_context(cafile=self.cert)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                raw = socket.create_connection(("127.0.0.1", self.irc_port), timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            self.assertIn(tls.version(), ("TLSv1.2", "TLSv1.3"))
+            tls.sendall(b"CAP LS 302\r\n")
+            data = b""
+            while b"\r\n" not in data:
+                chunk = tls.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode("utf-8").split("\r\n")
