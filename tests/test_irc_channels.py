@@ -409,3 +409,30 @@ class QuitTests(unittest.TestCase):
         qux2.disconnect()
         self.assertEqual([m.params for m in bar.lines() if m.command == "QUIT"],
                          [["Connection closed"]])
+
+
+class ClientIdTests(unittest.TestCase):
+    def test_client_ids_never_repeat_across_connections(self):
+        # cids were "irc-<id(connection)>-<n>": a connection made after another was freed
+        # gets the same id(), sent the same cids, and the server dropped its messages as
+        # repeats of stored ones (the same after a restart)
+        import gc
+        from chat.server.irc.connection import IRCConnection
+        gateway = make_gateway()
+        seen = set()
+        for _ in range(20):
+            connection = IRCConnection(gateway)
+            seen.add(connection.next_cid())
+            del connection
+            gc.collect()
+        self.assertEqual(len(seen), 20)
+
+    def test_messages_of_a_new_connection_are_not_taken_for_duplicates(self):
+        gateway = make_gateway()
+        native = user(gateway.server, "bob")
+        for attempt in range(3):
+            irc = registered(gateway, "alice", register_account=attempt == 0)
+            irc.send(f"PRIVMSG bob :message {attempt}")
+            irc.disconnect()
+        texts = [e["msg"]["text"] for e in native.events("message")]
+        self.assertEqual(texts, ["message 0", "message 1", "message 2"])

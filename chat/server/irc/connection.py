@@ -14,6 +14,7 @@ closed after the server's ``timeout``.
 """
 
 import itertools
+import secrets
 from collections import deque
 
 from twisted.internet.protocol import Protocol
@@ -156,6 +157,7 @@ class IRCConnection(Protocol):
         self.quit_reason = None          # what others are told when this user goes
         self._quit_announced = False
         self._cids = itertools.count(1)
+        self._cid_prefix = secrets.token_hex(8)
         corelink.init_peer(self)
 
     # -- names
@@ -179,7 +181,10 @@ class IRCConnection(Protocol):
         return self.gateway.mask(self.nick, self.session.account_id if self.session else None)
 
     def next_cid(self) -> str:
-        return f"irc-{id(self):x}-{next(self._cids)}"
+        """A client id for a message this connection sends: unique for ever (the server
+        drops a second message with a cid it has stored from the same sender, so ids must
+        not repeat across connections or restarts)."""
+        return f"irc-{self._cid_prefix}-{next(self._cids)}"
 
     # -- life cycle
     def connectionMade(self):
