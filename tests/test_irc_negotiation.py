@@ -216,3 +216,13 @@ class WelcomeTests(unittest.TestCase):
     def test_no_motd(self):
         lines = welcome(ServerInfo(name="s", network="n", motd=()), "a", "~u@h")
         self.assertEqual(lines[-1].command, N.ERR_NOMOTD)
+
+
+class IsupportEscapeTests(unittest.TestCase):
+    def test_tokens_are_ascii_even_for_a_chinese_network_name(self):
+        info = ServerInfo(name="irc.test", network="学校 Chat=1")
+        tokens = isupport_tokens(info)
+        self.assertTrue(all(token.isascii() for token in tokens), tokens)
+        network = [t for t in tokens if t.startswith("NETWORK=")][0]
+        self.assertEqual(network, "NETWORK=\\xE5\\xAD\\xA6\\xE6\\xA0\\xA1\\x20Chat\\x3D1")
+        self.assertEqual(network.count("="), 1)      # clients split KEY=value once

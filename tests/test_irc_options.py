@@ -27,11 +27,17 @@ class IrcOptionTests(unittest.TestCase):
                             (["--irc-port", "tcp:notaport"], "bad --irc-port"),
                             (["--irc-port", "ssl:6697:privateKey=/nonexistent.pem"],
                              "bad --irc-port"),
-                            (["--irc-server-name", "a b"], "--irc-server-name must be one word")):
+                            (["--irc-server-name", "a b"], "--irc-server-name must be one ASCII word")):
             with self.assertRaises(SystemExit, msg=argv) as caught:
                 self.parse(*argv)
             self.assertIn(words, str(caught.exception))
             self.assertNotIn("\n", str(caught.exception))
+
+    def test_a_name_that_is_not_ascii_gives_chat_and_is_refused_as_server_name(self):
+        self.assertEqual(self.parse("--name", "我们的学校")["irc-server-name"], "chat")
+        with self.assertRaises(SystemExit) as caught:
+            self.parse("--irc-server-name", "学校.example")
+        self.assertIn("one ASCII word", str(caught.exception))
 
     def test_irc_word(self):
         self.assertEqual(irc_word("  a, b!c "), "a-b-c")

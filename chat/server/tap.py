@@ -185,11 +185,13 @@ class Options(usage.Options):
         except ValueError as error:
             raise usage.UsageError(f"bad --web-origin: {error}") from None
         if self["irc-server-name"] is None:
-            # --name may be "Our School": one word on IRC
-            self["irc-server-name"] = irc_word(self["name"]) or "chat"
-        elif irc_word(self["irc-server-name"]) != self["irc-server-name"]:
-            raise usage.UsageError("--irc-server-name must be one word without spaces or "
-                                   "',!@*?:' (such as irc.example.org)")
+            # --name may be "Our School" or 我们的学校: one ASCII word on IRC (a host name)
+            word = irc_word(self["name"])
+            self["irc-server-name"] = word if word and word.isascii() else "chat"
+        elif irc_word(self["irc-server-name"]) != self["irc-server-name"] \
+                or not self["irc-server-name"].isascii():
+            raise usage.UsageError("--irc-server-name must be one ASCII word without spaces "
+                                   "or ',!@*?:' (such as irc.example.org)")
         try:
             self["admin"] = [normalise_name(name) for name in self["admin"]]
         except ProtocolError as error:

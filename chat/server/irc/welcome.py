@@ -57,8 +57,16 @@ def isupport_tokens(info: ServerInfo) -> list:
 
 
 def _token_value(text: str) -> str:
-    # a value may not hold spaces; ISUPPORT escapes them as \x20
-    return "".join("\\x%02X" % ord(ch) if ch in " \\=" else ch for ch in text)
+    """A token's value as ISUPPORT writes it: ASCII only, space, ``\\`` and ``=`` and every
+    byte of a character that is not ASCII as ``\\xHH`` (a server named 学校 is
+    ``NETWORK=\\xE5\\xAD\\xA6\\xE6\\xA0\\xA1``)."""
+    out = []
+    for ch in text:
+        if ch in " \\=" or not 0x21 <= ord(ch) <= 0x7E:
+            out.extend("\\x%02X" % byte for byte in ch.encode("utf-8"))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def welcome(info: ServerInfo, nick: str, user_host: str) -> list:
