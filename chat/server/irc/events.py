@@ -152,6 +152,8 @@ def _presence(connection, event) -> None:
                 if account_id not in shown:
                     shown.add(account_id)
                     room = gateway.server.conversations.rooms.get(room_key)
+                    if room is None:
+                        continue
                     for line in arrival_lines(connection, room, name, account_id, channel):
                         connection.send(line)
         else:
