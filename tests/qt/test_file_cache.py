@@ -215,3 +215,30 @@ def test_a_file_saved_before_is_not_saved_again(qtbot, server, tmp_dir):
             "notes (1).bin", "notes.bin"]
     finally:
         close(alice, bob)
+
+
+def test_saving_on_arrival_keeps_one_copy_of_a_content(qtbot, server, tmp_dir):
+    """The same file sent twice (two files on the server, one content) is saved once; both
+    messages show that copy."""
+    from chat.qtclient.settings import Settings
+    from tests.qt.support import log_in as session_for
+    settings = Settings(os.path.join(tmp_dir, "alice.ini"))
+    folder = os.path.join(tmp_dir, "incoming")
+    settings.auto_save, settings.auto_save_dir, settings.auto_save_mb = True, folder, 5
+    alice, a = session_for(qtbot, server, "alice", settings=settings,
+                           image_dir=os.path.join(tmp_dir, "images"))
+    bob, b = session_for(qtbot, server, "bob")
+    try:
+        path = write(os.path.join(tmp_dir, "slides.pdf"), os.urandom(200 * 1024))
+        files = lambda: [i for i in a.log("#lobby").items if i.file]  # noqa: E731
+        done = lambda item: getattr(item.transfer, "state", None) is TransferState.DONE  # noqa
+        bob.send_file("#lobby", path)
+        qtbot.waitUntil(lambda: len(files()) == 1 and done(files()[0]), timeout=10000)
+        bob.send_file("#lobby", path)
+        qtbot.waitUntil(lambda: len(files()) == 2 and done(files()[1]), timeout=10000)
+        assert files()[0].file["id"] != files()[1].file["id"]
+        assert os.listdir(folder) == ["slides.pdf"]                  # not "slides (1).pdf"
+        assert files()[1].transfer.path == files()[0].transfer.path
+    finally:
+        alice.close()
+        bob.close()
