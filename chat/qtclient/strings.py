@@ -54,6 +54,7 @@ EN = {
     "main_error": "Error",
     "main_file_failed": "The file {name} was not sent: {message}",
     "main_file_already_saved": "{name} is saved already, in {folder}",
+    "main_folder_not_sent": "Folders cannot be sent, only files: {names}",
     # why the link went (the client core's reasons)
     "reason_lost": "connection lost",
     "reason_refused": "connection refused",
@@ -106,6 +107,7 @@ ZH = {
     "main_error": "错误",
     "main_file_failed": "文件 {name} 未能发送：{message}",
     "main_file_already_saved": "{name} 已经保存过了，在 {folder}",
+    "main_folder_not_sent": "只能发送文件，不能发送文件夹：{names}",
     "reason_lost": "连接已断开",
     "reason_refused": "连接被拒绝",
     "reason_unknown_host": "未知主机",

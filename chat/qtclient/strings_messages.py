@@ -38,6 +38,7 @@ EN = {
     "file_image": "Image · {size}",
     "file_to_everyone": "for everyone",
     "file_cancelled": "Cancelled",
+    "file_send_again": "Send again",
     # input bar
     "input_placeholder_room": "Message #{room}",
     "input_placeholder_user": "Message {user}",
@@ -113,6 +114,7 @@ ZH = {
     "file_image": "图片 · {size}",
     "file_to_everyone": "发给所有人",
     "file_cancelled": "已取消",
+    "file_send_again": "重新发送",
     "input_placeholder_room": "发消息到 #{room}",
     "input_placeholder_user": "发消息给 {user}",
     "input_placeholder_none": "请在左侧选择一个会话",

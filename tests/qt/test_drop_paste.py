@@ -65,6 +65,15 @@ def test_files_dropped_on_the_conversation_get_cards_and_arrive(qtbot, server, t
         qtbot.waitUntil(lambda: all(c.msg_id is not None for c in cards(alice.state)),
                         timeout=10000)
         assert len(cards(alice.state)) == 2                              # no twins
+        # a folder is no file: not sent, and the status bar says why
+        folder = os.path.join(tmp_dir, "holiday photos")
+        os.makedirs(folder)
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(folder)])
+        before = len(cards(alice.state))
+        assert drop(a_main.view.viewport(), mime)
+        assert len(cards(alice.state)) == before
+        assert "holiday photos" in a_main.statusBar().currentMessage()
         # dropped on the input bar: the same
         third = os.path.join(tmp_dir, "third.txt")
         with open(third, "w") as f:

@@ -86,6 +86,14 @@ def test_upload_card_cancel_while_hashing(qtbot, server, tmp_dir):
         lay = a_main.view.row_layout(alice.state.log("#lobby").items.index(card))
         words = " ".join(s.text for line in lay.lines for s in line)
         assert "Cancelled" in words and lay.progress is None
+        # sent after all, from its card: the same card becomes the message
+        again = a_main.view.action_rect(alice.state.log("#lobby").items.index(card),
+                                        "retry_upload")
+        qtbot.mouseClick(a_main.view.viewport(), Qt.MouseButton.LeftButton,
+                         pos=again.center())
+        qtbot.waitUntil(lambda: card.msg_id is not None, timeout=30000)
+        assert cards(alice.state, "huge.bin") == [card]
+        assert card.transfer.state is TransferState.DONE
     finally:
         close(alice)
 
@@ -137,6 +145,7 @@ def test_every_state_of_the_upload_card(qtbot, lang):
     assert "cancel" not in failed.actions
     assert tr("file_failed", error="")[:2] in words[3]
     assert tr("file_cancelled") in words[4] and cancelled.progress is None
+    assert "retry_upload" in cancelled.actions                        # "Send again"
     # a card says its own state: no "Sending..." line under it as well
     assert not any(tr("msg_sending") in w for w in words)
 

@@ -262,9 +262,19 @@ class MainWindow(QMainWindow):
         self.view.scrollToBottom()
 
     def _send_files(self, paths) -> None:
+        """Files chosen, dropped or pasted: each gets its upload card at once. A folder is
+        not sent (only files are): the status bar says so."""
+        if not self.state.current:
+            return
+        folders = []
         for path in paths:
-            if os.path.isfile(path):
+            if os.path.isdir(path):
+                folders.append(os.path.basename(os.path.normpath(path)))
+            elif os.path.isfile(path):
                 self.state.send_file(path)       # its card shows at once
+        if folders:
+            self.statusBar().showMessage(self.translator.tr(
+                "main_folder_not_sent", names=", ".join(folders)), 10000)
         self.view.scrollToBottom()
 
     def _send_sticker(self, path: str) -> None:

@@ -415,8 +415,9 @@ class RowLayouter(QStyledItemDelegate):
                      else Span(tr("file_retry_download"), LINK, "download"))
             return [[Span(tr("file_failed", error=error), ERROR)], [retry]]
         if state == "cancelled":
-            if transfer.direction == "up":
-                return [[Span(tr("file_cancelled"), MUTED)]]
+            if transfer.direction == "up":       # it can be sent after all, on its card
+                return [[Span(tr("file_cancelled"), MUTED),
+                         Span(tr("file_send_again"), LINK, "retry_upload")]]
             return [[Span(tr("file_cancelled"), MUTED),
                      Span(tr("file_download"), LINK, "download")]]
         if shown:
