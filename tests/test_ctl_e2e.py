@@ -20,7 +20,7 @@ from twisted.trial import unittest
 
 from tests.support.server_process import (
     TWISTD, ServerProcess, child_env, port_spec, run_command, wait_for_exit)
-from tests.support.wire import ConnectionClosed, RequestError, login_client
+from tests.support.wire import RequestError, login_client
 from tests.test_e2e import FAST_HASH, KEEP_TEMP, with_server_output
 
 PASSWORD = "ctl-Pa55word-4h2k"
