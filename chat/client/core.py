@@ -34,6 +34,7 @@ from chat.client.link import Link, LinkState
 from chat.client.listener import ClientListener
 from chat.client.model import ClientModel, RoomInfo
 from chat.client.outbox import Outbox, OutState
+from chat.client.typing import TypingTracker
 from chat.protocol import PROTOCOL_VERSION
 from chat.protocol import commands as C
 from chat.protocol.heartbeat import Heartbeat
@@ -115,6 +116,7 @@ class ChatClient:
         self.dead_after = dead_after
         self.model = ClientModel()
         self.outbox = Outbox()
+        self.typists = TypingTracker(clock)     # who is typing where, and our own notices
         self.backoff = Backoff(random=random)
         self._login_wait = None      # a login's rate_limited retry_after, for the next retry
         self._link = Link(self._announce)
@@ -340,6 +342,7 @@ class ChatClient:
         self._conn = None
         self._held = None
         self._stop_timers()
+        self.typists.clear()          # their notices stop coming: they would look stuck
         for out in self.outbox.unacked():
             self.outbox.requeue(out)
 
@@ -396,6 +399,9 @@ class ChatClient:
                 self._deliver(msg, live=True)
         elif kind == "ping":
             conn.notify(C.Pong())
+        elif kind == "typing":
+            self.typists.saw(obj["conv"], obj["user"])
+            self.listener.on_typing(obj)
         elif kind == "bye":
             self._bye = (obj["code"], obj.get("message", ""))
             self.listener.on_bye(obj["code"], obj.get("message", ""))
@@ -412,6 +418,8 @@ class ChatClient:
         self._seen[msg_id] = None
         if len(self._seen) > SEEN_MAX:
             self._seen.popitem(last=False)
+        if msg.get("from"):
+            self.typists.stopped(msg["conv"], msg["from"])      # their message is here
         self.model.saw(msg)
         if msg.get("from") != self.model.me:
             conv = msg["conv"]
@@ -424,9 +432,24 @@ class ChatClient:
 
         Offline, the message waits in the outbox and goes out after the next login."""
         out = self.outbox.add(to, text, burn)
+        self.typists.message_sent(to)
         if self.state is LinkState.ONLINE:
             self._transmit(out)
         return out
+
+    def typing(self, conv: str) -> defer.Deferred:
+        """The user is typing in ``conv``: tell its other online members, at most every
+        SEND_EVERY seconds (chat.client.typing). Never fails: fires True if the server
+        relayed it, False if it was not sent (offline, too soon) or not relayed."""
+        if self.state is not LinkState.ONLINE or not self.typists.may_send(conv):
+            return defer.succeed(False)
+        d = self.request(C.Typing(conv=conv))
+        d.addCallback(lambda data: bool(data.get("relayed")))
+
+        def failed(failure):
+            self.log.debug("typing notice not sent: {error}", error=failure.value)
+            return False
+        return d.addErrback(failed)
 
     def retry(self, out) -> None:
         """Send a failed message again, with the same client id."""

@@ -40,6 +40,10 @@ class ClientListener:
     def on_read(self, event: dict) -> None:
         """A read mark: a peer read a private chat up to a message (a receipt)."""
 
+    def on_typing(self, event: dict) -> None:
+        """Someone types in a conversation (``conv``, ``user``); ``ChatClient.typists``
+        knows who is typing where and for how long to show it."""
+
     def on_burned(self, event: dict) -> None:
         """Burn-after-reading messages were deleted: remove them from view."""
 

@@ -291,6 +291,14 @@ class MarkRead(Request):
 
 
 @client
+class Typing(Request):
+    """The user is typing in ``conv``: relayed to its other online members, never stored."""
+    TYPE = "typing"
+    id: Any = request_id()
+    conv: str = arg(F.conv_ref)
+
+
+@client
 class Ping(Request):
     TYPE = "ping"
     NEEDS_LOGIN = False
@@ -488,6 +496,13 @@ class ReadEvent(Message):
     conv: str = arg(F.text(1, 64))
     user: str = arg(F.text(1, 64))
     up_to: int = arg(F.integer())
+
+
+@server
+class TypingEvent(Message):
+    TYPE = "typing"
+    conv: str = arg(F.text(1, 64))
+    user: str = arg(F.text(1, 64))
 
 
 @server

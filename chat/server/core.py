@@ -27,6 +27,7 @@ from chat.server.handlers.admin import AdminHandlers
 from chat.server.handlers.files import FileHandlers
 from chat.server.handlers.messages import MessageHandlers
 from chat.server.handlers.rooms import RoomHandlers
+from chat.server.handlers.typing import TypingHandlers
 from chat.protocol.heartbeat import PING_AFTER, TIMEOUT
 from chat.server.limits import Limits
 from chat.server.monitor import Monitor
@@ -158,9 +159,10 @@ class ChatServer:
                                    self.presence, self.fanout, self.monitor,
                                    self.accounts.sign_out, lambda: self.request_stop())
         self.accounts.limits = self.files.limits = self.limits
+        self.typing = TypingHandlers(clock, self.conversations, self.fanout)
         self._handlers = {}
         for group in (self.accounts, self.guest_logins, self.rooms, self.messages, self.admin,
-                      self.files):
+                      self.files, self.typing):
             self._handlers.update(group.commands())
 
     @defer.inlineCallbacks

@@ -1,0 +1,74 @@
+"""``typing`` through real ChatConnections (no sockets): relayed to the conversation's other
+online members only, as they see the conversation, at most once per 2 s per account and
+conversation, never stored (docs/PROTOCOL.md, *typing*)."""
+
+from twisted.trial import unittest
+
+from chat.protocol.errors import FORBIDDEN, NOT_FOUND, NOT_LOGGED_IN
+from chat.server.handlers import typing as typing_handlers
+from tests.harness import Client, make_server, user
+
+
+class TypingTests(unittest.TestCase):
+    def setUp(self):
+        self.server = make_server()
+        self.clock = self.server.clock
+        self.alice = user(self.server, "alice")
+        self.bob = user(self.server, "bob")
+        self.carol = user(self.server, "carol")
+        self.alice_phone = user(self.server, "alice", register=False)
+        for client in (self.alice, self.bob, self.carol, self.alice_phone):
+            client.events()
+
+    def test_room_typing_reaches_the_other_members_not_the_typist(self):
+        self.assertEqual(self.alice.ok("typing", conv="#lobby"), {"relayed": True})
+        expected = [{"type": "typing", "conv": "#lobby", "user": "alice"}]
+        self.assertEqual(self.bob.events("typing"), expected)
+        self.assertEqual(self.carol.events("typing"), expected)
+        self.assertEqual(self.alice.events("typing"), [])
+        self.assertEqual(self.alice_phone.events("typing"), [])    # her other device neither
+
+    def test_private_typing_reaches_the_peer_only_as_they_see_the_chat(self):
+        self.alice.ok("typing", conv="@bob")
+        self.assertEqual(self.bob.events("typing"),
+                         [{"type": "typing", "conv": "@alice", "user": "alice"}])
+        self.assertEqual(self.carol.events("typing"), [])
+        self.assertEqual(self.alice.events("typing"), [])
+
+    def test_at_most_one_relayed_per_gap_per_conversation(self):
+        self.assertTrue(self.alice.ok("typing", conv="#lobby")["relayed"])
+        self.clock.advance(1.0)
+        self.assertFalse(self.alice.ok("typing", conv="#lobby")["relayed"])
+        self.assertTrue(self.alice.ok("typing", conv="@bob")["relayed"])  # another conv
+        self.assertEqual(len(self.bob.events("typing")), 2)
+        self.clock.advance(typing_handlers.RELAY_GAP)
+        self.assertTrue(self.alice.ok("typing", conv="#lobby")["relayed"])
+        self.assertEqual(len(self.bob.events("typing")), 1)
+        # bob's own notices are not limited by alice's
+        self.assertTrue(self.bob.ok("typing", conv="#lobby")["relayed"])
+
+    def test_nothing_is_stored_and_offline_members_get_nothing(self):
+        self.carol.disconnect()
+        self.alice.ok("typing", conv="#lobby")
+        self.assertEqual(self.bob.ok("history", conv="#lobby")["messages"], [])
+        carol = user(self.server, "carol", register=False)
+        self.assertEqual(carol.events("typing"), [])
+        self.assertEqual(carol.ok("sync", since=0)["messages"], [])
+
+    def test_bad_conversations_get_the_usual_errors(self):
+        self.assertEqual(self.alice.error("typing", conv="@nobody"), NOT_FOUND)
+        self.assertEqual(self.alice.error("typing", conv="#nowhere"), NOT_FOUND)
+        self.bob.ok("create_room", room="dev")
+        self.assertEqual(self.alice.error("typing", conv="#dev"), FORBIDDEN)
+        self.assertEqual(self.bob.events("typing"), [])
+        stranger = Client(self.server)
+        stranger.hello()
+        self.assertEqual(stranger.error("typing", conv="#lobby"), NOT_LOGGED_IN)
+
+    def test_memory_of_recent_notices_stays_bounded(self):
+        self.patch(typing_handlers, "REMEMBERED_MAX", 3)
+        handlers = self.server.typing
+        for i in range(10):
+            self.alice.ok("typing", conv="#lobby")
+            self.clock.advance(typing_handlers.RELAY_GAP + 0.1)
+        self.assertLessEqual(len(handlers._last), 3)
