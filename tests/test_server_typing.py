@@ -35,15 +35,17 @@ class TypingTests(unittest.TestCase):
         self.assertEqual(self.carol.events("typing"), [])
         self.assertEqual(self.alice.events("typing"), [])
 
-    def test_at_most_one_relayed_per_gap_per_conversation(self):
-        self.assertTrue(self.alice.ok("typing", conv="#lobby")["relayed"])
-        self.clock.advance(1.0)
-        self.assertFalse(self.alice.ok("typing", conv="#lobby")["relayed"])
+    def test_a_burst_then_one_per_refill_per_conversation(self):
+        relayed = [self.alice.ok("typing", conv="#lobby")["relayed"]
+                   for _ in range(typing_handlers.BURST + 2)]
+        self.assertEqual(relayed, [True] * typing_handlers.BURST + [False, False])
+        self.assertEqual(len(self.bob.events("typing")), typing_handlers.BURST)
         self.assertTrue(self.alice.ok("typing", conv="@bob")["relayed"])  # another conv
-        self.assertEqual(len(self.bob.events("typing")), 2)
-        self.clock.advance(typing_handlers.RELAY_GAP)
-        self.assertTrue(self.alice.ok("typing", conv="#lobby")["relayed"])
-        self.assertEqual(len(self.bob.events("typing")), 1)
+        self.clock.advance(typing_handlers.REFILL_EVERY * 0.6)
+        self.assertFalse(self.alice.ok("typing", conv="#lobby")["relayed"])
+        self.clock.advance(typing_handlers.REFILL_EVERY * 0.6)
+        self.assertTrue(self.alice.ok("typing", conv="#lobby")["relayed"])   # one more
+        self.assertFalse(self.alice.ok("typing", conv="#lobby")["relayed"])
         # bob's own notices are not limited by alice's
         self.assertTrue(self.bob.ok("typing", conv="#lobby")["relayed"])
 
@@ -68,7 +70,9 @@ class TypingTests(unittest.TestCase):
     def test_memory_of_recent_notices_stays_bounded(self):
         self.patch(typing_handlers, "REMEMBERED_MAX", 3)
         handlers = self.server.typing
-        for i in range(10):
-            self.alice.ok("typing", conv="#lobby")
-            self.clock.advance(typing_handlers.RELAY_GAP + 0.1)
-        self.assertLessEqual(len(handlers._last), 3)
+        full = typing_handlers.BURST * typing_handlers.REFILL_EVERY
+        for client, conv in ((self.alice, "#lobby"), (self.bob, "#lobby"),
+                             (self.carol, "#lobby"), (self.alice, "@bob")):
+            client.ok("typing", conv=conv)
+            self.clock.advance(full + 0.1)
+        self.assertLessEqual(len(handlers._buckets), 3)

@@ -55,6 +55,9 @@ class _Relay(ClientListener):
     def on_burned(self, event):
         self.s.burned.emit(event)
 
+    def on_typing(self, event):
+        self.s.typingReceived.emit(event)
+
     def on_notice(self, event):
         self.s.noticeReceived.emit(event)
 
@@ -84,6 +87,7 @@ class Session(QObject):
     topicChanged = pyqtSignal(dict)
     readReceipt = pyqtSignal(dict)
     burned = pyqtSignal(dict)
+    typingReceived = pyqtSignal(dict)               # {"conv", "user"}: see client.typists
     noticeReceived = pyqtSignal(dict)
     monitorEvent = pyqtSignal(dict)
     transferChanged = pyqtSignal(object)            # Transfer
@@ -170,6 +174,12 @@ class Session(QObject):
     def retry(self, out) -> None:
         self.client.retry(out)
         self.messageQueued.emit(out)
+
+    def typing(self, conv: str):
+        """The user types in ``conv`` (sent at most every few seconds; never fails)."""
+        if self.client is None:
+            return None
+        return self.client.typing(conv)
 
     def history(self, conv: str, before: int = None, limit: int = 50):
         return self.client.history(conv, before, limit)

@@ -20,6 +20,7 @@ from chat.qtclient.widgets.header import ConversationHeader
 from chat.qtclient.widgets.input import InputBar
 from chat.qtclient.widgets.messages import MessageView, show_image
 from chat.qtclient.widgets.sidebar import Sidebar
+from chat.qtclient.widgets.typing_line import TypingLine
 
 STATE_COLOURS = {"online": "#30a46c", "reconnecting": "#f76b15", "connecting": "#f76b15",
                  "logging_in": "#f76b15", "offline": "#e5484d"}
@@ -79,6 +80,9 @@ class MainWindow(QMainWindow):
         column.addWidget(self.header)
         column.addWidget(self.banner)
         column.addWidget(self.view, 1)
+        self.typing_line = TypingLine(state, translator)       # "bob is typing…"
+        self.typing_line.watch_input(self.input.editor)
+        column.addWidget(self.typing_line)
         column.addWidget(self.input)
         splitter = self.splitter = QSplitter()
         splitter.addWidget(self.sidebar)

@@ -4,22 +4,25 @@ members, never stored, never sent to anyone offline (docs/PROTOCOL.md, *typing*)
 from chat.protocol import commands as C
 from chat.server.conversations import dm_members, is_room
 
-RELAY_GAP = 2.0
-"""Seconds between two notices of one account in one conversation that are relayed; the ones
-in between are answered ``relayed: false`` (a client sends one every 3 s while typing)."""
+BURST = 3
+"""Notices of one account in one conversation relayed in a row (a client sends one every 3 s
+while typing, and one at once when typing on after a message)..."""
+REFILL_EVERY = 2.0
+"""... and then one more every this many seconds; the others are answered ``relayed:
+false`` and go nowhere."""
 REMEMBERED_MAX = 10_000
 """(account, conversation) pairs remembered before the stale ones are dropped."""
 
 
 class TypingHandlers:
-    """``typing``: one notice to the other members online, at most one per RELAY_GAP."""
+    """``typing``: one notice to the other members online, rate-limited per account and
+    conversation by a token bucket (BURST, one more every REFILL_EVERY seconds)."""
 
-    def __init__(self, clock, conversations, fanout, gap: float = RELAY_GAP):
+    def __init__(self, clock, conversations, fanout):
         self.clock = clock
         self.conversations = conversations
         self.fanout = fanout
-        self.gap = gap
-        self._last = {}              # (account id, conv) -> when its last notice was relayed
+        self._buckets = {}           # (account id, conv) -> (tokens left, when counted)
 
     def commands(self):
         return {C.Typing: self.typing}
@@ -30,13 +33,16 @@ class TypingHandlers:
         conv = self.conversations.resolve(request.conv, me)     # not_found, forbidden
         now = self.clock.seconds()
         key = (me, conv)
-        last = self._last.get(key)
-        if last is not None and now - last < self.gap:
+        tokens, counted = self._buckets.get(key, (BURST, now))
+        tokens = min(BURST, tokens + (now - counted) / REFILL_EVERY)
+        if tokens < 1:
             return {"relayed": False}
-        if len(self._last) >= REMEMBERED_MAX:
-            # bounded: whatever is older than the gap no longer limits anything
-            self._last = {k: t for k, t in self._last.items() if now - t < self.gap}
-        self._last[key] = now
+        if len(self._buckets) >= REMEMBERED_MAX:
+            # bounded: a bucket that has filled up again limits nothing and can go
+            full_after = BURST * REFILL_EVERY
+            self._buckets = {k: v for k, v in self._buckets.items()
+                             if now - v[1] < full_after}
+        self._buckets[key] = (tokens - 1, now)
         if is_room(conv):
             name = self.conversations.wire_name(conv, me)
             others = tuple(c for c in self.conversations.online_connections(conv)
