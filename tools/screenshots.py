@@ -242,6 +242,7 @@ def run(base: str, port: int) -> int:
         bob.login.submit()
         yield wait_for(lambda: bob.main is not None)
         a, b = alice.state, bob.state
+        result["typist"] = bob
         alice.main.input.sticker_dir = os.path.join(base, "stickers-alice")
         yield alice.session.set_topic("lobby", "Class of 2026: questions welcome")
         a.send("Good morning everyone! 👋 Today: networking basics.")
@@ -361,6 +362,17 @@ def run(base: str, port: int) -> int:
         save(image, "upload", lang, theme_name, size)
         for card in cards:
             lobby.remove(lobby.items.index(card))
+        # bob typing: his client sends a real notice, alice's window says so under the room
+        typist = result["typist"]
+        typist.session.client.typists.message_sent("#lobby")     # not held back for 3 s
+        typist.session.typing("#lobby")
+        yield wait_for(lambda: main.typing_line.text() != "")
+        yield sleep(0.2)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        save(image, "typing", lang, theme_name, size)
+        alice.session.client.typists.clear()                     # not in the other pictures
+        main.typing_line.refresh()
         # the emoji picker and the sticker panel, open over it
         for state, opener, popup in (
                 ("emoji", main.input.open_emoji, lambda: main.input.picker),
