@@ -45,9 +45,9 @@ class TypingHandlers:
         self._buckets[key] = (tokens - 1, now)
         if is_room(conv):
             name = self.conversations.wire_name(conv, me)
+            # every kind of connection (native, IRC) that is not the typist's own
             others = tuple(c for c in self.conversations.online_connections(conv)
-                           if getattr(c, "session", None) is None
-                           or c.session.account_id != me)
+                           if getattr(getattr(c, "session", None), "account_id", None) != me)
             self.fanout.to_connections(others, C.TypingEvent(name, session.name))
         else:
             peers = [member for member in dm_members(conv) if member != me]
