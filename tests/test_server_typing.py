@@ -76,3 +76,25 @@ class TypingTests(unittest.TestCase):
             client.ok("typing", conv=conv)
             self.clock.advance(full + 0.1)
         self.assertLessEqual(len(handlers._buckets), 3)
+
+
+class TypingWithIRCTests(unittest.TestCase):
+    def test_irc_members_of_the_room_are_not_disturbed(self):
+        # an IRC connection is a peer of the server like a native one: the typing event is
+        # delivered to it and it has nothing to show for it (no line goes out, no error)
+        from chat.server.presence import PRESENCE_INTERVAL
+        from tests.irc_harness import make_gateway, registered
+        gateway = make_gateway()
+        server = gateway.server
+        user(server, "root")
+        irc = registered(gateway, "alice")
+        bob = user(server, "bob")
+        irc.send("JOIN #dev")
+        bob.ok("join", room="dev")
+        server.clock.advance(PRESENCE_INTERVAL)
+        irc.lines()
+        self.assertTrue(bob.ok("typing", conv="#dev")["relayed"])
+        self.assertTrue(bob.ok("typing", conv="@alice")["relayed"])
+        self.assertEqual(irc.lines(), [])
+        irc.send("PRIVMSG #dev :still here")
+        self.assertEqual(bob.events("message")[0]["msg"]["text"], "still here")
