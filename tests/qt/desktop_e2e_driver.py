@@ -9,7 +9,7 @@ QApplication that schedules it: the program itself is not changed) and then clic
 program made (``QTest`` key and mouse events, the clipboard for a pasted file):
 
 first start (the language button), registration as alice, a room message, a private message
-to bob and his answer, a file pasted into the private chat (an upload), a file from bob
+to bob and his answer (each seeing the other typing first), a file pasted into the private chat (an upload), a file from bob
 downloaded with a click on its card, logout, login again, quit.
 
 bob is a native client (``chat.client.core.ChatClient``, the core chat-cli runs on) on a
@@ -241,12 +241,15 @@ class NativeClient:
         from chat.client.core import ChatClient
         from chat.client.listener import ClientListener
         self.messages = []
-        self.transfers = []
+        self.typing = []
         outer = self
 
         class Listener(ClientListener):
             def on_message(self, msg, live):
                 outer.messages.append(msg)
+
+            def on_typing(self, event):
+                outer.typing.append(event)
 
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=10)
         self.client = ChatClient(endpoint.connect, reactor, Listener(),
@@ -343,8 +346,15 @@ def scenario(driver):
     type_text(editor, private_text)
     press_enter(editor)
     yield "bob gets the private message", lambda: bob.got("@alice", text=private_text)
+    # alice's keystrokes told bob she was typing (before her message came)
+    assert {"type": "typing", "conv": "@alice", "user": "alice"} in bob.typing, bob.typing
+    # bob types: alice's window says so under the conversation, until his message comes
+    yield "bob's typing notice relayed", fired(boxed(bob.client.typing("@alice")))
+    yield "alice sees bob typing", lambda: "bob" in main.typing_line.text()
+    facts["typing_line"] = main.typing_line.text()
     bob.client.send("@alice", "got it, thanks")
     yield "bob's answer in alice's window", lambda: "got it, thanks" in texts_of(state, "@bob")
+    yield "bob's typing notice gone with his message", lambda: main.typing_line.text() == ""
     assert main.view.model() is state.log("@bob")
 
     # 6. an upload: a file pasted into the private chat (Ctrl+V of a copied file)

@@ -100,5 +100,7 @@ def test_real_program_first_start_to_second_login(qtbot, server, tmp_dir, lang):
     # the windows spoke the language chosen
     if lang == "zh":
         assert "登录" in facts["login_title"] and "已连接" in facts["link_text"]
+        assert facts["typing_line"] == "bob 正在输入…"
     else:
         assert "log in" in facts["login_title"] and "Connected" in facts["link_text"]
+        assert facts["typing_line"] == "bob is typing…"
