@@ -132,7 +132,7 @@ class CommandTests(unittest.TestCase):
             "leave": {"room": "r"}, "set_topic": {"room": "r", "topic": "t"},
             "members": {"room": "r"}, "send": {"to": "#r", "text": "t", "cid": "c"},
             "history": {"conv": "@a"}, "sync": {"since": 0}, "unread": {},
-            "read": {"conv": "#r", "up_to": 3}, "ping": {},
+            "read": {"conv": "#r", "up_to": 3}, "typing": {"conv": "@a"}, "ping": {},
             "notice": {"text": "hi", "to": "bob"}, "sessions": {}, "user_info": {"user": "b"},
             "kick": {"user": "b", "reason": "r"}, "ban": {"user": "b"}, "unban": {"user": "b"},
             "monitor": {"on": True}, "shutdown": {"seconds": 30, "message": "m"},
@@ -155,7 +155,8 @@ class CommandTests(unittest.TestCase):
             C.MessageEvent({"id": 1}), C.Presence(2, [{"user": "bob", "online": True}]),
             C.Joined("r", "bob"),
             C.Left("r", "bob"), C.Topic("r", "t", "bob"), C.ReadEvent("@a", "a", 4),
-            C.Burned("@a", [1, 2]), C.ServerPing(), C.Bye("timeout", "silent"),
+            C.Burned("@a", [1, 2]), C.TypingEvent("#r", "bob"), C.ServerPing(),
+            C.Bye("timeout", "silent"),
             C.NoticeEvent("alice", "hi", "2026-11-24T23:59:01.123Z", to="bob"),
             C.MonitorEvent({"id": 1}),
         ]
