@@ -94,7 +94,9 @@ def use_qt_translation(lang: str) -> bool:
     if app is None:
         return False
     while _qt_translators:
-        app.removeTranslator(_qt_translators.pop())
+        old = _qt_translators.pop()
+        app.removeTranslator(old)
+        old.deleteLater()
     name = QT_CATALOGUES.get(lang)
     if name is None:
         return True
