@@ -374,3 +374,17 @@ class BackupTests(unittest.TestCase):
         with self.assertRaises(ControlError) as caught:
             yield ops.run("backup", {"path": os.path.join(self.tmp, "x.db")})
         self.assertIn("--lite", caught.exception.message)
+
+
+class HashOnlyHasherTests(unittest.TestCase):
+    """chatctl on a stopped server makes a hasher without the dummy hash of unknown logins."""
+
+    def test_no_dummy_made_and_still_safe_if_one_is_needed(self):
+        from chat.server.passwords import PasswordHasher
+        sync = lambda f, *a: defer.maybeDeferred(f, *a)          # noqa: E731
+        hasher = PasswordHasher(time_cost=1, memory_kib=8, run_in_thread=sync, logins=False)
+        self.assertIsNone(hasher._dummy_hash)
+        made = self.successResultOf(hasher.hash("a-password-1"))
+        self.assertTrue(self.successResultOf(hasher.verify(made, "a-password-1")))
+        self.assertFalse(self.successResultOf(hasher.verify(None, "a-password-1")))
+        self.assertIsNotNone(hasher._dummy_hash)

@@ -65,7 +65,8 @@ def run_offline(reactor, data_dir: str, lock, db_path: str, command: str, args: 
         except StorageError as error:
             raise ControlError(f"cannot use the database {error}") from None
         config = ServerConfig(files_dir=os.path.join(data_dir, FILES_DIR))
-        server = ChatServer(config, storage, PasswordHasher(concurrency=1), reactor)
+        # nobody logs in here: no dummy hash to make (it would cost a second argon2 run)
+        server = ChatServer(config, storage, PasswordHasher(concurrency=1, logins=False), reactor)
         try:
             yield server.start()
         except StorageError as error:
