@@ -88,6 +88,7 @@ class GuestTests(unittest.TestCase):
         visitor, _ = guest(self.server, "visitor")
         refused = {
             "create_room": {"room": "mine"},
+            "set_topic": {"room": "lobby", "topic": "guests rule"},
             "file_offer": {"to": "#lobby", "name": "a.txt", "size": 3, "sha256": "ab" * 32,
                            "mime": "text/plain"},
             "change_password": {"old": "x", "new": "y" * 8},

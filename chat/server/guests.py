@@ -9,7 +9,7 @@ earlier guest's private chats.
 
 What a guest may do: chat in rooms (they start in ``#lobby`` and may join others) and
 privately, read the history of the rooms they are in, download the files of their
-conversations. What a guest may not (:data:`GUEST_FORBIDDEN`): create rooms, send files,
+conversations. What a guest may not (:data:`GUEST_FORBIDDEN`): create rooms, set topics, send files,
 set an avatar, change a password, or anything of an admin. Nothing of a guest is stored but
 the messages they send (with their name, like everybody's) and read marks: no membership, no
 last-seen time (:class:`GuestStorage`).
@@ -27,6 +27,7 @@ from chat.server.conversations import LOBBY, is_room, room_conv
 
 GUEST_FORBIDDEN = {
     C.CreateRoom: "guests cannot create rooms: log in with an account",
+    C.SetTopic: "guests cannot set topics: log in with an account",
     C.FileOffer: "guests cannot send files: log in with an account",
     C.SetAvatar: "guests cannot set an avatar: log in with an account",
     C.ChangePassword: "guests have no password to change",
