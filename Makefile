@@ -11,12 +11,13 @@ ARGS   ?=
 # What Qt needs of the system (offscreen tests), a virtual screen and CJK fonts (screenshots),
 # tmux (the terminal client's full-screen tests), chromium and its driver (the browser
 # client's tests: headless, driven by selenium; nothing downloads a browser), nodejs (the
-# browser client's modules unit-tested with node --test).
+# browser client's modules unit-tested with node --test), postgresql (the PostgreSQL storage's
+# tests start a private cluster of their own with its initdb and pg_ctl; none is configured).
 SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
                    libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 \
                    libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \
                    xvfb xauth fonts-noto-cjk fonts-noto-color-emoji tmux \
-                   chromium chromium-driver nodejs
+                   chromium chromium-driver nodejs postgresql
 
 # apt-get waits for dpkg's lock instead of failing at once when another install runs
 APT := apt-get -o DPkg::Lock::Timeout=300

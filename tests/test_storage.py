@@ -1,4 +1,5 @@
-"""The storage contract run against both implementations, plus what only SQLite promises."""
+"""The storage contract run against the three implementations (memory, SQLite, PostgreSQL on a
+private cluster), plus what only SQLite or PostgreSQL promises."""
 
 import os
 import shutil
@@ -11,8 +12,15 @@ from twisted.trial import unittest
 
 from chat.server.storage import BurnDue, IStorage, StorageError, migrate
 from chat.server.storage.memory import MemoryStorage
+from chat.server.storage.postgresql import PostgreSQLStorage
 from chat.server.storage.sqlite import SQLiteStorage
 from tests.storage_contract import OTHER_ROOM, ROOM, StorageContractMixin, dm, msg
+from tests.support import pgcluster
+
+
+def tearDownModule():
+    # pytest calls it at the module's end; under trial the cluster stops at exit
+    pgcluster.stop_shared()
 
 
 class MemoryStorageTests(StorageContractMixin, unittest.TestCase):
@@ -291,3 +299,20 @@ class SQLiteStorageTests(StorageContractMixin, unittest.TestCase):
         yield s.delete_file(record.id)
         self.assertGreater(len(threads), 33)
         self.assertNotIn(reactor_thread, threads)
+
+
+class PostgreSQLStorageTests(StorageContractMixin, unittest.TestCase):
+    """The contract on PostgreSQL: a schema of its own per test in the module's cluster, and
+    a pool of three connections, so that calls in flight together really run together."""
+
+    def setUp(self):
+        self.cluster = pgcluster.shared()
+        self.dsn = self.cluster.new_schema_dsn()
+        self.storage = PostgreSQLStorage(self.dsn, pool_size=3)
+        return self.storage.start()
+
+    def tearDown(self):
+        return self.storage.stop()
+
+    def test_provides_interface(self):
+        self.assertTrue(IStorage.providedBy(self.storage))

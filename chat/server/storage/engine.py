@@ -2,12 +2,15 @@
 
 The query modules (``sql_*.py``) write standard SQL with ``?`` placeholders and talk to a
 :class:`Tx`; an :class:`Engine` says how to open the connection pool, how placeholders are
-spelled, how a transaction begins and what a unique-key violation looks like. A PostgreSQL
-engine would be a sibling of :class:`SQLiteEngine` (``psycopg2``, ``%s``, no PRAGMAs, its own
-schema directory for the few DDL differences such as identity columns and ``BYTEA``).
+spelled, how a transaction begins, which locks make a decision safe against other writers and
+what a unique-key violation looks like. Two engines: :class:`SQLiteEngine` (``sqlite3``, one
+connection) and :class:`PostgreSQLEngine` (``psycopg2``, ``%s``, a pool of connections, its own
+schema directory for the few DDL differences: identity columns, ``BYTEA``, ``BIGINT`` ids).
 """
 
+import functools
 import os
+import re
 import sqlite3
 
 from twisted.enterprise import adbapi
@@ -34,6 +37,21 @@ class Engine:
 
     def begin(self, cursor) -> None:
         """Open the interaction's transaction (adbapi commits or rolls it back)."""
+
+    def lock_migrations(self, tx: "Tx") -> None:
+        """Make this transaction the only one migrating the schema until it ends."""
+
+    def lock_accounts(self, tx: "Tx") -> None:
+        """Hold off other transactions creating accounts until this one ends (the "first
+        account is an admin" decision and the next id are read from the table)."""
+
+    def text_in(self, text):
+        """A message text as this database can store it (see :meth:`text_out`)."""
+        return text
+
+    def text_out(self, text):
+        """The message text ``text_in`` stored, as it was given."""
+        return text
 
     def is_unique_violation(self, exc: Exception) -> bool:
         raise NotImplementedError
@@ -109,6 +127,121 @@ class SQLiteEngine(Engine):
     def is_unique_violation(self, exc: Exception) -> bool:
         return isinstance(exc, sqlite3.IntegrityError) and getattr(exc, "sqlite_errorname", "") in (
             "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+
+class PostgreSQLEngine(Engine):
+    """PostgreSQL through ``psycopg2``, a pool of connections in adbapi's threads.
+
+    ``dsn`` is a libpq connection string or ``postgresql://user@host:port/dbname`` URI without
+    a password; the password is given apart (from a file) or comes from libpq's own
+    ``PGPASSWORD`` / ``~/.pgpass``, so that it never shows in a process list. Several
+    connections let reads run beside the message writer's batch; the writer itself keeps one
+    batch in flight, so message batches still commit in order.
+    """
+
+    dbapi_name = "psycopg2"
+    schema_dir = "schema/postgresql"
+    #: pg_advisory_xact_lock key of schema migrations (any constant: "chat" in ASCII)
+    MIGRATION_LOCK = 0x63686174
+    #: PostgreSQL text cannot hold U+0000, a message text can: escaped with U+FFFF (a
+    #: noncharacter), which is itself doubled, so any text comes back as it went in and the
+    #: texts of real messages (with neither) are stored as they are
+    _ESCAPE = "\uffff"
+
+    def __init__(self, dsn: str, password=None, pool_size: int = 5, connect_timeout: int = 10):
+        import psycopg2    # only a server on PostgreSQL needs it loaded
+        import psycopg2.extensions
+        self.dbapi = psycopg2
+        self.error = psycopg2.Error
+        self.dsn = dsn
+        params = psycopg2.extensions.parse_dsn(dsn)   # ProgrammingError if malformed
+        if "password" in params:
+            raise ValueError("the database URL must not contain the password (it would show "
+                             "in the process list): use PGPASSWORD or --database-password-file")
+        self.params = params
+        self.password = password
+        self.pool_size = int(pool_size)
+        self.connect_timeout = int(connect_timeout)
+
+    def describe(self) -> str:
+        """Where the database is, for messages (never the password)."""
+        p = self.params
+        where = p.get("host", "local socket")
+        if "port" in p:
+            where += f":{p['port']}"
+        return f"PostgreSQL database {p.get('dbname', '(default)')!r} at {where}"
+
+    def _connect_kwargs(self) -> dict:
+        kwargs = {"connect_timeout": self.connect_timeout,
+                  "application_name": "chatserver"}
+        if self.password is not None:
+            kwargs["password"] = self.password
+        return kwargs
+
+    def connect(self):
+        """A plain connection (outside the pool: preflight, tools)."""
+        return self.dbapi.connect(self.dsn, **self._connect_kwargs())
+
+    def connection_pool(self) -> adbapi.ConnectionPool:
+        # cp_reconnect: a connection the server closed (restart, failover) is replaced at
+        # the next interaction instead of failing every later one
+        return adbapi.ConnectionPool(
+            self.dbapi_name, self.dsn, cp_min=1, cp_max=self.pool_size, cp_reconnect=True,
+            cp_noisy=False, **self._connect_kwargs())
+
+    @functools.lru_cache(maxsize=512)
+    def sql(self, query: str) -> str:
+        # psycopg2's pyformat: a literal % is %%, and ? never appears in our SQL otherwise
+        return query.replace("%", "%%").replace("?", "%s")
+
+    def lock_migrations(self, tx: "Tx") -> None:
+        # held to the end of the transaction, which carries the whole migration (DDL is
+        # transactional in PostgreSQL): a node starting at the same time waits, then finds
+        # the versions applied; taken before CREATE TABLE IF NOT EXISTS, which races otherwise
+        tx.execute("SELECT pg_advisory_xact_lock(?)", (self.MIGRATION_LOCK,))
+
+    def lock_accounts(self, tx: "Tx") -> None:
+        # conflicts with itself and with writers, not with readers: of racing creations
+        # exactly one finds the table empty, and none computes an id another one takes
+        tx.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
+
+    def text_in(self, text):
+        if text is None or ("\x00" not in text and self._ESCAPE not in text):
+            return text
+        return text.replace(self._ESCAPE, self._ESCAPE * 2).replace("\x00", self._ESCAPE + "0")
+
+    def text_out(self, text):
+        if text is None or self._ESCAPE not in text:
+            return text
+        return re.sub("\uffff(.)", lambda m: "\x00" if m.group(1) == "0" else m.group(1), text,
+                      flags=re.DOTALL)
+
+    def preflight(self) -> None:
+        conn = self.connect()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        finally:
+            conn.close()
+
+    def scrub(self, connection) -> None:
+        # a burned text's old row version stays in the table's pages until VACUUM prunes it
+        # (VACUUM cannot run in a transaction: autocommit for this one statement). The
+        # write-ahead log and base backups keep it longer: docs/SECURITY.md says so.
+        # (adbapi hands over its wrapper: the driver's connection is the cursor's)
+        connection.rollback()
+        cursor = connection.cursor()
+        raw = cursor.connection
+        raw.autocommit = True
+        try:
+            cursor.execute("VACUUM messages")
+        finally:
+            cursor.close()
+            raw.autocommit = False
+
+    def is_unique_violation(self, exc: Exception) -> bool:
+        return getattr(exc, "pgcode", None) == "23505"
 
 
 class Tx:

@@ -21,14 +21,15 @@ def _account(row) -> Optional[Account]:
 def create(tx: Tx, name, key, password_hash, now, admin, join, admin_if_first=False) -> Account:
     # "the first account is an admin" is decided by this one statement, inside the
     # transaction that creates the account: of many registrations racing on a new server
-    # exactly one finds the table empty (SQLite runs one writer at a time; a PostgreSQL
-    # engine must take a lock on the table first)
+    # exactly one finds the table empty (SQLite runs one writer at a time; on PostgreSQL the
+    # engine locks the table against other writers first, which also keeps the next id ours)
+    tx.engine.lock_accounts(tx)
     try:
         # the id is above every id ever used, deleted accounts' too (see 004_deleted_accounts)
         tx.execute("INSERT INTO accounts (id, name, key, password_hash, admin, created) "
                    "SELECT 1 + (SELECT COALESCE(MAX(id), 0) FROM (SELECT id FROM accounts "
                    "UNION ALL SELECT id FROM deleted_accounts) AS used), "
-                   "?, ?, ?, CASE WHEN ? OR (? AND NOT EXISTS (SELECT 1 FROM accounts)) "
+                   "?, ?, ?, CASE WHEN ? <> 0 OR (? <> 0 AND NOT EXISTS (SELECT 1 FROM accounts)) "
                    "THEN 1 ELSE 0 END, ?",
                    (name, key, password_hash, int(bool(admin)), int(bool(admin_if_first)), now))
     except tx.engine.error as e:

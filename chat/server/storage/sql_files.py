@@ -15,11 +15,12 @@ def file_record(row) -> FileRecord:
 
 
 def create(tx: Tx, sender_id, conv, target, name, size, sha256, mime, now) -> FileRecord:
-    cursor = tx.execute(
+    file_id = tx.value(
         "INSERT INTO files (sender_id, conv, target, name, size, sha256, mime, created, "
-        "complete, msg_id, last_progress) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)",
+        "complete, msg_id, last_progress) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?) "
+        "RETURNING id",
         (sender_id, conv, target, name, size, sha256, mime, now, now))
-    return FileRecord(cursor.lastrowid, sender_id, conv, target, name, size, sha256, mime, now,
+    return FileRecord(file_id, sender_id, conv, target, name, size, sha256, mime, now,
                       False, None, now)
 
 
