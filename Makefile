@@ -12,7 +12,7 @@ ARGS   ?=
 # tmux (the terminal client's full-screen tests), chromium and its driver (the browser
 # client's tests: headless, driven by selenium; nothing downloads a browser), nodejs (the
 # browser client's modules unit-tested with node --test), postgresql (the PostgreSQL storage's
-# tests start a private cluster of their own with its initdb and pg_ctl; none is configured).
+# tests start private clusters with its initdb and pg_ctl, never the package's own).
 SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxcb-cursor0 \
                    libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 \
                    libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \

@@ -293,7 +293,9 @@ class ControlOperations:
     @defer.inlineCallbacks
     def do_backup(self, path):
         if self.db_path is None:
-            raise ControlError("this server keeps no database (--lite): nothing to back up")
+            # PostgreSQL's own tools back it up (pg_dump: see README.md, "PostgreSQL")
+            hint = getattr(self.server.storage, "backup_hint", None)
+            raise ControlError(hint or "this server keeps no database (--lite): nothing to back up")
         if not os.path.isabs(path):
             raise ControlError(f"the backup file must be an absolute path, not {path!r}")
         if os.path.lexists(path):

@@ -78,6 +78,12 @@ class Options(usage.Options):
     optParameters = [
         ["data-dir", "d", "chat-data", "Directory for the database (created if missing)."],
         ["db", None, None, "SQLite database file [default: <data-dir>/chat_server.db]."],
+        ["database", None, None,
+         "Keep the server's state in PostgreSQL instead of SQLite: "
+         "postgresql://user@host:port/dbname (no password in it: PGPASSWORD, ~/.pgpass or "
+         "--database-password-file)."],
+        ["database-password-file", None, None,
+         "--database: a file whose first line is the PostgreSQL password."],
         ["name", None, socket.gethostname(), "Server name shown to clients."],
         ["hash-time", None, DEFAULT_TIME_COST, "argon2id time cost of password hashes.", int],
         ["hash-memory", None, DEFAULT_MEMORY_KIB, "argon2id memory cost in KiB.", int],
@@ -208,20 +214,59 @@ class Options(usage.Options):
                     raise usage.UsageError(f"bad --{name}: {error}") from None
         if self["file-ttl"] is not None and not self["lite"]:
             raise usage.UsageError("--file-ttl applies only with --lite (files are kept)")
+        self._check_database()
         if self["lite"]:
             return
         data_dir = self["data-dir"]
         if os.path.exists(data_dir) and not os.path.isdir(data_dir):
             raise usage.UsageError(f"--data-dir {data_dir!r} is not a directory")
-        if self["db"] is None:
+        if self["db"] is None and self["database"] is None:
             self["db"] = os.path.join(data_dir, DB_NAME)
         try:
             make_private_dirs(data_dir)
-            make_private_dirs(os.path.dirname(os.path.abspath(self["db"])))
+            if self["db"] is not None:
+                make_private_dirs(os.path.dirname(os.path.abspath(self["db"])))
         except OSError as error:
             raise usage.UsageError(f"cannot create {error.filename!r}: {error.strerror}") from None
-        if os.path.isdir(self["db"]):
+        if self["db"] is not None and os.path.isdir(self["db"]):
             raise usage.UsageError(f"--db {self['db']!r} is a directory")
+
+    def _check_database(self):
+        """--database: a PostgreSQL URL without a password, the password read from its file."""
+        self["database-password"] = None
+        url = self["database"]
+        if url is None:
+            if self["database-password-file"] is not None:
+                raise usage.UsageError("--database-password-file needs --database")
+            return
+        if self["lite"] or self["db"] is not None:
+            raise usage.UsageError("--database cannot go with " +
+                                   ("--lite" if self["lite"] else "--db"))
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise usage.UsageError(f"--database {url!r} is not a postgresql://user@host:port/"
+                                   "dbname URL (SQLite, the default, takes --db FILE)")
+        from chat.server.storage.engine import PostgreSQLEngine
+        try:
+            PostgreSQLEngine(url)
+        except ValueError as error:
+            raise usage.UsageError(f"--database: {error}") from None
+        except Exception as error:     # psycopg2.ProgrammingError: libpq could not parse it
+            reason = str(error).strip().replace(url, "the URL")
+            raise usage.UsageError(f"--database {url!r} is not a valid URL: {reason}") from None
+        path = self["database-password-file"]
+        if path is not None:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    password = f.readline().rstrip("\r\n")
+            except OSError as error:
+                raise usage.UsageError(
+                    f"cannot read --database-password-file {path!r}: {error.strerror}") from None
+            except UnicodeDecodeError:
+                raise usage.UsageError(f"--database-password-file {path!r} is not UTF-8") from None
+            if not password:
+                raise usage.UsageError(f"--database-password-file {path!r}: its first line is "
+                                       "empty")
+            self["database-password"] = password
 
 
 def _log_writes_to(stream) -> bool:
@@ -388,7 +433,9 @@ def makeService(options):
     use_private_umask()
     if not options["lite"]:
         wide = wider_than_private(options["data-dir"],
-                                  os.path.join(options["data-dir"], FILES_DIR), options["db"])
+                                  os.path.join(options["data-dir"], FILES_DIR),
+                                  *[p for p in (options["db"], options["database-password-file"])
+                                    if p is not None])
         if wide:
             Logger().warn(
                 "the data directory is readable by other local users: {paths}; it holds "
@@ -398,6 +445,9 @@ def makeService(options):
     if options["lite"]:
         from chat.server.storage.memory import MemoryStorage
         storage = MemoryStorage(max_messages_per_conv=LITE_HISTORY)
+    elif options["database"] is not None:
+        from chat.server.storage.postgresql import PostgreSQLStorage
+        storage = PostgreSQLStorage(options["database"], options["database-password"])
     else:
         from chat.server.storage.sqlite import SQLiteStorage
         storage = SQLiteStorage(options["db"])

@@ -158,6 +158,8 @@ class PostgreSQLEngine(Engine):
         if "password" in params:
             raise ValueError("the database URL must not contain the password (it would show "
                              "in the process list): use PGPASSWORD or --database-password-file")
+        if not re.fullmatch(r"\d+(,\d*)*", params.get("port", "5432")):
+            raise ValueError(f"the port {params['port']!r} is not a number")
         self.params = params
         self.password = password
         self.pool_size = int(pool_size)

@@ -20,5 +20,8 @@ class PostgreSQLStorage(SQLStorage):
     def __init__(self, dsn: str, password=None, pool_size: int = 5):
         super().__init__(PostgreSQLEngine(dsn, password, pool_size))
 
+    backup_hint = ("this server keeps its data in PostgreSQL: back it up with pg_dump "
+                   "(pg_dump -Fc -f chat.dump DBNAME; see README.md, PostgreSQL)")
+
     def describe(self) -> str:
         return self._engine.describe()
