@@ -119,7 +119,7 @@ class PostgreSQLServerTests(e2e.E2ECase):
         # over 127.0.0.1 with a password from a file (scram-sha-256)
         password_file = os.path.join(self.tmp, "pgpass")
         with open(password_file, "w") as f:
-            f.write("secret pw\n")
+            f.write(pgcluster.PASSWORD + "\n")
         server = self.pg_server("--database", self.cluster.tcp_dsn(self.dbname),
                                 "--database-password-file", password_file)
         await server.start()
@@ -175,3 +175,21 @@ class PostgreSQLServerTests(e2e.E2ECase):
         self.assertIn("password authentication failed", err)
         self.assertNotIn("not the password", out + err)
         self.assertNotIn("Traceback", out + err)
+
+
+class BackupOnPostgreSQLTests(unittest.TestCase):
+
+    def test_chatctl_backup_names_pg_dump(self):
+        from types import SimpleNamespace
+        from chat.ctl.wire import ControlError
+        from chat.server.control import ControlOperations
+        from twisted.internet.task import Clock
+        server = SimpleNamespace(storage=PostgreSQLStorage("postgresql://chat@127.0.0.1/chat"),
+                                 clock=Clock())
+        operations = ControlOperations(server, running=True, db_path=None)
+        failure = self.failureResultOf(operations.do_backup("/tmp/backup.db"), ControlError)
+        self.assertIn("back it up with pg_dump", failure.value.message)
+        lite = ControlOperations(SimpleNamespace(storage=object(), clock=Clock()), running=True,
+                                 db_path=None)
+        failure = self.failureResultOf(lite.do_backup("/tmp/backup.db"), ControlError)
+        self.assertIn("(--lite): nothing to back up", failure.value.message)

@@ -380,19 +380,29 @@ class PostgreSQLStorageTests(StorageContractMixin, unittest.TestCase):
                          texts)
         # ordinary texts are stored as they are (readable with psql, pg_dump)
         self.assertEqual(self.query("SELECT text FROM messages WHERE id = 6"), [("plain \\0",)])
+        # every text: topics, ban reasons, client ids (the dedup key) too
+        yield self.storage.create_room("R", "r", "", None, 1)
+        yield self.storage.set_topic("r", "top\x00ic\uffff")
+        self.assertEqual([r.topic for r in (yield self.storage.rooms())], ["top\x00ic\uffff"])
+        yield self.storage.set_banned(alice, True, "re\x00ason")
+        self.assertEqual((yield self.storage.account_by_id(alice)).ban_reason, "re\x00ason")
+        results = yield self.storage.store_messages([msg(7, sender_id=alice, cid="c\x00")])
+        again = yield self.storage.store_messages([msg(8, sender_id=alice, cid="c\x00")])
+        self.assertEqual([(r.id, r.duplicate) for r in results + again], [(7, False), (7, True)])
+        self.assertEqual((yield self.storage.history(ROOM))[-1].cid, "c\x00")
 
     @defer.inlineCallbacks
     def test_password_from_argument_or_pgpassword(self):
         name = self.cluster.new_database()
         dsn = self.cluster.tcp_dsn(name)      # 127.0.0.1, scram-sha-256
-        storage = PostgreSQLStorage(dsn, password="secret pw")
+        storage = PostgreSQLStorage(dsn, password=pgcluster.PASSWORD)
         storage.preflight()
         yield storage.start()
         yield storage.create_room("R", "r", "", None, 1)
         yield storage.stop()
         # libpq reads the real environment (putenv): os.environ's item, not a patched dict
         self.addCleanup(os.environ.pop, "PGPASSWORD", None)
-        os.environ["PGPASSWORD"] = "secret pw"
+        os.environ["PGPASSWORD"] = pgcluster.PASSWORD
         storage = PostgreSQLStorage(dsn)
         storage.preflight()
         yield storage.start()
@@ -450,3 +460,44 @@ class PostgreSQLStorageTests(StorageContractMixin, unittest.TestCase):
             s.set_read(alice.id, ROOM, 1, 1), s.accounts(), s.burn([1])])
         self.assertGreater(len(threads), 10)
         self.assertNotIn(reactor_thread, threads)
+
+    @defer.inlineCallbacks
+    def test_a_transaction_lost_to_a_deadlock_is_run_again(self):
+        from psycopg2 import errors
+        calls = []
+
+        def interaction(tx):
+            calls.append(1)
+            tx.execute("INSERT INTO rooms (key, name, topic, created) VALUES (?, 'R', '', 1)",
+                       (f"r{len(calls)}",))
+            if len(calls) < 3:
+                raise errors.DeadlockDetected("deadlock detected")
+            return "done"
+        self.assertEqual((yield self.storage._run(interaction)), "done")
+        self.assertEqual(len(calls), 3)
+        # the failed attempts were rolled back whole
+        self.assertEqual([r.key for r in (yield self.storage.rooms())], ["r3"])
+        calls.clear()
+
+        def always(tx):
+            calls.append(1)
+            raise errors.DeadlockDetected("deadlock detected")
+        yield self.assertFailure(self.storage._run(always), StorageError)
+        self.assertEqual(len(calls), 1 + self.storage.RETRIES)
+
+    @defer.inlineCallbacks
+    def test_reading_and_burning_together_do_not_deadlock(self):
+        # set_read (burn_pending, then messages) and burn used to take those row locks in
+        # opposite orders: on a pool of several connections they deadlocked
+        alice, bob = yield self.people("alice", "bob")
+        for round in range(10):
+            base = round * 10
+            batch = [msg(base + i, sender_id=alice, cid=f"b{base + i}", burn_ttl=1.0,
+                         burn_recipients=(bob,)) for i in range(1, 6)]
+            yield self.storage.store_messages(batch)
+            self.patch(self.storage, "RETRIES", 0)      # a deadlock would fail the test
+            yield defer.gatherResults([
+                self.storage.set_read(bob, ROOM, base + 5, 1),
+                self.storage.burn([base + 5, base + 3, base + 1]),
+                self.storage.burn([base + 2, base + 4])])
+        self.assertEqual((yield self.storage.pending_burns()), [])

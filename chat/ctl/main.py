@@ -4,6 +4,7 @@
     chatctl passwd NAME | deluser NAME | users | rooms | stats
     chatctl ban NAME [REASON] | unban NAME | kick NAME [REASON] | notice TEXT
     chatctl backup FILE
+    chatctl migrate-sqlite FILE --database postgresql://user@host/dbname
 
 With a server running on the data directory, every command goes through its control socket
 (``<data-dir>/control.sock``), so the server sees the change at once; with none, chatctl opens
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("stats", "Show the server's figures.")
     command("backup", "Write a consistent copy of the database to FILE (while the server "
                       "runs, too).").add_argument("file")
+    from chat.ctl import migrate_sqlite    # runs here, not through the server
+    migrate_sqlite.add_parser(command)
     return parser
 
 
@@ -281,6 +284,9 @@ def render(command: str, result: dict) -> list[str]:
         return [f"{key}: {result[key]}" for key in keys]
     if command == "backup":
         return [f"wrote {result['path']} ({result['size']} bytes)"]
+    if command == "migrate-sqlite":
+        from chat.ctl import migrate_sqlite
+        return migrate_sqlite.render(result)
     return [json.dumps(result, ensure_ascii=False)]
 
 
@@ -301,8 +307,12 @@ def main(argv=None, stdin=None, out=None, err=None) -> int:
         if options.command is None:
             raise ControlError(f"no command given (commands: {', '.join(wire.COMMANDS)}; "
                                "see chatctl --help)")
-        command, args = request_of(options, stdin)
-        result = call(options, command, args)
+        if options.command == "migrate-sqlite":
+            from chat.ctl import migrate_sqlite
+            command, result = options.command, migrate_sqlite.run(options)
+        else:
+            command, args = request_of(options, stdin)
+            result = call(options, command, args)
     except ControlError as error:
         print(f"{PROG}: error: {error.message}", file=err)
         return 1

@@ -24,6 +24,7 @@ import time
 
 SUPERUSER = "postgres"
 PASSWORD_USER = "chat_pw"       # a role that logs in over TCP with a password
+PASSWORD = "secret pw "          # its password (a space at the end: files keep it)
 
 
 def bin_dir() -> str:
@@ -69,7 +70,7 @@ class PostgresCluster:
         return os.path.join(self.root, "data")
 
     def start(self) -> None:
-        self.root = tempfile.mkdtemp(prefix="chat-pg-")
+        self.root = tempfile.mkdtemp(prefix="chat-pgtest-")
         if self._as_root:
             shutil.chown(self.root, SUPERUSER, SUPERUSER)
         try:
@@ -91,7 +92,7 @@ class PostgresCluster:
                         raise
             with open(os.path.join(self.data, "postmaster.pid")) as f:
                 self.pid = int(f.readline())
-            self.execute(f"CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD 'secret pw'")
+            self.execute(f"CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD %s", (PASSWORD,))
         except BaseException as error:
             log = self.log_text()
             self.stop()

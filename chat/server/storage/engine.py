@@ -45,16 +45,23 @@ class Engine:
         """Hold off other transactions creating accounts until this one ends (the "first
         account is an admin" decision and the next id are read from the table)."""
 
-    def text_in(self, text):
-        """A message text as this database can store it (see :meth:`text_out`)."""
-        return text
+    #: whether :meth:`params_in` and :meth:`row_out` change anything (else they are skipped)
+    converts = False
 
-    def text_out(self, text):
-        """The message text ``text_in`` stored, as it was given."""
-        return text
+    def params_in(self, params):
+        """Query parameters as this database can take them (see :meth:`row_out`)."""
+        return params
+
+    def row_out(self, row):
+        """A result row with the values :meth:`params_in` stored as they were given."""
+        return row
 
     def is_unique_violation(self, exc: Exception) -> bool:
         raise NotImplementedError
+
+    def is_transient(self, exc: Exception) -> bool:
+        """Whether the transaction failed only for racing another one (then run it again)."""
+        return False
 
     def preflight(self) -> None:
         """Synchronously check that the database can be opened and written (at start-up)."""
@@ -143,10 +150,12 @@ class PostgreSQLEngine(Engine):
     schema_dir = "schema/postgresql"
     #: pg_advisory_xact_lock key of schema migrations (any constant: "chat" in ASCII)
     MIGRATION_LOCK = 0x63686174
-    #: PostgreSQL text cannot hold U+0000, a message text can: escaped with U+FFFF (a
-    #: noncharacter), which is itself doubled, so any text comes back as it went in and the
-    #: texts of real messages (with neither) are stored as they are
+    #: PostgreSQL text cannot hold U+0000, which a message, a topic or a ban reason may: in
+    #: every text parameter it is escaped with U+FFFF (a noncharacter), which is itself
+    #: doubled, and results are unescaped, so any text comes back as it went in, equal keys
+    #: stay equal, and real texts (with neither) are stored as they are
     _ESCAPE = "\uffff"
+    converts = True
 
     def __init__(self, dsn: str, password=None, pool_size: int = 5, connect_timeout: int = 10):
         import psycopg2    # only a server on PostgreSQL needs it loaded
@@ -207,16 +216,18 @@ class PostgreSQLEngine(Engine):
         # exactly one finds the table empty, and none computes an id another one takes
         tx.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
 
-    def text_in(self, text):
-        if text is None or ("\x00" not in text and self._ESCAPE not in text):
-            return text
-        return text.replace(self._ESCAPE, self._ESCAPE * 2).replace("\x00", self._ESCAPE + "0")
+    def params_in(self, params):
+        esc = self._ESCAPE
+        if not any(type(p) is str and ("\x00" in p or esc in p) for p in params):
+            return params
+        return tuple(p.replace(esc, esc * 2).replace("\x00", esc + "0")
+                     if type(p) is str else p for p in params)
 
-    def text_out(self, text):
-        if text is None or self._ESCAPE not in text:
-            return text
-        return re.sub("\uffff(.)", lambda m: "\x00" if m.group(1) == "0" else m.group(1), text,
-                      flags=re.DOTALL)
+    def row_out(self, row):
+        esc = self._ESCAPE
+        if row is None or not any(type(v) is str and esc in v for v in row):
+            return row
+        return tuple(_unescape(v) if type(v) is str else v for v in row)
 
     def preflight(self) -> None:
         conn = self.connect()
@@ -245,6 +256,15 @@ class PostgreSQLEngine(Engine):
     def is_unique_violation(self, exc: Exception) -> bool:
         return getattr(exc, "pgcode", None) == "23505"
 
+    def is_transient(self, exc: Exception) -> bool:
+        from psycopg2 import errors
+        return isinstance(exc, (errors.DeadlockDetected, errors.SerializationFailure))
+
+
+def _unescape(text: str) -> str:
+    return re.sub("\uffff(.)", lambda m: "\x00" if m.group(1) == "0" else m.group(1), text,
+                  flags=re.DOTALL)
+
 
 class Tx:
     """The cursor of one interaction (one transaction), spoken to with ``?`` placeholders."""
@@ -254,19 +274,27 @@ class Tx:
         self._cursor = cursor
 
     def execute(self, query: str, params=()):
+        if self.engine.converts:
+            params = self.engine.params_in(params)
         self._cursor.execute(self.engine.sql(query), params)
         return self._cursor
 
     def executemany(self, query: str, seq) -> int:
         """Fires ``query`` for every parameter tuple; returns the number of rows changed."""
+        if self.engine.converts:
+            seq = [self.engine.params_in(p) for p in seq]
         self._cursor.executemany(self.engine.sql(query), seq)
         return self._cursor.rowcount
 
     def one(self, query: str, params=()):
-        return self.execute(query, params).fetchone()
+        row = self.execute(query, params).fetchone()
+        return self.engine.row_out(row) if self.engine.converts else row
 
     def all(self, query: str, params=()) -> list:
-        return self.execute(query, params).fetchall()
+        rows = self.execute(query, params).fetchall()
+        if self.engine.converts:
+            rows = [self.engine.row_out(row) for row in rows]
+        return rows
 
     def value(self, query: str, params=()):
         """The first column of the first row, None if no row."""

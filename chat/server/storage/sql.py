@@ -52,9 +52,25 @@ class SQLStorage:
             self._pool.close()
             self._pool = None
 
+    #: times a transaction the database gave up on (a deadlock between two of the pool's
+    #: connections, a serialization failure) is run again: it was rolled back whole, and an
+    #: interaction is a function of its arguments and the database
+    RETRIES = 3
+
     def _run(self, interaction, *args):
-        """Run ``interaction(tx, *args)`` in the pool's thread, in one transaction."""
-        return self._track(self._pool.runInteraction(self._interact, interaction, args))
+        """Run ``interaction(tx, *args)`` in a thread of the pool, in one transaction."""
+        return self._track(self._attempt(interaction, args, self.RETRIES))
+
+    def _attempt(self, interaction, args, retries):
+        d = self._pool.runInteraction(self._interact, interaction, args)
+        if retries > 0:
+            def again(failure):
+                if (failure.check(self._engine.error)
+                        and self._engine.is_transient(failure.value)):
+                    return self._attempt(interaction, args, retries - 1)
+                return failure
+            d.addErrback(again)
+        return d
 
     def _track(self, d):
         self._pending.add(d)

@@ -12,10 +12,10 @@ _INSERT = ("INSERT INTO messages (id, conv, sender_id, sender, text, ts, cid, bu
            "ON CONFLICT (sender_id, cid) DO NOTHING")
 
 
-def stored_message(tx: Tx, row) -> StoredMessage:
+def stored_message(row) -> StoredMessage:
     id, conv, sender_id, sender, text, ts, cid, burn_ttl, burned, file_id = row
-    return StoredMessage(id, conv, sender_id, sender, tx.engine.text_out(text), ts, cid,
-                         burn_ttl, bool(burned), file_id)
+    return StoredMessage(id, conv, sender_id, sender, text, ts, cid, burn_ttl, bool(burned),
+                         file_id)
 
 
 def store(tx: Tx, batch: list[NewMessage]) -> list[StoreResult]:
@@ -25,9 +25,8 @@ def store(tx: Tx, batch: list[NewMessage]) -> list[StoreResult]:
     fresh = [batch[i] for i in sorted(first.values())]
     deadlines = {m.id: burn_deadline(m.ts, m.burn_ttl) for m in fresh
                  if m.burn_ttl is not None and not m.burn_recipients}
-    text_in = tx.engine.text_in
     inserted = tx.executemany(_INSERT, [
-        (m.id, m.conv, m.sender_id, m.sender, text_in(m.text), m.ts, m.cid, m.burn_ttl, deadlines.get(m.id),
+        (m.id, m.conv, m.sender_id, m.sender, m.text, m.ts, m.cid, m.burn_ttl, deadlines.get(m.id),
          m.file_id)
         for m in fresh])
 
@@ -84,7 +83,7 @@ def history(tx: Tx, conv, before, after, limit) -> list[StoredMessage]:
                   f"ORDER BY id {'DESC' if newest else 'ASC'} LIMIT ?", params + [limit])
     if newest:
         rows.reverse()
-    return [stored_message(tx, row) for row in rows]
+    return [stored_message(row) for row in rows]
 
 
 def since(tx: Tx, account_id, since_id, limit) -> list[StoredMessage]:
@@ -95,4 +94,4 @@ def since(tx: Tx, account_id, since_id, limit) -> list[StoredMessage]:
                   "JOIN messages m ON m.conv = mb.conv AND m.id > ? "
                   "WHERE mb.account_id = ? ORDER BY m.id LIMIT ?",
                   (since_id, account_id, limit))
-    return [stored_message(tx, row) for row in rows]
+    return [stored_message(row) for row in rows]

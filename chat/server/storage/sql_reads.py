@@ -56,7 +56,9 @@ def pending_burns(tx: Tx) -> list[BurnDue]:
 
 
 def burn(tx: Tx, message_ids) -> None:
-    ids = [(id,) for id in message_ids]
-    tx.executemany("UPDATE messages SET text = NULL, burned = 1 WHERE id = ?", ids)
+    # burn_pending before messages, each by ascending id: the order set_read takes the same
+    # rows' locks in, so the two never deadlock on a database of many writers
+    ids = [(id,) for id in sorted(set(message_ids))]
     # Nobody needs to read what no longer exists.
     tx.executemany("DELETE FROM burn_pending WHERE message_id = ?", ids)
+    tx.executemany("UPDATE messages SET text = NULL, burned = 1 WHERE id = ?", ids)
