@@ -193,3 +193,49 @@ class BackupOnPostgreSQLTests(unittest.TestCase):
                                  db_path=None)
         failure = self.failureResultOf(lite.do_backup("/tmp/backup.db"), ControlError)
         self.assertIn("(--lite): nothing to back up", failure.value.message)
+
+
+class ChatctlOnPostgreSQLTests(e2e.E2ECase):
+    """chatctl on a stopped PostgreSQL server (--database), then through the running one."""
+
+    start_server = False
+
+    async def setUp(self):
+        await super().setUp()
+        self.cluster = pgcluster.shared()
+        self.dbname = self.cluster.new_database()
+        self.server = ServerProcess(os.path.join(self.tmp, "server"),
+                                    args=e2e.FAST_HASH + ["--database",
+                                                          self.cluster.dsn(self.dbname)])
+        self.servers.append(self.server)
+        self.addCleanup(self.server.stop)
+
+    def chatctl(self, *args, stdin=b""):
+        from tests.test_ctl_e2e import chatctl
+        return chatctl(self.server.data_dir, *args, stdin=stdin)
+
+    @e2e.with_server_output
+    async def test_adduser_offline_then_login(self):
+        database = ["--database", self.cluster.dsn(self.dbname)]
+        password = e2e.PASSWORDS["alice"]
+        code, out, err = await self.chatctl(*database, "adduser", "alice", "--admin",
+                                            stdin=password.encode() + b"\n")
+        self.assertEqual((code, err), (0, ""), out)
+        self.assertEqual(out.strip(), "added alice (admin)")
+        self.assertEqual(self.cluster.execute("SELECT key, admin FROM accounts",
+                                              dbname=self.dbname), [("alice", 1)])
+        self.assertFalse(os.path.exists(self.server.db_path))      # no SQLite file made
+        code, out, err = await self.chatctl(*database, "users")
+        self.assertEqual(code, 0, err)
+        self.assertIn("alice", out)
+        code, out, err = await self.chatctl(*database, "backup", "/tmp/never-written.db")
+        self.assertEqual(code, 1)
+        self.assertIn("back it up with pg_dump", err)
+
+        await self.server.start()
+        alice = await self.login("alice", register=False)
+        self.assertTrue(alice.login_data["user"]["admin"])
+        # the running server answers on its socket: no --database needed
+        code, out, err = await self.chatctl("users")
+        self.assertEqual(code, 0, err)
+        self.assertIn("online", out)

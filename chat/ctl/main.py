@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", default=None, help="the SQLite file, if the server was "
                         "started with --db (stopped server only) [default: <data-dir>/"
                         "chat_server.db]")
+    parser.add_argument("--database", default=None, metavar="URL",
+                        help="the PostgreSQL database, if the server was started with "
+                        "--database (stopped server only; a running one is reached through "
+                        "its socket)")
+    parser.add_argument("--database-password-file", default=None, metavar="FILE",
+                        help="with --database: a file whose first line is the password "
+                        "[default: PGPASSWORD or ~/.pgpass]")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
                         help="seconds to wait for a running server's reply [default: 120]")
     parser.add_argument("--json", action="store_true",
@@ -178,7 +185,8 @@ def call_running(data_dir: str, command: str, args: dict, timeout: float) -> dic
         sock.close()
 
 
-def call_offline(data_dir: str, lock, db_path: str, command: str, args: dict) -> dict:
+def call_offline(data_dir: str, lock, db_path: str, command: str, args: dict,
+                 database=None, password=None) -> dict:
     """Run the command on the stopped server's data directory (held: ``lock``), in this
     process, on the reactor (which runs once)."""
     from twisted.internet import task
@@ -190,7 +198,7 @@ def call_offline(data_dir: str, lock, db_path: str, command: str, args: dict) ->
     outcome = {}
 
     def main(reactor):
-        d = run_offline(reactor, data_dir, lock, db_path, command, args)
+        d = run_offline(reactor, data_dir, lock, db_path, command, args, database, password)
         d.addCallbacks(lambda result: outcome.setdefault("result", result),
                        lambda failure: outcome.setdefault("failure", failure))
         return d
@@ -218,15 +226,21 @@ def call(options, command: str, args: dict, sleep=time.sleep, clock=time.monoton
         except NotRunning:
             pass
         from chat.ctl.offline import hold_data_dir
+        database = getattr(options, "database", None)
+        password = None
+        if database is not None and options.database_password_file is not None:
+            from chat.ctl.migrate_sqlite import read_password_file
+            password = read_password_file(options.database_password_file)
         try:
             lock, db_path = hold_data_dir(options.data_dir, options.db,
-                                          create=command == "adduser")
+                                          create=command == "adduser",
+                                          postgresql=database is not None)
         except wire.DataDirHeld:
             if clock() >= deadline:
                 raise
             sleep(0.1)
             continue
-        return call_offline(options.data_dir, lock, db_path, command, args)
+        return call_offline(options.data_dir, lock, db_path, command, args, database, password)
 
 
 # -- what is printed

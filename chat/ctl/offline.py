@@ -23,14 +23,27 @@ def database_path(data_dir: str, db=None) -> str:
     return os.path.abspath(db or os.path.join(data_dir, DB_NAME))
 
 
-def hold_data_dir(data_dir: str, db, create: bool = False):
+def hold_data_dir(data_dir: str, db, create: bool = False, postgresql: bool = False):
     """Take the stopped server's data directory (synchronously, before the reactor runs):
     returns ``(lock, database path)``. ``create``: make the data directory if missing
     (adduser on a new server), else refuse a directory no server has used. Raises
-    :class:`DataDirHeld` if a live process holds it, :class:`ControlError` otherwise."""
+    :class:`DataDirHeld` if a live process holds it, :class:`ControlError` otherwise.
+    ``postgresql``: the server keeps its state in PostgreSQL (``--database``): no SQLite
+    file is looked for or made, and the path returned is None."""
     use_private_umask()
-    db_path = database_path(data_dir, db)
-    if not os.path.exists(db_path):
+    if postgresql:
+        if not os.path.isdir(data_dir):
+            if not create:
+                raise ControlError(f"no server has run on {data_dir} yet: check --data-dir")
+            try:
+                make_private_dirs(data_dir)
+            except OSError as error:
+                raise ControlError(f"cannot create {error.filename}: "
+                                   f"{error.strerror}") from None
+        db_path = None
+    else:
+        db_path = database_path(data_dir, db)
+    if db_path is not None and not os.path.exists(db_path):
         if not create:
             raise ControlError(f"no server has run on {data_dir} yet (there is no "
                                f"{db_path}): check --data-dir (a --lite server has no "
@@ -50,16 +63,26 @@ def hold_data_dir(data_dir: str, db, create: bool = False):
 
 
 @defer.inlineCallbacks
-def run_offline(reactor, data_dir: str, lock, db_path: str, command: str, args: dict):
+def run_offline(reactor, data_dir: str, lock, db_path: str, command: str, args: dict,
+                database=None, password=None):
     """Fires with the command's result; fails with :class:`ControlError`. Lets go of
-    ``lock`` (from :func:`hold_data_dir`) at the end."""
+    ``lock`` (from :func:`hold_data_dir`) at the end. ``database``: a PostgreSQL URL (and
+    its ``password``, None for PGPASSWORD) instead of the SQLite file ``db_path``."""
     from chat.server.core import ChatServer, ServerConfig
     from chat.server.passwords import PasswordHasher
     from chat.server.storage import StorageError
     from chat.server.storage.sqlite import SQLiteStorage
 
     try:
-        storage = SQLiteStorage(db_path)
+        if database is not None:
+            from chat.server.storage.postgresql import PostgreSQLStorage
+            try:
+                storage = PostgreSQLStorage(database, password)
+            except Exception as error:      # a password in it, or libpq cannot read it
+                raise ControlError(f"--database: {str(error).strip()}") from None
+            db_path = storage.describe()     # how the messages below name it
+        else:
+            storage = SQLiteStorage(db_path)
         try:
             storage.preflight()
         except StorageError as error:
@@ -72,7 +95,8 @@ def run_offline(reactor, data_dir: str, lock, db_path: str, command: str, args: 
         except StorageError as error:
             raise ControlError(f"cannot use the database {db_path}: {error}") from None
         try:
-            operations = ControlOperations(server, running=False, db_path=db_path)
+            operations = ControlOperations(server, running=False,
+                                           db_path=None if database else db_path)
             result = yield operations.run(command, args)
         finally:
             yield server.stop()
