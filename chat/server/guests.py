@@ -194,6 +194,8 @@ class GuestHandlers:
             raise ProtocolError(NAME_TAKEN, refusal)
         guest_id = self.guests.add(name)
         session = self.session_class(guest_id, name, name_key(name), False, self.clock.seconds())
+        if hasattr(session, "guest"):        # a Session class that carries the flag
+            session.guest = True
         self.sign_in(peer, session)
         log.info("guest {user} from {address}", user=name, address=peer.address)
         return session
