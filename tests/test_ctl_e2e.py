@@ -261,6 +261,16 @@ class StoppedServerTests(ChatctlCase):
         self.assertIn("its control socket does not answer", line)
 
     @with_server_output
+    async def test_adduser_makes_no_second_database_in_a_used_data_dir(self):
+        os.makedirs(os.path.join(self.data, "files"))      # a server ran, its database elsewhere
+        line = await self.fails("adduser", "kim", stdin=PASSWORD.encode())
+        self.assertIn("has no chat_server.db but is not new", line)
+        self.assertFalse(os.path.exists(self.server.db_path))
+        other = os.path.join(self.tmp, "elsewhere.db")
+        await self.ok("--db", other, "adduser", "kim", stdin=PASSWORD.encode())
+        self.assertTrue(os.path.exists(other))
+
+    @with_server_output
     async def test_no_such_data_dir(self):
         self.data = os.path.join(self.tmp, "typo")
         self.assertIn("no server has run on", await self.fails("users"))

@@ -23,6 +23,14 @@ def database_path(data_dir: str, db=None) -> str:
     return os.path.abspath(db or os.path.join(data_dir, DB_NAME))
 
 
+def _used(data_dir: str) -> bool:
+    """Whether ``data_dir`` holds anything (a server has run there)."""
+    try:
+        return bool(os.listdir(data_dir))
+    except OSError:
+        return False
+
+
 def hold_data_dir(data_dir: str, db, create: bool = False, postgresql: bool = False):
     """Take the stopped server's data directory (synchronously, before the reactor runs):
     returns ``(lock, database path)``. ``create``: make the data directory if missing
@@ -48,6 +56,12 @@ def hold_data_dir(data_dir: str, db, create: bool = False, postgresql: bool = Fa
             raise ControlError(f"no server has run on {data_dir} yet (there is no "
                                f"{db_path}): check --data-dir (a --lite server has no "
                                "control socket)")
+        if db is None and _used(data_dir):
+            # a server ran here without this file: its database is elsewhere (--db, or
+            # --database postgresql://...); a new SQLite file here would be a second one
+            raise ControlError(
+                f"{data_dir} has no {DB_NAME} but is not new: if the server keeps its data "
+                "elsewhere, give chatctl the same --db FILE or --database URL")
         try:
             make_private_dirs(data_dir)
             make_private_dirs(os.path.dirname(db_path))
