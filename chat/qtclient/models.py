@@ -71,13 +71,25 @@ class ChatItem:
     burned: bool = False
     template: Optional[tuple] = None     # (key, params): a system line worded at display time
     picture: Optional[str] = None        # a copy of the picture here already (a built-in sticker)
+    merge_until: Optional[float] = None  # a grouped system line: later ones join it until then
 
     def shown_text(self, translator) -> str:
-        """The text to show: a system line in the current language, else the text."""
+        """The text to show: a system line in the current language, else the text. A line
+        about several people (``users`` in its parameters) names them as the language does."""
         if self.template is not None:
             key, params = self.template
+            if "users" in params:
+                from chat.qtclient.wording import name_list
+                params = dict(params, who=name_list(translator.tr, params["users"]))
             return translator.tr(key, **params)
         return self.text
+
+    @property
+    def users(self) -> list:
+        """The people a grouped system line is about (empty for any other row)."""
+        if self.template is None:
+            return []
+        return list(self.template[1].get("users", []))
 
     @property
     def day(self) -> Optional[datetime.date]:
@@ -196,6 +208,8 @@ class Conversation:
     topic: str = ""
     unread: int = 0
     last_ts: Optional[str] = None
+    last: Optional[ChatItem] = None   # its newest message, shown under its name
+    draft: str = ""                   # typed and not sent, kept while another one is shown
 
     @property
     def is_room(self) -> bool:
@@ -289,6 +303,42 @@ class ConversationsModel(QAbstractListModel):
         row = self.find(key)
         if row >= 0:
             self.rows[row].last_ts = ts
+            self._changed(row)
+
+    def set_last(self, key: str, item: ChatItem) -> None:
+        """``item`` is a message of ``key``: it is the one under the name if it is the newest
+        known (a message of ours still on its way stays the newest until it is stored)."""
+        row = self.find(key)
+        if row < 0 or item is None:
+            return
+        conv = self.rows[row]
+        old = conv.last
+        if old is not None and old is not item:
+            if old.msg_id is None and old.own and old.delivery is not Delivery.STORED:
+                return                   # ours, pending: shown after every stored one
+            if old.msg_id is not None and item.msg_id is not None \
+                    and item.msg_id <= old.msg_id:
+                return                   # older, or the one shown already
+        conv.last = item
+        conv.last_ts = item.ts or conv.last_ts
+        self._changed(row)
+
+    def replace_last(self, key: str, item: Optional[ChatItem]) -> None:
+        """The newest message is gone (burned, cleared): ``item`` (or nothing) instead."""
+        row = self.find(key)
+        if row >= 0:
+            self.rows[row].last = item
+            self._changed(row)
+
+    def set_draft(self, key: str, text: str) -> None:
+        row = self.find(key)
+        if row >= 0 and self.rows[row].draft != text:
+            self.rows[row].draft = text
+            self._changed(row)
+
+    def refresh(self, key: str) -> None:
+        row = self.find(key)
+        if row >= 0:
             self._changed(row)
 
     def total_unread(self) -> int:

@@ -24,6 +24,9 @@ LOBBY = "#lobby"
 HISTORY_PAGE = 50
 INLINE_IMAGE_MAX = 10 * 1024 * 1024
 """Images up to this size are fetched as soon as they are shown; bigger ones on a click."""
+GROUP_LINES_SECONDS = 60.0
+"""Presence and join lines of one kind this close together become one line ("alice, bob and
+3 others came online."), as long as nothing else came between them."""
 
 
 class ChatState(QObject):
@@ -141,6 +144,7 @@ class ChatState(QObject):
             before = len(model.items)
             model.prepend(items)
             added = len(model.items) - before
+            self._newest_shown(conv)
             for item in items:
                 self._fetch_image(item)
             self.historyLoaded.emit(conv, added)
@@ -292,6 +296,7 @@ class ChatState(QObject):
             self.settings.set_cleared(self._account(), conv, newest)
         model.clear()
         model.more_before = False
+        self.conversations.replace_last(conv, None)
         if newest and self.session.is_online:
             self.session.mark_read(conv, newest)
         self.conversations.set_unread(conv, 0)
@@ -392,11 +397,46 @@ class ChatState(QObject):
             self.conversations.set_unread(conv, n)
         self.unreadChanged.emit(self.conversations.total_unread())
         self._load_users()
+        self._load_last_messages()
         if first and not self.current:
             self.select(LOBBY if self.conversations.get(LOBBY) else
                         (self.conversations.rows[0].key if self.conversations.rows else LOBBY))
         elif self.current:
             self.mark_seen()
+
+    def _load_last_messages(self) -> None:
+        """The newest message of each conversation listed, for the line under its name (the
+        conversation shown loads a page of its own)."""
+        for conv in list(self.conversations.rows):
+            if conv.last is not None or not self.session.is_online:
+                continue
+            floor = self.cleared_up_to(conv.key)
+
+            def got(data, key=conv.key, floor=floor):
+                messages = [m for m in data.get("messages", [])
+                            if m["id"] > floor and not m.get("burned")]
+                if messages:
+                    self.conversations.set_last(key, self._item(messages[-1]))
+            self.session.history(conv.key, None, 1).addCallbacks(got, lambda f: None)
+
+    def _newest_shown(self, conv: str) -> None:
+        """The newest message in ``conv``'s log is the one under its name."""
+        model = self.log(conv)
+        for item in reversed(model.items):
+            if item.kind is ItemKind.MESSAGE:
+                self.conversations.set_last(conv, item)
+                return
+
+    def _last_gone(self, conv: str, gone) -> None:
+        """Messages left the log (burned): the line under the name shows one still there."""
+        info = self.conversations.get(conv)
+        if info is None or info.last is None:
+            return
+        if info.last in gone or info.last.msg_id in {i.msg_id for i in gone if i.msg_id}:
+            model = self.log(conv)
+            newest = next((i for i in reversed(model.items) if i.kind is ItemKind.MESSAGE),
+                          None)
+            self.conversations.replace_last(conv, newest)
 
     def _sync_rooms(self) -> None:
         rooms = {("#" + r.name).casefold(): r for r in self.session.model.rooms.values()}
@@ -465,8 +505,10 @@ class ChatState(QObject):
             if item.file:
                 mine.file = item.file
             model.changed(row)
+            self.conversations.set_last(conv, mine)
         elif model.row_of_id(item.msg_id) < 0:
             model.append(item)
+            self.conversations.set_last(conv, item)
             if not self._auto_save(item):
                 self._fetch_image(item)
         if not item.own:
@@ -580,9 +622,11 @@ class ChatState(QObject):
             item.delivery, item.error, item.error_code = Delivery.PENDING, "", ""
             model.changed(row)
             return
-        model.append(ChatItem(ItemKind.MESSAGE, text=out.text, sender=self.session.me,
-                              cid=out.cid, own=True, private=out.to.startswith("@"),
-                              delivery=Delivery.PENDING, out=out, burn=out.burn))
+        item = ChatItem(ItemKind.MESSAGE, text=out.text, sender=self.session.me,
+                        cid=out.cid, own=True, private=out.to.startswith("@"),
+                        delivery=Delivery.PENDING, out=out, burn=out.burn)
+        model.append(item)
+        self.conversations.set_last(out.to, item)
 
     def _acked(self, out) -> None:
         model = self.log(out.to)
@@ -594,6 +638,7 @@ class ChatState(QObject):
             item.delivery = Delivery.STORED
             item.out = None
             model.changed(row)
+            self.conversations.refresh(out.to)
 
     def _failed(self, out) -> None:
         model = self.log(out.to)
@@ -606,13 +651,54 @@ class ChatState(QObject):
             item.out = out
             model.changed(row)
 
-    def _system(self, conv: str, key: str, **params) -> None:
+    def _system(self, conv: str, key: str, **params) -> ChatItem:
         """A line of the client's own (joined, left, topic), worded when it is shown."""
         item = ChatItem(ItemKind.SYSTEM, ts=_now_ts(), template=(key, params))
         item.text = item.shown_text(self.translator)
         self.log(conv).append(item)
+        return item
+
+    def _group_line(self, conv: str, key: str, users: list, **params) -> None:
+        """A system line about ``users`` (came online, joined ...): it joins the last line of
+        ``conv`` if that is one of the same kind (and room) from the last
+        GROUP_LINES_SECONDS, else it is a new line."""
+        model = self.log(conv)
+        last = model.items[-1] if model.items else None
+        if (last is not None and last.kind is ItemKind.SYSTEM and last.template is not None
+                and last.template[0] == key and last.merge_until is not None
+                and self.clock() <= last.merge_until
+                and {k: v for k, v in last.template[1].items() if k != "users"} == params):
+            known = {u.casefold() for u in last.template[1]["users"]}
+            for user in users:
+                if user.casefold() not in known:
+                    last.template[1]["users"].append(user)
+                    known.add(user.casefold())
+            last.text = last.shown_text(self.translator)
+            model.changed(len(model.items) - 1)
+            return
+        item = self._system(conv, key, users=list(users), **params)
+        item.merge_until = self.clock() + GROUP_LINES_SECONDS
+
+    def _presence_lines(self, event: dict) -> None:
+        """People coming online or going offline, as lines in the conversation: in the lobby
+        (where everybody is), and in a private chat with one of them, about them alone."""
+        me = (self.session.me or "").casefold()
+        went = {True: [], False: []}
+        for change in event.get("changes", []):
+            if change["user"].casefold() != me:
+                went[bool(change["online"])].append(change["user"])
+        for online, users in went.items():
+            if not users:
+                continue
+            key = "msg_online" if online else "msg_offline"
+            if self.conversations.get(LOBBY) is not None:
+                self._group_line(LOBBY, key, users)
+            for user in users:
+                if self.conversations.get("@" + user) is not None:
+                    self._group_line("@" + user, key, [user])
 
     def _presence(self, event: dict) -> None:
+        self._presence_lines(event)
         for change in event.get("changes", []):
             person = self.users.get(change["user"])
             if change.get("guest") and not change["online"]:
@@ -633,14 +719,14 @@ class ChatState(QObject):
         conv = "#" + event["room"]
         if event["user"] == self.session.me:
             self.conversations.ensure(conv, event.get("topic"))
-        self._system(conv, "joined", user=event["user"], room=event["room"])
+        self._group_line(conv, "msg_joined", [event["user"]], room=event["room"])
 
     def _left(self, event: dict) -> None:
         conv = "#" + event["room"]
         if event["user"] == self.session.me:
             self.conversations.remove(conv)
             return
-        self._system(conv, "left", user=event["user"], room=event["room"])
+        self._group_line(conv, "msg_left", [event["user"]], room=event["room"])
 
     def _topic(self, event: dict) -> None:
         conv = "#" + event["room"]
@@ -666,9 +752,14 @@ class ChatState(QObject):
     def _burned(self, event: dict) -> None:
         ids = set(event.get("ids", []))
         model = self.log(event["conv"])
+        gone = [i for i in model.items if i.msg_id in ids]
         for row in range(len(model.items) - 1, -1, -1):
             if model.items[row].msg_id in ids:
                 model.remove(row)
+        info = self.conversations.get(event["conv"])
+        if info is not None and info.last is not None and info.last.msg_id in ids:
+            gone.append(info.last)           # known from its preview only
+        self._last_gone(event["conv"], gone)
 
     def _tick_burns(self) -> None:
         """Redraw countdowns; a message whose countdown ended vanishes (the server's
@@ -682,6 +773,7 @@ class ChatState(QObject):
                     continue
                 if now >= item.burn_at:
                     model.remove(row)
+                    self._last_gone(model.conv, [item])
                 else:
                     running = True
                     model.changed(row)

@@ -134,3 +134,8 @@ EN.update(_media.EN)
 ZH.update(_media.ZH)
 
 CATALOGUES = {"en": EN, "zh": ZH}
+
+from chat.qtclient import strings_navigation as _navigation  # noqa: E402
+
+EN.update(_navigation.EN)
+ZH.update(_navigation.ZH)

@@ -101,7 +101,9 @@ def test_one_click_sends_and_the_other_side_shows_its_own_copy(qtbot, server, tm
         qtbot.waitUntil(lambda: len([i for i in bob.state.log("#lobby").items if i.file]) == 2,
                         timeout=10000)
         ups = [t for t in alice.state.transfers.rows if t.direction == "up"]
-        assert len(ups) == 2 and ups[1].state.value == "done"
+        assert len(ups) == 2
+        # bob may hear of the message before alice hears that her offer is complete
+        qtbot.waitUntil(lambda: ups[1].state.value == "done", timeout=10000)
         assert ups[1].resumed_from == ups[1].size        # the server had every byte
     finally:
         close(alice, bob)

@@ -3,13 +3,17 @@
 It wires widgets to :class:`chat.qtclient.state.ChatState` and the session's methods; it
 renders the link state in the status bar at all times (with a live countdown while
 reconnecting) and the unread total in the window title.
+
+Keyboard: Ctrl+K opens the quick switcher (:mod:`.switcher`), Alt+Up and Alt+Down go to the
+conversation above or below in the sidebar. What is typed and not sent stays with its
+conversation (a draft, shown in the sidebar) while another one is shown.
 """
 
 import os
 import time
 
 from PyQt6.QtCore import QEvent, QTimer, QUrl, Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QDesktopServices
+from PyQt6.QtGui import QAction, QDesktopServices, QKeySequence, QTextCursor
 from PyQt6.QtWidgets import (
     QInputDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget)
 
@@ -20,6 +24,7 @@ from chat.qtclient.widgets.header import ConversationHeader
 from chat.qtclient.widgets.input import InputBar
 from chat.qtclient.widgets.messages import MessageView, show_image
 from chat.qtclient.widgets.sidebar import Sidebar
+from chat.qtclient.widgets.switcher import QuickSwitcher
 from chat.qtclient.widgets.typing_line import TypingLine
 
 STATE_COLOURS = {"online": "#30a46c", "reconnecting": "#f76b15", "connecting": "#f76b15",
@@ -67,6 +72,8 @@ class MainWindow(QMainWindow):
         self.view.openRequested.connect(self._open)
         self.view.showInFolderRequested.connect(self._show_in_folder)
         self.view.imageClicked.connect(lambda path: show_image(self, path))
+        self.view.linkClicked.connect(self._open_link)
+        self.view.typing_target = self.input
         self.view.nearTop.connect(lambda: state.load_older(state.current))
         self.view.filesDropped.connect(self._send_files)
         self.input.sendText.connect(self._send_text)
@@ -102,6 +109,7 @@ class MainWindow(QMainWindow):
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._show_link)
         self._make_menu()
+        self._make_shortcuts()
 
         state.currentChanged.connect(self._conversation_changed)
         # bound methods, not lambdas: Qt drops these connections with the window, and the
@@ -145,6 +153,47 @@ class MainWindow(QMainWindow):
             else:
                 self.menu.addAction(action)
 
+    def _make_shortcuts(self) -> None:
+        """Ctrl+K and Alt+Up/Down, for the whole window (the input field has the focus)."""
+        self.switcher = None
+        self.act_switch = QAction(self, triggered=self.open_switcher)
+        self.act_switch.setShortcut(QKeySequence("Ctrl+K"))
+        self.act_previous = QAction(self, triggered=lambda: self.step_conversation(-1))
+        self.act_previous.setShortcut(QKeySequence("Alt+Up"))
+        self.act_next = QAction(self, triggered=lambda: self.step_conversation(1))
+        self.act_next.setShortcut(QKeySequence("Alt+Down"))
+        for action in (self.act_switch, self.act_previous, self.act_next):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
+        # the text field would take Ctrl+K (delete to the end of the line, on X11) first
+        self.input.editor.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and watched is self.input.editor \
+                and event.keyCombination().toCombined() == QKeySequence("Ctrl+K")[0].toCombined():
+            event.ignore()                   # not the editor's: the window's shortcut
+            return True
+        return super().eventFilter(watched, event)
+
+    def open_switcher(self) -> QuickSwitcher:
+        """The quick switcher, open over the window (made at its first use)."""
+        if self.switcher is None:
+            self.switcher = QuickSwitcher(self.state, self.translator, self)
+            self.switcher.chosen.connect(self.state.select)
+        self.switcher.open()
+        return self.switcher
+
+    def step_conversation(self, step: int) -> None:
+        """Show the conversation ``step`` rows below (above if negative) the current one in
+        the sidebar; nothing past either end."""
+        rows = self.state.conversations.rows
+        if not rows:
+            return
+        here = self.state.conversations.find(self.state.current)
+        there = max(0, min(len(rows) - 1, here + step)) if here >= 0 else 0
+        if there != here:
+            self.state.select(rows[there].key)
+
     def retranslate(self, *_):
         tr = self.translator.tr
         self.menu.setTitle(tr("main_menu_chat"))
@@ -154,6 +203,7 @@ class MainWindow(QMainWindow):
         self.act_admin.setText(tr("main_menu_admin"))
         self.act_logout.setText(tr("main_menu_logout"))
         self.act_quit.setText(tr("main_menu_quit"))
+        self.act_switch.setText(tr("switch_title"))
         self._update_header()
         self._update_title()
         self._policy()
@@ -251,8 +301,14 @@ class MainWindow(QMainWindow):
         # privacy mode belongs to a conversation: what is on in @bob stays off in #lobby
         if self._shown_conv:
             self._burn_on[self._shown_conv.casefold()] = self.input.privacy_mode()
+            # and so does what was typed and not sent: it waits there as a draft
+            self.state.conversations.set_draft(self._shown_conv, self.input.text())
         self._shown_conv = conv
         self.input.burn_button.setChecked(self._burn_on.get(conv.casefold(), False))
+        info = self.state.conversations.get(conv)
+        self.input.editor.setPlainText(info.draft if info is not None else "")
+        self.input.editor.moveCursor(QTextCursor.MoveOperation.End)
+        self.state.conversations.set_draft(conv, "")     # it is in the field now
         self.view.setModel(self.state.log(conv))
         self.view.scrollToBottom()
         self.input.set_enabled_for(conv)
@@ -303,6 +359,10 @@ class MainWindow(QMainWindow):
 
     def _open(self, path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def _open_link(self, url: str) -> None:
+        """A web address clicked in a message: the system's browser opens it."""
+        QDesktopServices.openUrl(QUrl(url))
 
     def _show_in_folder(self, path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))

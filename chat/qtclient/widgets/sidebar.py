@@ -2,7 +2,11 @@
 
 Both are list views over the models of :mod:`chat.qtclient.models`, painted by small
 delegates; choosing a row emits the conversation key, and nothing here talks to the network.
+A conversation's row shows its newest message under its name ("bob: see you at 3") with its
+time, or the draft left in it.
 """
+
+import datetime
 
 from PyQt6.QtCore import QRect, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
@@ -65,8 +69,9 @@ def fill_row_background(painter: QPainter, option) -> None:
 
 def draw_two_lines(painter: QPainter, option, left: int, top: int, width: int,
                    title: str, title_colour: QColor, subtitle: str, subtitle_colour: QColor,
-                   bold: bool = False) -> None:
-    """A row's name over a smaller grey second line, both cut with "..." to ``width``."""
+                   bold: bool = False, subtitle_width: int = None) -> None:
+    """A row's name over a smaller grey second line, both cut with "..." to ``width`` (the
+    second line to ``subtitle_width`` if given)."""
     elide = Qt.TextElideMode.ElideRight
     font = QFont(option.font)
     font.setBold(bold)
@@ -78,12 +83,55 @@ def draw_two_lines(painter: QPainter, option, left: int, top: int, width: int,
     small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
     painter.setFont(small)
     painter.setPen(subtitle_colour)
-    painter.drawText(QRect(left, top + 18, width, 16), Qt.AlignmentFlag.AlignVCenter,
-                     painter.fontMetrics().elidedText(subtitle, elide, width))
+    sub_w = width if subtitle_width is None else subtitle_width
+    painter.drawText(QRect(left, top + 18, sub_w, 16), Qt.AlignmentFlag.AlignVCenter,
+                     painter.fontMetrics().elidedText(subtitle, elide, sub_w))
+
+
+def short_time(tr, ts) -> str:
+    """When a conversation's newest message came, as short as it can be said: the time
+    today, "Yesterday", the weekday within a week, else the date."""
+    moment = local_time(ts)
+    if moment is None:
+        return ""
+    today = datetime.datetime.now().astimezone().date()
+    days = (today - moment.date()).days
+    if days <= 0:
+        return moment.strftime("%H:%M")
+    if days == 1:
+        return tr("msg_yesterday")
+    if days < 7:
+        return tr(f"msg_weekday_{moment.weekday()}")
+    return moment.date().isoformat()
+
+
+def preview_text(tr, conv) -> str:
+    """The line under a conversation's name: its newest message, one line, with who wrote it
+    in a room ("bob: ..."), "You: ..." for ours; a file or picture by its kind; a message that
+    burns after reading without its text."""
+    item = conv.last
+    if item is None:
+        return ""
+    if item.burn or item.burned:
+        text = tr("side_burning")
+    elif item.is_sticker:
+        text = tr("side_sticker")
+    elif item.is_image:
+        text = tr("side_photo")
+    elif item.file:
+        text = tr("side_file", name=item.file.get("name", ""))
+    else:
+        text = " ".join(item.text.split())
+    if item.own:
+        return tr("side_you", text=text)
+    if conv.is_room and item.sender:
+        return tr("side_from", user=item.sender, text=text)
+    return text
 
 
 class ConversationDelegate(QStyledItemDelegate):
-    """A conversation row: its icon, name, topic (rooms) and a red unread badge."""
+    """A conversation row: its icon, name, the newest message and its time (or the draft,
+    or the topic of a quiet room) and a red unread badge."""
 
     def __init__(self, translator, avatar_for, parent=None):
         super().__init__(parent)
@@ -116,6 +164,19 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.drawText(icon, Qt.AlignmentFlag.AlignCenter, "#")
         else:
             draw_avatar(painter, icon, self.avatar_for(conv.name) or initial_avatar(conv.name))
+        tr = self.translator.tr
+        left = icon.right() + 10
+        # the time of the newest message, at the right of the name
+        when = short_time(tr, conv.last.ts) if conv.last is not None else ""
+        time_w = 0
+        if when:
+            small = QFont(option.font)
+            small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+            painter.setFont(small)
+            time_w = painter.fontMetrics().horizontalAdvance(when) + 6
+            painter.setPen(BADGE if conv.unread else theme.colour("muted"))
+            painter.drawText(QRect(r.right() - time_w - 6, r.top() + 5, time_w, 18),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, when)
         badge_w = 0
         if conv.unread:
             text = str(conv.unread) if conv.unread < 100 else "99+"
@@ -124,7 +185,8 @@ class ConversationDelegate(QStyledItemDelegate):
             font.setPixelSize(11)
             painter.setFont(font)
             badge_w = max(20, painter.fontMetrics().horizontalAdvance(text) + 10)
-            badge = QRect(r.right() - badge_w - 8, r.top() + 14, badge_w, 18)
+            # under the time when there is one (the name keeps the top line), else centred
+            badge = QRect(r.right() - badge_w - 8, r.top() + (23 if when else 14), badge_w, 18)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setBrush(BADGE)
             painter.setPen(Qt.PenStyle.NoPen)
@@ -132,14 +194,21 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.setPen(QColor("white"))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
             badge_w += 8
-        left = icon.right() + 10
+        title_w = r.right() - left - max(time_w, 0 if when else badge_w) - 6
         width = r.right() - left - badge_w - 6
-        # a room shows its topic, a private chat says so; a room without a topic is one line
+        # the newest message (or the draft left here); a room without one shows its topic, a
+        # private chat says what it is; a room with neither is one line
         title = conv.key if conv.is_room else conv.name
-        subtitle = conv.topic if conv.is_room else self.translator.tr("side_private")
+        subtitle, colour = preview_text(tr, conv), theme.colour("muted")
+        if conv.draft.strip():
+            subtitle = tr("side_draft", text=" ".join(conv.draft.split()))
+            colour = theme.colour("error")
+        elif not subtitle:
+            subtitle = conv.topic if conv.is_room else tr("side_private")
         if subtitle:
-            draw_two_lines(painter, option, left, r.top() + 5, width, title, theme.colour("ink"),
-                           subtitle, theme.colour("muted"), bold=bool(conv.unread))
+            draw_two_lines(painter, option, left, r.top() + 5, title_w, title,
+                           theme.colour("ink"), subtitle, colour, bold=bool(conv.unread),
+                           subtitle_width=width)
         else:
             font = QFont(option.font)
             font.setBold(bool(conv.unread))

@@ -1,12 +1,13 @@
 """The painting half of the view's delegate: a row drawn from its :class:`~.layout.RowLayout`
-(bubbles, avatars, day separators, file cards, progress bars, links), and the burn flame."""
+(bubbles, avatars, day separators, file cards, progress bars, links, the text the user
+selected), and the burn flame."""
 
 import os
 
 from PyQt6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PyQt6.QtGui import (
     QAbstractTextDocumentLayout, QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette,
-    QPen)
+    QPen, QTextCharFormat, QTextCursor)
 
 from chat.qtclient import theme
 from chat.qtclient.models import ItemKind, ItemRole
@@ -55,19 +56,27 @@ class MessageDelegate(RowLayouter):
                                    lay.bubble.height() - 8), NOTICE_EDGE)
             self._paint_spans(painter, lay.header_spans, small, small_bold)
         elif item.kind is ItemKind.MESSAGE:
-            self._paint_avatar(painter, lay.avatar, item.sender)
+            if lay.avatar is not None:
+                self._paint_avatar(painter, lay.avatar, item.sender)
+            elif lay.side_time is not None and getattr(self.view, "hovered_row", -1) \
+                    == index.row():
+                painter.setFont(small)
+                painter.setPen(MUTED)
+                painter.drawText(lay.side_time, Qt.AlignmentFlag.AlignCenter,
+                                 lay.side_time_text)
             self._paint_spans(painter, lay.header_spans, small, small_bold)
             # only a message that burns is marked (red); private ones look like any other
             kind = "private" if item.burn else ("own" if item.own else "other")
             fill, edge = BUBBLE[kind]
-            if not lay.sticker:            # a sticker stands on its own
+            if not lay.sticker and not lay.big_emoji:   # these stand on their own
                 painter.setPen(QPen(QColor(edge), 1))
                 painter.setBrush(QColor(fill))
                 painter.drawRoundedRect(QRectF(lay.bubble).adjusted(0.5, 0.5, -0.5, -0.5),
                                         10, 10)
             self._paint_file(painter, lay, item, bold, small)
         if lay.doc is not None:
-            self._paint_doc(painter, lay)
+            selected = getattr(self.view, "selection_in", None)
+            self._paint_doc(painter, lay, selected(index.row(), lay.doc) if selected else None)
         for line in lay.lines:
             self._paint_spans(painter, line, small, small_bold)
         painter.restore()
@@ -111,12 +120,24 @@ class MessageDelegate(RowLayouter):
         painter.setPen(QColor("white"))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, (name[:1] or "?").upper())
 
-    def _paint_doc(self, painter, lay) -> None:
+    def _paint_doc(self, painter, lay, selected=None) -> None:
         painter.save()
         painter.translate(lay.doc_at)
         context = QAbstractTextDocumentLayout.PaintContext()
         # bubbles have fixed light colours: the text must not follow a dark palette
         context.palette.setColor(QPalette.ColorRole.Text, lay.doc_colour)
+        if selected is not None:
+            # the part the user selected, in the theme's selection colours
+            cursor = QTextCursor(lay.doc)
+            cursor.setPosition(selected[0])
+            cursor.setPosition(selected[1], QTextCursor.MoveMode.KeepAnchor)
+            mark = QAbstractTextDocumentLayout.Selection()
+            mark.cursor = cursor
+            fmt = QTextCharFormat()
+            fmt.setBackground(theme.colour("highlight"))
+            fmt.setForeground(theme.colour("highlight_text"))
+            mark.format = fmt
+            context.selections = [mark]
         lay.doc.documentLayout().draw(painter, context)
         painter.restore()
 

@@ -5,6 +5,11 @@
 line and links). :class:`~.delegate.MessageDelegate` paints that very layout and
 :class:`~.view.MessageView` hit-tests clicks on it, so what is drawn and what is clicked
 never disagree.
+
+Messages of one sender that follow each other within :data:`GROUP_SECONDS` are grouped: the
+later ones have no avatar or name of their own (their time shows beside them on hover). Web
+addresses in a text are links (coloured, underlined, clicked through the view), and a message
+of one to three emoji alone is shown large, without a bubble.
 """
 
 import collections
@@ -14,25 +19,32 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
-from PyQt6.QtCore import QPoint, QRect, Qt
+from PyQt6.QtCore import QPoint, QPointF, QRect, Qt
 from PyQt6.QtGui import (
-    QColor, QFont, QFontMetrics, QImageReader, QPixmap, QTextDocument, QTextLayout, QTextOption)
+    QColor, QFont, QFontMetrics, QImageReader, QPixmap, QTextCharFormat, QTextCursor,
+    QTextDocument, QTextLayout, QTextOption)
 from PyQt6.QtWidgets import QStyledItemDelegate
 
 from chat.cli.format import human_size
 from chat.qtclient.errors import describe_error
-from chat.qtclient.models import Delivery, ItemKind, ItemRole, local_time
+from chat.qtclient import theme
+from chat.qtclient.models import Delivery, ItemKind, ItemRole, local_time, parse_ts
 
 from .files import RUNNING, human_speed, local_image, transfer_state
 from .style import (
     AVATAR, BURN, CARD_W, DAY_H, ERROR, FILE_ICON, GAP, INK, LINK, MARGIN, MAX_BUBBLE, MUTED,
     NOTICE_INK, PAD_X, PAD_Y, READ, ROW_GAP, STICKER, THUMB)
+from .text import emoji_count, find_links
 
 if TYPE_CHECKING:
     from .view import MessageView
 
 DOC_CACHE = 4000     # laid-out texts kept (sizeHint and paint both ask for every row)
 THUMB_CACHE = 100
+GROUP_SECONDS = 5 * 60
+"""A message this soon after the one before it, of the same sender, joins its group."""
+BIG_EMOJI = 3        # at most this many emoji alone are shown large ...
+BIG_EMOJI_PX = 40    # ... at this size
 
 
 @dataclass
@@ -70,12 +82,45 @@ class RowLayout:
     fraction: float = 0.0
     lines: list = field(default_factory=list)    # lists of Spans, each laid out already
     actions: dict = field(default_factory=dict)  # action name -> QRect
+    continued: bool = False                  # grouped under the message before: no avatar
+    side_time: Optional[QRect] = None        # ... its time, beside it on hover
+    side_time_text: str = ""
+    big_emoji: bool = False                  # emoji alone, large and without a bubble
 
     def action_at(self, pos: QPoint) -> str:
         for name, rect in self.actions.items():
             if rect.contains(pos):
                 return name
         return ""
+
+    def doc_rect(self) -> Optional[QRect]:
+        """Where the row's text is (None without one)."""
+        if self.doc is None:
+            return None
+        size = self.doc.size()
+        return QRect(self.doc_at, QPoint(self.doc_at.x() + math.ceil(size.width()) - 1,
+                                         self.doc_at.y() + math.ceil(size.height()) - 1))
+
+    def link_at(self, pos: QPoint) -> str:
+        """The web address under ``pos`` in the text, or ""."""
+        rect = self.doc_rect()
+        if rect is None or not rect.contains(pos):
+            return ""
+        return self.doc.documentLayout().anchorAt(QPointF(pos - self.doc_at))
+
+    def text_position(self, pos: QPoint) -> int:
+        """The place in the text nearest ``pos`` (for selecting): 0 above it, its end below."""
+        rect = self.doc_rect()
+        if rect is None:
+            return 0
+        if pos.y() < rect.top():
+            return 0
+        end = self.doc.characterCount() - 1
+        if pos.y() > rect.bottom():
+            return end
+        hit = self.doc.documentLayout().hitTest(QPointF(pos - self.doc_at),
+                                                Qt.HitTestAccuracy.FuzzyHit)
+        return end if hit < 0 else hit
 
 
 def _seconds(value) -> str:
@@ -128,10 +173,12 @@ class RowLayouter(QStyledItemDelegate):
         weekday = tr(f"msg_weekday_{day.weekday()}")
         return tr("msg_day", weekday=weekday, date=day.isoformat())
 
-    def _doc(self, text: str, width: int, font: QFont, centred: bool = False):
-        """A laid-out text: (document, widest line, height). Cached: every row is measured
-        on each layout of the list and painted on each scroll."""
-        key = (text, width, font.key(), centred)
+    def _doc(self, text: str, width: int, font: QFont, centred: bool = False,
+             links: bool = False):
+        """A laid-out text: (document, widest line, height); with ``links`` its web addresses
+        are coloured and underlined anchors. Cached: every row is measured on each layout of
+        the list and painted on each scroll."""
+        key = (text, width, font.key(), centred, links and theme.hex_of("link"))
         hit = self._docs.get(key)
         if hit is not None:
             self._docs.move_to_end(key)
@@ -146,6 +193,19 @@ class RowLayouter(QStyledItemDelegate):
             option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         doc.setDefaultTextOption(option)
         doc.setPlainText(text)
+        if links:
+            # formats on the plain text (not HTML): positions in the text stay those of the
+            # message, which selecting and copying rely on
+            for start, end, url in find_links(text):
+                cursor = QTextCursor(doc)
+                cursor.setPosition(start)
+                cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+                fmt = QTextCharFormat()
+                fmt.setAnchor(True)
+                fmt.setAnchorHref(url)
+                fmt.setForeground(QColor(LINK))
+                fmt.setFontUnderline(True)
+                cursor.mergeCharFormat(fmt)
         doc.setTextWidth(width)
         hit = (doc, min(width, math.ceil(doc.idealWidth())), math.ceil(doc.size().height()))
         self._docs[key] = hit
@@ -192,6 +252,27 @@ class RowLayouter(QStyledItemDelegate):
                 return before.day != item.day
         return True
 
+    def continues(self, index) -> bool:
+        """Whether the message at ``index`` joins the group of the one before it: the same
+        sender, the same day, within GROUP_SECONDS (one of ours still on its way joins ours)."""
+        item = index.data(ItemRole)
+        row = index.row()
+        if item is None or item.kind is not ItemKind.MESSAGE or row == 0:
+            return False
+        before = index.model().index(row - 1, 0).data(ItemRole)
+        if before is None or before.kind is not ItemKind.MESSAGE \
+                or before.sender != item.sender or before.own != item.own:
+            return False
+        then, now = parse_ts(before.ts), parse_ts(item.ts)
+        if now is None:                    # ours, pending: it is being sent now
+            return item.own and (then is None or (datetime.datetime.now(
+                datetime.timezone.utc) - then).total_seconds() < GROUP_SECONDS)
+        if then is None:
+            return False
+        if before.day != item.day:
+            return False
+        return 0 <= (now - then).total_seconds() < GROUP_SECONDS
+
     def layout(self, rect: QRect, index) -> RowLayout:
         """Where everything of the row at ``index`` goes when its row is at ``rect``."""
         item = index.data(ItemRole)
@@ -209,6 +290,9 @@ class RowLayouter(QStyledItemDelegate):
         elif item.kind is ItemKind.NOTICE:
             bottom = self._lay_notice(out, item, left, top, width)
         else:
+            if out.day is None and self.continues(index):
+                out.continued = True
+                top = rect.top() + 1       # close under the bubble before
             bottom = self._lay_message(out, item, left, top, width)
         out.height = bottom - rect.top() + ROW_GAP // 2
         return out
@@ -247,18 +331,27 @@ class RowLayouter(QStyledItemDelegate):
         own = item.own
         max_w = max(160, min(width - 2 * (MARGIN + AVATAR + GAP) - 40, MAX_BUBBLE))
         right_edge = left + width - MARGIN
-        out.avatar = (QRect(right_edge - AVATAR, top, AVATAR, AVATAR) if own
-                      else QRect(left + MARGIN, top, AVATAR, AVATAR))
-        # the header (name and time) sits above the bubble, on its side
         when = local_time(item.ts)
-        out.header_spans = [Span(item.sender, INK, bold=True),
-                            Span(f"{when:%H:%M:%S}" if when else "", MUTED)]
-        header_h = QFontMetrics(small_bold).height()
         bubble_x = left + MARGIN + AVATAR + GAP
-        out.header = QRect(right_edge - AVATAR - GAP - max_w if own else bubble_x, top,
-                           max_w, header_h)
-        self._place(out.header_spans, out.header, right=own)
-        content_top = top + header_h + 3
+        if out.continued:
+            # one avatar and name for the group: this one's time shows beside it on hover
+            content_top = top
+            out.side_time = (QRect(right_edge - AVATAR - GAP // 2, top + PAD_Y,
+                                   AVATAR + GAP // 2, fm_small.height()) if own
+                             else QRect(left + MARGIN - GAP // 2, top + PAD_Y,
+                                        AVATAR + GAP // 2, fm_small.height()))
+            out.side_time_text = f"{when:%H:%M}" if when else ""
+        else:
+            out.avatar = (QRect(right_edge - AVATAR, top, AVATAR, AVATAR) if own
+                          else QRect(left + MARGIN, top, AVATAR, AVATAR))
+            # the header (name and time) sits above the bubble, on its side
+            out.header_spans = [Span(item.sender, INK, bold=True),
+                                Span(f"{when:%H:%M:%S}" if when else "", MUTED)]
+            header_h = QFontMetrics(small_bold).height()
+            out.header = QRect(right_edge - AVATAR - GAP - max_w if own else bubble_x, top,
+                               max_w, header_h)
+            self._place(out.header_spans, out.header, right=own)
+            content_top = top + header_h + 3
         # the bubble's content, laid out at x = 0 and moved into place below
         if item.file:
             content_w, content_h = self._lay_file(out, item, max_w - 2 * PAD_X)
@@ -268,8 +361,15 @@ class RowLayouter(QStyledItemDelegate):
             out.doc, content_w, content_h = self._doc(self.translator.tr("burned_text"),
                                                       max_w - 2 * PAD_X, italic)
             out.doc_colour = QColor(MUTED)
+        elif 0 < emoji_count(item.text, BIG_EMOJI) <= BIG_EMOJI:
+            big = QFont(base)
+            big.setPixelSize(BIG_EMOJI_PX)
+            out.doc, content_w, content_h = self._doc(item.text.strip(), max_w - 2 * PAD_X,
+                                                      big)
+            out.big_emoji = True
         else:
-            out.doc, content_w, content_h = self._doc(item.text, max_w - 2 * PAD_X, base)
+            out.doc, content_w, content_h = self._doc(item.text, max_w - 2 * PAD_X, base,
+                                                      links=True)
         bubble_w = max(content_w + 2 * PAD_X, 48)
         bubble_x = right_edge - AVATAR - GAP - bubble_w if own else bubble_x
         out.bubble = QRect(bubble_x, content_top, bubble_w, content_h + 2 * PAD_Y)
@@ -287,7 +387,7 @@ class RowLayouter(QStyledItemDelegate):
                 out.actions[span.action] = span.rect
         if out.image is not None:
             out.actions["image"] = out.image
-        return max(bottom, out.avatar.bottom() + 1)
+        return max(bottom, out.avatar.bottom() + 1) if out.avatar is not None else bottom
 
     def _lay_file(self, out, item, max_w):
         """A file's content (thumbnail, placeholder or card, progress, links) from (0, 0):
