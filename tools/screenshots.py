@@ -3,7 +3,8 @@
 Starts a real server on a free loopback port, three clients (alice, bob and carol, as ChatApp
 instances in this process) on the screen Qt is given (``make screenshots`` runs this under
 ``xvfb-run``), plays a short conversation (room, private chat, an image, a file, stickers, a
-burn-after-reading message) and saves every window and state (see ``STATES``) in English and
+burn-after-reading message, people coming online and joining, grouped messages, emoji alone,
+a link, a draft) and saves every window and state (see ``STATES``) in English and
 Chinese, in the light and the dark theme, on a screen of 1400x900 and of 800x500, to
 ``docs/screenshots/<state>-<lang>-<theme>-<size>.png``. The main window fills the screen;
 dialogs and popups are drawn where they open, over it; a small window (login) sits in the
@@ -272,7 +273,18 @@ def run(base: str, port: int) -> int:
         carol.login.submit()
         yield wait_for(lambda: carol.main is not None)
         carol.state.send("Hi all, sorry I'm late!")
-        yield sleep(0.5)
+        yield sleep(0.2)
+        carol.state.send("👋😅")                  # emoji alone: large, grouped under her name
+        yield sleep(0.3)
+        a.send("Slides and exercises: https://example.org/net101 (chapter 2)")
+        yield sleep(0.3)
+        # four students at once: one line for their coming online, one for joining the lobby
+        from chat.qtclient.session import Session
+        students = [Session(reactor) for _ in range(4)]
+        yield defer.gatherResults([
+            s.login("127.0.0.1", port, name, PASSWORD, register=True)
+            for s, name in zip(students, ("dave", "erin", "frank", "gina"))])
+        yield sleep(0.8)
         # a private chat, with a burn-after-reading message
         b.send("Psst, can we move the lab to Thursday?", conv="@alice")
         b.send("The door code is 4711", burn=300, conv="@alice")   # outlasts the run
@@ -290,6 +302,8 @@ def run(base: str, port: int) -> int:
         from chat.qtclient.stickers import import_picture
         import_picture(own_sticker, panel_dir)
         carol.logout()
+        # something typed for bob and not sent: a draft, under his name in the sidebar
+        a.conversations.set_draft("@bob", "Also: who has the lab keys?")
         photo_id = [i for i in a.log("#lobby").items if i.is_image][0].msg_id
         main = alice.main
         main.move(0, 0)
@@ -348,6 +362,23 @@ def run(base: str, port: int) -> int:
         image = screen(size, theme_name)
         put(image, main, QPoint(0, 0))
         save(image, "room", lang, theme_name, size)
+        # text selected in the conversation (the theme's selection colours)
+        row = next(r for r, i in enumerate(a.log("#lobby").items) if "example.org" in i.text)
+        main.view.select_text(row, 0, row, len("Slides and exercises"))
+        yield sleep(0.2)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        save(image, "selection", lang, theme_name, size)
+        main.view.clear_selection()
+        # the quick switcher (Ctrl+K), a few letters typed
+        switcher = main.open_switcher()
+        switcher.query.setText("r")
+        yield sleep(0.3)
+        image = screen(size, theme_name)
+        put(image, main, QPoint(0, 0))
+        put(image, switcher, switcher.geometry().topLeft() - main.geometry().topLeft())
+        save(image, "switcher", lang, theme_name, size)
+        switcher.hide()
         # upload cards in each phase: a picture being sent, a file the server refused, a big
         # video being prepared (hashed; newest, so the small screen shows it too); drawn from
         # transfers in those states

@@ -18,6 +18,8 @@ from chat.qtclient.widgets.sidebar import initial_avatar
 KeyRole = Qt.ItemDataRole.UserRole + 2
 SHOWN = 50
 """Rows listed at most (the best ones)."""
+VISIBLE = 8
+"""Rows tall at most: the list is as tall as its rows up to this, then it scrolls."""
 
 
 def match_rank(name: str, query: str):
@@ -89,7 +91,7 @@ class QuickSwitcher(QDialog):
         layout.addWidget(self.query)
         layout.addWidget(self.results, 1)
         layout.addWidget(self.empty)
-        self.resize(420, 360)
+        self.setFixedWidth(420)
         translator.languageChanged.connect(self.retranslate)
         self.retranslate()
 
@@ -144,6 +146,12 @@ class QuickSwitcher(QDialog):
         if self.results.count():
             self.results.setCurrentRow(0)
         self.empty.setVisible(self.results.count() == 0)
+        # as tall as what it lists (no empty box under three names)
+        rows = max(1, min(VISIBLE, self.results.count()))
+        row_h = self.results.sizeHintForRow(0) if self.results.count() else 28
+        self.results.setFixedHeight(rows * row_h + 2 * self.results.frameWidth() + 2)
+        self.results.setVisible(self.results.count() > 0)
+        self.adjustSize()
 
     def shown_keys(self) -> list:
         return [self.results.item(i).data(KeyRole) for i in range(self.results.count())]
