@@ -165,15 +165,6 @@ class MainWindow(QMainWindow):
         for action in (self.act_switch, self.act_previous, self.act_next):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
-        # the text field would take Ctrl+K (delete to the end of the line, on X11) first
-        self.input.editor.installEventFilter(self)
-
-    def eventFilter(self, watched, event) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride and watched is self.input.editor \
-                and event.keyCombination().toCombined() == QKeySequence("Ctrl+K")[0].toCombined():
-            event.ignore()                   # not the editor's: the window's shortcut
-            return True
-        return super().eventFilter(watched, event)
 
     def open_switcher(self) -> QuickSwitcher:
         """The quick switcher, open over the window (made at its first use)."""
