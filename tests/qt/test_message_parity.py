@@ -310,3 +310,20 @@ def test_one_to_three_emoji_alone_are_shown_large_without_a_bubble(view_of):
     assert bubble_fill(1) != QColor(BUBBLE["own"][0]).name()
     assert bubble_fill(2) == QColor(BUBBLE["other"][0]).name()        # an ordinary bubble
     assert bubble_fill(3) == QColor(BUBBLE["other"][0]).name()
+
+
+def test_dragging_past_the_bottom_scrolls_and_selects_on(qtbot, view_of):
+    items = [ChatItem(M, f"line {n}", "bob" if n % 2 else "carol", ts(0, 10, n), n + 1)
+             for n in range(40)]
+    view, model = view_of(items, height=300)
+    bar = view.verticalScrollBar()
+    bar.setValue(0)
+    start = point_of(view, 0, 0)
+    mouse(view, QEvent.Type.MouseButtonPress, start)
+    below = QPoint(start.x(), view.viewport().height() + 80)
+    for _ in range(5):
+        mouse(view, QEvent.Type.MouseMove, below)
+    mouse(view, QEvent.Type.MouseButtonRelease, below, Qt.MouseButton.NoButton)
+    assert bar.value() > 0
+    lines = view.selected_text().split("\n")
+    assert lines[0] == "line 0" and len(lines) > 5
