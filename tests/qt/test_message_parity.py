@@ -312,7 +312,7 @@ def test_one_to_three_emoji_alone_are_shown_large_without_a_bubble(view_of):
     assert bubble_fill(3) == QColor(BUBBLE["other"][0]).name()
 
 
-def test_dragging_past_the_bottom_scrolls_and_selects_on(qtbot, view_of):
+def test_a_selection_dragged_past_the_bottom_goes_on_as_the_list_scrolls(qtbot, view_of):
     items = [ChatItem(M, f"line {n}", "bob" if n % 2 else "carol", ts(0, 10, n), n + 1)
              for n in range(40)]
     view, model = view_of(items, height=300)

@@ -280,14 +280,6 @@ class MessageView(QListView):
     def mouseMoveEvent(self, event):
         pos = event.position().toPoint()
         if self._selecting and event.buttons() & Qt.MouseButton.LeftButton:
-            # dragged past the top or the bottom: the list scrolls on, as a page does
-            height = self.viewport().height()
-            beyond = pos.y() if pos.y() < 0 else pos.y() - height if pos.y() > height else 0
-            if beyond:
-                self._follow = False
-                bar = self.verticalScrollBar()
-                bar.setValue(bar.value() + beyond)
-                pos = QPoint(pos.x(), max(0, min(height - 1, pos.y())))
             spot = self._text_spot(pos)
             if spot is not None and self._selection is not None:
                 self._selection = self._selection[:2] + spot
