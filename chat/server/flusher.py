@@ -34,7 +34,11 @@ class TurnFlusher:
         self._scheduled = False
 
     def writer_for(self, transport):
-        """The ``write(bytes)`` a connection should use."""
+        """The ``write(bytes)`` a connection should use (a transport that frames the bytes
+        itself, the web door's WebSocket, says with ``frame_writer``)."""
+        frame_writer = getattr(transport, "frame_writer", None)
+        if frame_writer is not None:
+            return frame_writer()
         if not supports_flushing(transport):
             return transport.write
         pending = self._pending

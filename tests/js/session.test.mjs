@@ -5,65 +5,7 @@ import assert from "node:assert/strict";
 import { Session } from "../../chat/server/web/static/js/session.js";
 import { Sha256, sha256Hex } from "../../chat/server/web/static/js/sha256.js";
 import { bodyFrame, socketUrl } from "../../chat/server/web/static/js/protocol.js";
-
-// One fake server for all sockets of a test: it stores messages once per cid.
-class FakeServer {
-  constructor() {
-    this.messages = [];
-    this.sockets = [];
-    this.dropReplies = false;     // store sends but let the link break before the ok
-    this.refuse = false;
-  }
-  socketClass() {
-    const server = this;
-    return class FakeSocket {
-      constructor(url) {
-        this.url = url;
-        this.readyState = 0;
-        this.bufferedAmount = 0;
-        server.sockets.push(this);
-        setTimeout(() => {
-          if (server.refuse) { this.readyState = 3; this.onerror?.({}); this.onclose?.({ code: 1006 }); return; }
-          this.readyState = 1;
-          this.onopen?.();
-        }, 0);
-      }
-      send(data) { server.received(this, data); }
-      close() { if (this.readyState !== 3) { this.readyState = 3; setTimeout(() => this.onclose?.({ code: 1000 }), 0); } }
-      push(obj) { if (this.readyState === 1) setTimeout(() => this.onmessage?.({ data: JSON.stringify(obj) }), 0); }
-    };
-  }
-  received(socket, data) {
-    const req = JSON.parse(data);
-    const ok = (d) => socket.push({ type: "ok", id: req.id, data: d });
-    switch (req.type) {
-      case "hello": return ok({ version: 1, limits: {}, policy: {} });
-      case "login": return ok({ user: { name: req.username }, rooms: [{ name: "lobby", member: true }],
-                                unread: {}, last_id: this.messages.length, online: 1 });
-      case "users": return ok({ users: [], more: false, online: 1 });
-      case "sync": return ok({ messages: this.messages.filter((m) => m.id > req.since), more: false });
-      case "read": return ok({});
-      case "send": {
-        let msg = this.messages.find((m) => m.cid === req.cid);
-        const duplicate = !!msg;
-        if (!msg) {
-          msg = { id: this.messages.length + 1, conv: req.to, from: "alice", to: req.to, text: req.text,
-                  cid: req.cid, ts: new Date().toISOString() };
-          this.messages.push(msg);
-        }
-        if (this.dropReplies) { socket.close(); return undefined; }
-        if (!duplicate) for (const s of this.sockets) s.push({ type: "message", msg });
-        return ok({ msg_id: msg.id, ts: msg.ts, duplicate });
-      }
-      default: return ok({});
-    }
-  }
-}
-
-const until = async (f, what) => {
-  for (let i = 0; i < 200; i++) { if (f()) return; await new Promise((r) => setTimeout(r, 5)); }
-  throw new Error(`timed out: ${what}`);
-};
+import { FakeServer, until } from "./fake_server.mjs";
 
 async function loggedIn(server) {
   const session = new Session("ws://test/ws", { WebSocketClass: server.socketClass() });

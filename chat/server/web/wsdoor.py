@@ -38,12 +38,56 @@ HANDSHAKE_TIMEOUT = 10.0
 CLOSE_HANDSHAKE_TIMEOUT = 5.0
 
 
+_last_frame = None
+_last_message = b""
+
+
+def websocket_message(frame) -> bytes:
+    """The server-to-client WebSocket frame (unmasked, FIN, text or binary) that carries the
+    protocol frame ``frame`` (length prefix included), as bytes to write.
+
+    A fan-out writes one encoded frame to every receiver (chat.server.fanout), so the last one
+    is kept: the message is built once per fan-out, not once per receiver."""
+    global _last_frame, _last_message
+    if frame is _last_frame:
+        return _last_message
+    view = memoryview(frame)
+    messages = []
+    offset = 0
+    while offset < len(view):          # one frame, as the connection writes them (or several)
+        (length,) = _LENGTH.unpack_from(view, offset)
+        payload = view[offset + 4:offset + 4 + length]
+        if len(payload) != length:
+            raise ValueError("a write that ends inside a frame")
+        messages.append(_message_head(length, payload[:1] != b"{") + payload)
+        offset += 4 + length
+    message = messages[0] if len(messages) == 1 else b"".join(messages)
+    if type(frame) is bytes:
+        _last_frame, _last_message = frame, message
+    return message
+
+
+def _message_head(payload_length: int, binary: bool) -> bytes:
+    opcode = 0x82 if binary else 0x81
+    if payload_length < 126:
+        return bytes((opcode, payload_length))
+    if payload_length < 65536:
+        return struct.pack(">BBH", opcode, 126, payload_length)
+    return struct.pack(">BBQ", opcode, 127, payload_length)
+
+
 class MessageTransport:
     """What a ChatConnection takes for its transport, over one WebSocket.
 
     ``write``/``writeSequence`` get whole frames (the connection never writes part of one;
     a partial one is kept until it completes, all the same) and send each as one message.
-    Producers go to the stream below the WebSocket, where the socket's buffer is."""
+    The messages are framed here (a server's frames are plain: a 2-10 byte head, no mask) and
+    go through the server's turn flusher to the stream below, as the TCP door's frames do:
+    autobahn's own ``sendMessage`` cost ten times the CPU of the TCP door per delivery
+    (bench/web_fanout.py). autobahn still does the handshake, reads and unmasks what comes in,
+    and the close handshake; what it writes itself (a close frame) goes after the flusher
+    has sent what was queued before. Producers go to the stream below the WebSocket, where
+    the socket's buffer is."""
 
     def __init__(self, websocket):
         self._ws = websocket
@@ -51,6 +95,22 @@ class MessageTransport:
         self._partial = None          # a FrameDecoder, only if a write ever split a frame
         self.producer = None
         self.disconnecting = False
+        flusher = websocket.factory.chat_server.flusher
+        self._flusher = flusher
+        self._out = flusher.writer_for(self._below)
+
+    def frame_writer(self):
+        """The ``write(frame)`` the server's flusher hands the connection for this transport
+        (chat.server.flusher): whole frames, straight to messages, no checks on the way (the
+        connection writes nothing but whole frames; after the close it writes nothing)."""
+        return self.write_frame
+
+    def write_frame(self, frame) -> None:
+        self._out(websocket_message(frame))
+
+    def flush(self) -> None:
+        """Send what this turn queued now (before autobahn writes a frame of its own)."""
+        self._flusher.flush_transport(self._below)
 
     # -- addresses
     def getPeer(self):
@@ -66,12 +126,13 @@ class MessageTransport:
 
     # -- output
     def write(self, data) -> None:
-        if self.disconnecting and self._ws.state != self._ws.STATE_OPEN:
-            return
+        if self._ws.state != self._ws.STATE_OPEN:
+            return None
         if self._partial is None and len(data) >= 4:
             (length,) = _LENGTH.unpack_from(data, 0)
             if length == len(data) - 4:
-                return self._send(data[4:])
+                self._out(websocket_message(data))
+                return None
             if length + 4 < len(data) and self._send_whole_frames(data):
                 return None
         if self._partial is None:
@@ -96,13 +157,24 @@ class MessageTransport:
         return True
 
     def writeSequence(self, chunks) -> None:
+        chunks = list(chunks)
+        if (len(chunks) == 2 and len(chunks[0]) == 9 and self._partial is None
+                and _LENGTH.unpack_from(chunks[0], 0)[0] == 5 + len(chunks[1])):
+            # a body frame as a download writes it: its prefix, then a chunk of up to 256 KiB
+            # that is not copied into a new message
+            if self._ws.state != self._ws.STATE_OPEN:
+                return
+            prefix, data = chunks
+            self.flush()
+            self._below.writeSequence(
+                (_message_head(len(data) + 5, True) + bytes(prefix[4:]), data))
+            return
         self.write(b"".join(chunks))
 
     def _send(self, payload) -> None:
-        payload = bytes(payload)
         if self._ws.state != self._ws.STATE_OPEN:
             return
-        self._ws.sendMessage(payload, isBinary=payload[:1] != b"{")
+        self._out(_message_head(len(payload), payload[:1] != b"{") + bytes(payload))
 
     # -- flow control
     def registerProducer(self, producer, streaming) -> None:
@@ -120,6 +192,8 @@ class MessageTransport:
             return
         self.disconnecting = True
         self.unregisterProducer()
+        self.flush()                      # the last frames (a bye) before the close frame
+        self._out = _drop
         if self._ws.state == self._ws.STATE_OPEN:
             self._ws.sendClose(CLOSE_NORMAL)
         else:
@@ -128,7 +202,13 @@ class MessageTransport:
     def abortConnection(self) -> None:
         self.disconnecting = True
         self.unregisterProducer()
+        self.flush()
+        self._out = _drop
         self._ws.dropConnection(abort=True)
+
+
+def _drop(data) -> None:
+    """Output after the close frame: dropped."""
 
 
 class ChatWebSocket(WebSocketServerProtocol):
@@ -148,6 +228,13 @@ class ChatWebSocket(WebSocketServerProtocol):
             return self.factory.chat_server.config.max_frame
         return decoder.max_frame
 
+    def sendData(self, data, sync=False, chopsize=None):
+        # autobahn's own frames (a close, a pong) after the chat frames queued before them
+        transport = getattr(self.chat, "transport", None)
+        if isinstance(transport, MessageTransport):
+            transport.flush()
+        super().sendData(data, sync, chopsize)
+
     def onMessageFrameBegin(self, length):
         # the limit of the moment: control frames only before a login, body frames after
         self.maxMessagePayloadSize = self.maxFramePayloadSize = self._current_limit()
@@ -157,9 +244,9 @@ class ChatWebSocket(WebSocketServerProtocol):
         # what the TCP door says to a length prefix over the limit, then the close
         message = f"frame of {msg_size} bytes is over the limit of {max_msg_size} bytes"
         log.warn("closing {address}: {error}", address=self._address(), error=message)
-        if self.state == self.STATE_OPEN:
-            self.sendMessage(control_frame(
-                C.Error(TOO_LARGE, message).to_dict())[4:], isBinary=False)
+        if self.state == self.STATE_OPEN and self.chat is not None:
+            self.chat.transport.write(control_frame(C.Error(TOO_LARGE, message).to_dict()))
+            self.chat.transport.flush()
         if self.chat is not None:
             self.chat.state = type(self.chat.state).CLOSED     # read nothing more
         super()._max_message_size_exceeded(msg_size, max_msg_size, reason)
@@ -188,6 +275,8 @@ class ChatWebSocket(WebSocketServerProtocol):
 
     def onClose(self, wasClean, code, reason):
         chat, self.chat = self.chat, None
+        if chat is not None and isinstance(chat.transport, MessageTransport):
+            chat.transport._out = _drop
         if chat is not None and chat.transport is not None:
             chat.connectionLost(None)
 
