@@ -38,19 +38,24 @@ class BrowserCase(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.web_port = free_port()
         self.server = ServerProcess(os.path.join(self.tmp, "server"), args=FAST_HASH + [
-            "--web-port", port_spec(self.web_port), *self.server_args])
+            "--web-port", self.web_port_spec(), *self.server_args])
         self.addCleanup(self.server.stop)
         await self.server.start()
-        self.url = f"http://127.0.0.1:{self.web_port}/"
+        self.url = f"{self.scheme}://127.0.0.1:{self.web_port}/"
         self.natives = []
         self.addCleanup(self._close_natives)
+
+    def web_port_spec(self):
+        return port_spec(self.web_port)
 
     async def _close_natives(self):
         for client in self.natives:
             await client.abort()
 
+    scheme = "http"
+
     def browser(self, lang=None, size=DESKTOP):
-        driver = chromium(lang or self.lang, size)
+        driver = chromium(lang or self.lang, size, accept_self_signed=self.scheme == "https")
         self.addCleanup(driver.quit)
         self.addCleanup(self._no_console_errors, driver)
         driver.get(self.url)
@@ -505,3 +510,50 @@ class BrowserUiTests(BrowserCase):
                          what="the badge to go")
         read = await other_device.next_event("read", timeout=10)
         self.assertEqual((read["conv"], read["user"]), ("#lobby", "alice"))
+
+
+class TlsBrowserTests(BrowserCase):
+    """``--web-port ssl:...``: the page over HTTPS and the chat over wss://, with the
+    certificate ``--make-cert`` writes (the browser is told to accept it)."""
+
+    scheme = "https"
+
+    def web_port_spec(self):
+        from chat.server.certs import make_certificate, ssl_port_string
+        key, cert, _ = make_certificate(os.path.join(self.tmp, "tls"), ["127.0.0.1", "localhost"])
+        return ssl_port_string(key, cert, self.web_port) + ":interface=127.0.0.1"
+
+    async def test_https_and_wss(self):
+        bob = await self.native("bob")
+        driver = self.browser()
+        await self.sign_in(driver, "alice")
+        self.assertTrue(driver.execute_script("return chatApp.session.url").startswith("wss://"))
+        self.type_message(driver, "over TLS")
+        event = await bob.next_event("message", timeout=10, match=from_alice)
+        self.assertEqual(event["msg"]["text"], "over TLS")
+        await bob.send_message("#lobby", "back over TLS", cid="t-1")
+        await self.wait_text(driver, "back over TLS")
+
+
+class AvatarTests(BrowserCase):
+
+    async def test_register_with_a_picture(self):
+        picture = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "chat", "qtclient", "sticker_sets", "animals", "cat.png")
+        with open(picture, "rb") as f:
+            png = f.read()
+        driver = self.browser()
+        await wait_until(lambda: driver.find_element(By.ID, "login-user").is_displayed(),
+                         what="the login form")
+        driver.find_element(By.ID, "login-mode").click()
+        driver.find_element(By.ID, "login-user").send_keys("alice")
+        driver.find_element(By.ID, "login-password").send_keys(PASSWORDS["alice"])
+        driver.find_element(By.ID, "login-password2").send_keys(PASSWORDS["alice"])
+        driver.find_element(By.ID, "login-avatar").send_keys(picture)
+        driver.find_element(By.ID, "login-submit").click()
+        await wait_until(lambda: driver.find_element(By.CSS_SELECTOR, "#me-avatar img"),
+                         what="the picture beside the name")
+        bob = await self.native("bob")
+        reply = await bob.request("get_avatar", user="alice")
+        self.assertEqual(reply["avatar_type"], "image/png")
+        self.assertEqual(reply["size"], len(png))

@@ -101,9 +101,10 @@ class Peer:
 
 class WebCase(unittest.TestCase):
     extra_origins = ()
+    config = {}
 
     def setUp(self):
-        self.server = make_server()
+        self.server = make_server(**self.config)
         self.site = make_site(self.server, self.extra_origins, files=files())
 
     def peer(self) -> Peer:
@@ -342,6 +343,32 @@ class WebSocketProtocolTests(WebCase):
         self.assertEqual(self.server.limits.connections.total, 0)
         self.assertEqual(self.server.presence.online_count() if hasattr(
             self.server.presence, "online_count") else 0, 0)
+
+
+class WebSocketFlowControlTests(WebCase):
+    config = {"send_rate": 0, "max_output_buffer": 64 * 1024}
+
+    def test_a_browser_that_does_not_read_is_dropped_like_a_tcp_peer(self):
+        bob = user(self.server, "bob")
+        alice = self.logged_in("alice")
+        # the connection's output watch is the TCP stream's producer, under the WebSocket
+        watch = alice.transport.producer
+        self.assertIs(watch, alice.transport.protocol.chat.output)
+        watch.pauseProducing()            # what Twisted does when the socket buffer is full
+        for i in range(200):
+            bob.ok("send", to="#lobby", text="x" * 1000, cid=f"flood-{i}")
+            if alice.transport.disconnecting or alice.transport.protocol.chat.state.value == "closed":
+                break
+        chat = alice.transport.protocol.chat
+        self.assertEqual(chat.state.value, "closed")
+        self.assertLess(i, 100)           # dropped after about 64 KiB, not after everything
+        bye = [m for m in alice.texts() if m.get("type") == "bye"]
+        self.assertEqual(bye[-1]["code"], "slow_reader")
+
+    def test_a_download_is_a_producer_on_the_stream_below(self):
+        alice = self.logged_in("alice")
+        self.assertIsNotNone(alice.transport.producer)
+        self.assertEqual(type(alice.transport.producer).__name__, "OutputWatch")
 
 
 class WebSocketBadInputTests(WebCase):

@@ -24,8 +24,9 @@ class BrowserTimeout(AssertionError):
     """A condition in the page did not come true in time."""
 
 
-def chromium(lang: str = "en", size=DESKTOP):
-    """A new headless Chromium with its own empty profile (removed at ``quit``)."""
+def chromium(lang: str = "en", size=DESKTOP, accept_self_signed: bool = False):
+    """A new headless Chromium with its own empty profile (removed at ``quit``);
+    ``accept_self_signed`` for a test server's own certificate."""
     os.environ.setdefault("SE_OFFLINE", "true")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -41,6 +42,8 @@ def chromium(lang: str = "en", size=DESKTOP):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": lang})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if accept_self_signed:
+        options.accept_insecure_certs = True
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_window_size(*size)
     # the page's own size exactly (a window's outer size is not), a touch screen for a phone

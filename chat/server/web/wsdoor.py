@@ -27,6 +27,7 @@ from chat.protocol import commands as C
 from chat.protocol.codec import control_frame
 from chat.protocol.errors import BAD_REQUEST, TOO_LARGE, ProtocolError
 from chat.protocol.framing import BODY_KIND, CONTROL_KIND, FrameDecoder
+from chat.producers import registered_producer
 
 log = Logger(namespace="chat.server.web.wsdoor")
 
@@ -227,6 +228,13 @@ class ChatWebSocket(WebSocketServerProtocol):
         if decoder is None:
             return self.factory.chat_server.config.max_frame
         return decoder.max_frame
+
+    def unregisterProducer(self):
+        # autobahn unregisters whatever is registered when it drops the stream; the chat
+        # connection may have done so already (a slow reader), and some transports refuse
+        # a second time
+        if registered_producer(self.transport) is not None:
+            super().unregisterProducer()
 
     def sendData(self, data, sync=False, chopsize=None):
         # autobahn's own frames (a close, a pong) after the chat frames queued before them
