@@ -41,7 +41,7 @@ def sync_file_io():
     return FileIO(run_in_thread=lambda f, *a: defer.maybeDeferred(f, *a))
 
 
-def make_server(storage=None, clock=None, file_io=None, **config):
+def make_server(storage=None, clock=None, file_io=None, metrics=None, **config):
     """A started ChatServer (MemoryStorage starts synchronously).
 
     Unless ``files_dir`` is given (None: the server's own temporary directory, as ``--lite``
@@ -51,7 +51,7 @@ def make_server(storage=None, clock=None, file_io=None, **config):
     clock.advance(1_800_000_000)  # a realistic "now" (2027) for timestamps
     config.setdefault("files_dir", _next_files_dir())
     server = ChatServer(ServerConfig(**config), storage or MemoryStorage(), fast_hasher(), clock,
-                        file_io=file_io or sync_file_io())
+                        file_io=file_io or sync_file_io(), metrics=metrics)
     started = server.start()
     assert started.called, "make_server needs a storage that starts synchronously"
     return server

@@ -16,6 +16,7 @@ from chat.protocol.framing import MAX_CONTROL_FRAME, MAX_FRAME
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import now_ms
 from chat.server.burner import Burner
+from chat.server.metrics import NullMetrics
 from chat.server.conversations import LOBBY, Conversations, Directory
 from chat.server.fanout import Fanout
 from chat.server.files.io import FileIO
@@ -111,8 +112,12 @@ class ChatServer:
     log = Logger()
 
     def __init__(self, config: ServerConfig, storage, hasher, clock, request_stop=None,
-                 file_io=None):
+                 file_io=None, metrics=None):
         self.config = config
+        # what the parts report for --metrics (chat.server.metrics); nothing by default
+        self.metrics = metrics if metrics is not None else NullMetrics()
+        if metrics is not None:
+            metrics.watch(self)
         if config.allow_guests:
             storage = GuestStorage(storage)     # guests' memberships are not stored
         self.storage = storage
@@ -127,7 +132,7 @@ class ChatServer:
         self.notices = PresenceNotices(clock, self.presence, self.fanout)
         self.connections: set = set()
         self.prelogin_held = 0              # body bytes held for connections not logged in
-        self.writer = MessageWriter(storage, clock)
+        self.writer = MessageWriter(storage, clock, metrics=self.metrics)
         self.burner = Burner(storage, clock, lambda conv, ids: self.messages.burned(conv, ids))
         self.monitor = Monitor(lambda message: self.messages.view(message, message.sender_id))
         self.messages = MessageHandlers(clock, storage, self.writer, self.burner, self.directory,
@@ -140,7 +145,8 @@ class ChatServer:
         self.file_io = file_io
         self.files = FileHandlers(config, clock, storage, file_io, self.directory,
                                   self.conversations, self.writer, self.messages,
-                                  FileStore(config.files_dir) if config.files_dir else None)
+                                  FileStore(config.files_dir) if config.files_dir else None,
+                                  metrics=self.metrics)
         newest_id = self.writer.newest_id
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
                                   self.presence, self.fanout, newest_id, self.burner,

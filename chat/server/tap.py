@@ -101,6 +101,10 @@ class Options(usage.Options):
          "(host1,10.0.0.5) [always: this host's name, localhost, 127.0.0.1]."],
         ["irc-server-name", None, None,
          "The server's name on IRC (001, NETWORK, message sources) [default: --name]."],
+        ["metrics", None, None,
+         "Serve Prometheus metrics at /metrics and a health check at /health on this "
+         "endpoint, e.g. tcp:9100:interface=127.0.0.1 (plain HTTP: keep it off the public "
+         "network) [default: off]."],
     ]
 
     # limits and sizes: chat.server.limit_options
@@ -306,6 +310,8 @@ class ChatService(service.MultiService):
         self._lock = None
         self.web_descriptions = []       # --web-port: the browser client and /ws
         self.web_origins = []
+        self.metrics_description = None  # --metrics: /metrics and /health
+        self.ready = False               # the state is loaded and the ports accept
 
     def privilegedStartService(self):
         # bind before dropping privileges and before the reactor runs, so that a port in use
@@ -325,6 +331,7 @@ class ChatService(service.MultiService):
             irc = irc_factory(self.server, self.irc_server_name)
             listeners += [(description, irc) for description in self.irc_descriptions]
         listeners += self._web_doors()
+        listeners += self._metrics_listener()
         for description, factory in listeners:
             endpoint = server_endpoint(self.reactor, description)
             result = []
@@ -333,6 +340,10 @@ class ChatService(service.MultiService):
                 reason = result[0].getErrorMessage() if result else "did not bind"
                 self._fail_at_start(f"cannot listen on {description}: {reason}")
             port = result[0]
+            if factory is self._metrics_site:
+                # answers from the start: "starting" is what a balancer must see until ready
+                self.ports.append(port)
+                continue
             if hasattr(port, "stopReading"):
                 port.stopReading()  # connections wait in the backlog until the state is loaded
             self.ports.append(port)
@@ -350,6 +361,17 @@ class ChatService(service.MultiService):
             files = site.resource.files
             doors.append((description, site))
         return doors
+
+    _metrics_site = None
+
+    def _metrics_listener(self):
+        """``(description, site)`` of ``--metrics``, if it was given."""
+        if self.metrics_description is None:
+            return []
+        from chat.server.metrics_site import metrics_site
+        self._metrics_site = metrics_site(self.server.metrics, self.server,
+                                          lambda: self.ready, self.reactor)
+        return [(self.metrics_description, self._metrics_site)]
 
     def _listen_control(self):
         """Hold the data directory and open chatctl's socket in it (chat.server.control)."""
@@ -407,6 +429,7 @@ class ChatService(service.MultiService):
     def _ready(self, _):
         # before the first connection: what start-up made lives as long as the server
         freeze_startup_objects()
+        self.ready = True
         for port in self.ports:
             if hasattr(port, "startReading"):
                 port.startReading()
@@ -419,6 +442,7 @@ class ChatService(service.MultiService):
 
     def stopService(self):
         super().stopService()
+        self.ready = False
         for port in self.ports:
             port.stopListening()
         d = self.server.stop()
@@ -468,7 +492,12 @@ def makeService(options):
         config.file_ttl = options["file-ttl"]
     apply_limit_options(options, config)
     hasher = PasswordHasher(options["hash-time"], options["hash-memory"])
-    server = ChatServer(config, storage, hasher, reactor, request_stop=reactor_stopper(reactor))
+    metrics = None
+    if options["metrics"] is not None:
+        from chat.server.metrics import PrometheusMetrics
+        metrics = PrometheusMetrics(node=options.get("node-name") or options["name"])
+    server = ChatServer(config, storage, hasher, reactor, request_stop=reactor_stopper(reactor),
+                        metrics=metrics)
     irc = {"irc_descriptions": options["irc-port"],
            "irc_server_name": options["irc-server-name"]}
     if options["lite"]:
@@ -478,6 +507,7 @@ def makeService(options):
                                    control_dir=options["data-dir"], db_path=options["db"], **irc)
     chat_service.web_descriptions = options["web-port"]
     chat_service.web_origins = options["web-origin"]
+    chat_service.metrics_description = options["metrics"]
     return chat_service
 
 

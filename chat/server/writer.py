@@ -13,6 +13,7 @@ first copy instead of being written twice; the storage catches resends of stored
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from chat.server.metrics import NullMetrics
 from chat.protocol.timestamps import now_ms
 from chat.server.storage import NewMessage, StorageError, StoreResult
 
@@ -22,8 +23,9 @@ class MessageWriter:
 
     log = Logger()
 
-    def __init__(self, storage, clock, max_batch: int = 1000):
+    def __init__(self, storage, clock, max_batch: int = 1000, metrics=NullMetrics()):
         self.storage = storage
+        self.metrics = metrics     # chat.server.metrics: messages stored, store latency
         self.clock = clock
         self.max_batch = max_batch
         self.next_id = 1
@@ -75,6 +77,9 @@ class MessageWriter:
         resends = [self._in_flight.pop((message.sender_id, message.cid), [])
                    for message, _ in batch]
         if isinstance(results, list):
+            stored = sum(1 for result in results if not result.duplicate)
+            # from the arrival of the batch's first message (its ts) to its commit
+            self.metrics.stored(stored, max(0.0, self.clock.seconds() - batch[0][0].ts / 1000))
             for (message, done), result, copies in zip(batch, results, resends):
                 done.callback((message, result))
                 for copy in copies:

@@ -57,7 +57,8 @@ class UploadSink:
     log = Logger()
 
     def __init__(self, queue, store, file_id: int, sha256: str, offset: int, transport,
-                 keep_alive=lambda: None, progress=lambda: None, size: int = 0):
+                 keep_alive=lambda: None, progress=lambda: None, size: int = 0,
+                 counted=lambda n: None):
         self.queue = queue
         self.store = store
         self.file_id = file_id
@@ -66,6 +67,7 @@ class UploadSink:
         self.transport = transport
         self.keep_alive = keep_alive
         self.progress = progress
+        self.counted = counted     # bytes written to disk, for the metrics
         self.accepted = 0          # bytes taken from the connection
         self.queued = 0            # ... of which not yet written
         self.peak = 0              # the most that ever waited (tests check the bound)
@@ -145,6 +147,7 @@ class UploadSink:
         if isinstance(result, Failure):
             self._failed(result)
         else:
+            self.counted(n)
             self.progress()
         if self.paused:
             self.keep_alive()
@@ -212,7 +215,7 @@ class DownloadProducer:
     log = Logger()
 
     def __init__(self, run, store, sha256: str, offset: int, size: int, on_end=None,
-                 chunk: int = FILE_CHUNK):
+                 chunk: int = FILE_CHUNK, counted=lambda n: None):
         self.run = run
         self.store = store
         self.sha256 = sha256
@@ -220,6 +223,7 @@ class DownloadProducer:
         self.length = size - offset
         self.on_end = on_end or (lambda complete, sent: None)
         self.chunk = chunk
+        self.counted = counted         # bytes handed to the transport, for the metrics
         self.sent = 0
         self.paused = False
         self.ended = False
@@ -269,6 +273,7 @@ class DownloadProducer:
         while self._ready and not self.paused and not self.ended:
             data = self._ready.popleft()
             self.sent += len(data)
+            self.counted(len(data))
             try:
                 self._write(data)    # may call pauseProducing at once (the transport is full)
             except Exception:

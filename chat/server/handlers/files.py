@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from chat.server.metrics import NullMetrics
 from chat.protocol import commands as C
 from chat.protocol.errors import (
     BAD_REQUEST, FORBIDDEN, NO_SPACE, NOT_FOUND, QUOTA_EXCEEDED, SERVER_ERROR, TOO_LARGE,
@@ -53,7 +54,7 @@ class FileHandlers:
     log = Logger()
 
     def __init__(self, config, clock, storage, io, directory, conversations, writer, messages,
-                 store=None):
+                 store=None, metrics=NullMetrics()):
         self.config = config
         self.clock = clock
         self.storage = storage
@@ -64,6 +65,7 @@ class FileHandlers:
         self.messages = messages           # MessageHandlers: delivery and private chats
         # None: a temporary directory, made when the first file comes (--lite, tests)
         self.store = store
+        self.metrics = metrics             # chat.server.metrics: file bytes in and out
         self.catalog = FileCatalog(directory, io.run)
         self.relay = None
         if not config.persistent:
@@ -309,7 +311,8 @@ class FileHandlers:
             self._interrupt(partial, partial.sink, superseded=True)
         sink = UploadSink(partial.queue, self.store, record.id, record.sha256, have,
                           connection.transport, connection.keep_alive,
-                          lambda: self._progress(partial), size=record.size)
+                          lambda: self._progress(partial), size=record.size,
+                          counted=lambda n: self.metrics.file_bytes("in", n))
         partial.sink = sink
         self._progress(partial, save=True)
         self.log.info("upload of file {id} by {user}: {n} bytes from offset {offset}",
@@ -459,7 +462,7 @@ class FileHandlers:
             self._drop_content_if_unused(sha)
 
         producer = DownloadProducer(self.io.run, self.store, sha, request.offset, record.size,
-                                    ended)
+                                    ended, counted=lambda n: self.metrics.file_bytes("out", n))
         self._producers.add(producer)
         return Stream({"file": self.catalog.view(record), "offset": request.offset},
                       record.size - request.offset, producer)
