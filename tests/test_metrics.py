@@ -66,6 +66,43 @@ class CountsTests(unittest.TestCase):
         self.assertEqual(sample(text, "chat_connections", transport="native"), 1.0)
         self.assertEqual(sample(text, "chat_accounts_online"), 1.0)
 
+    def test_logins_by_transport(self):
+        user(self.server, "alice")
+        user(self.server, "bob")
+        self.assertEqual(sample(scrape(self.metrics), "chat_logins_total", transport="native"),
+                         2.0)
+
+    def test_deliveries_are_counted_per_receiver_and_timed_per_event(self):
+        alice = user(self.server, "alice")
+        bob = user(self.server, "bob")
+        carol = user(self.server, "carol")
+        before = scrape(self.metrics)
+        alice.request("send", to="#lobby", text="hi all", cid="d1")
+        for client in (bob, carol):
+            self.assertEqual(len(client.events("message")), 1)
+        after = scrape(self.metrics)
+        # one message to three online members of #lobby (the sender gets its copy too)
+        self.assertEqual(sample(after, "chat_deliveries_total")
+                         - sample(before, "chat_deliveries_total"), 3.0)
+        self.assertEqual(sample(after, "chat_fanout_seconds_count")
+                         - sample(before, "chat_fanout_seconds_count"), 1.0)
+
+    def test_errors_by_code_and_rate_limit_hits(self):
+        alice = user(self.server, "alice")
+        self.assertEqual(alice.error("send", to="#nowhere", text="x", cid="e1"), "not_found")
+        self.assertEqual(alice.error("send", to="#lobby", text="", cid="e2"), "bad_request")
+        text = scrape(self.metrics)
+        self.assertEqual(sample(text, "chat_errors_total", code="not_found"), 1.0)
+        self.assertEqual(sample(text, "chat_errors_total", code="bad_request"), 1.0)
+        self.assertEqual(sample(text, "chat_rate_limit_hits_total"), 0.0)
+        codes = [alice.request("send", to="#lobby", text=f"flood {i}", cid=f"f{i}")["type"]
+                 for i in range(200)]
+        self.assertIn("error", codes)
+        text = scrape(self.metrics)
+        limited = sample(text, "chat_errors_total", code="rate_limited")
+        self.assertGreater(limited, 0)
+        self.assertEqual(sample(text, "chat_rate_limit_hits_total"), limited)
+
     def test_file_bytes_in_and_out(self):
         alice = user(self.server, "alice")
         bob = user(self.server, "bob")
@@ -97,7 +134,7 @@ class TransportNameTests(unittest.TestCase):
         null.stored(3, 0.1)
         null.delivered(10, 0.001)
         null.file_bytes("in", 5)
-        null.error("bad_request", "send")
+        null.error("bad_request")
         self.assertFalse(null.enabled)
 
 

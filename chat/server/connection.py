@@ -683,6 +683,7 @@ class ChatConnection(Protocol):
         self._reply_error(request_id, error)
 
     def _reply_error(self, request_id, error: ProtocolError, logged: bool = False) -> None:
+        self.server.metrics.error(error.code)
         if not logged:
             log.info("{code} to {address}: {message}", code=error.code,
                           address=self.address, message=error.message)

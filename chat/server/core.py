@@ -128,7 +128,7 @@ class ChatServer:
         self.conversations = Conversations(self.directory)
         self.presence = Presence()
         self.flusher = TurnFlusher(clock)
-        self.fanout = Fanout(self.presence, self.conversations)
+        self.fanout = Fanout(self.presence, self.conversations, self.metrics)
         self.notices = PresenceNotices(clock, self.presence, self.fanout)
         self.connections: set = set()
         self.prelogin_held = 0              # body bytes held for connections not logged in
@@ -156,7 +156,7 @@ class ChatServer:
                                         self.conversations, self.presence, self.notices,
                                         self.rooms.rooms_of, newest_id,
                                         lambda c, s: self.admin.session_ended(c, s),
-                                        guests=self.guests)
+                                        guests=self.guests, metrics=self.metrics)
         self.guest_logins = GuestHandlers(config, clock, self.guests, self.presence,
                                           self.rooms.rooms_of, newest_id, self.accounts.sign_in,
                                           Session)

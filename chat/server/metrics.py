@@ -15,6 +15,8 @@ query, 503 with the reason before that or when the database cannot be reached, w
 load balancer's health check wants.
 """
 
+from chat.protocol.errors import RATE_LIMITED
+
 #: buckets of the store latency (arrival to commit) and fan-out histograms, in seconds: a
 #: commit on a disk with a write cache is under a millisecond, one on a busy disk tens
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -24,6 +26,8 @@ FANOUT_BUCKETS = (0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.
 
 class Metrics:
     """What the server's parts report. Every method is cheap and never raises."""
+
+    enabled = False      # False: callers may skip measuring what they would report
 
     def login(self, transport: str) -> None:
         """An accepted login (account or guest) through ``transport`` (native, irc, web)."""
@@ -37,14 +41,12 @@ class Metrics:
     def file_bytes(self, direction: str, count: int) -> None:
         """``count`` bytes of files received (``in``) or sent (``out``)."""
 
-    def error(self, code: str, request: str) -> None:
-        """An error reply with ``code`` to a ``request`` (its wire type)."""
+    def error(self, code: str) -> None:
+        """An error reply with ``code`` (native protocol: the TCP and web doors)."""
 
 
 class NullMetrics(Metrics):
     """No metrics: ``--metrics`` was not given."""
-
-    enabled = False
 
 
 class PrometheusMetrics(Metrics):
@@ -78,11 +80,10 @@ class PrometheusMetrics(Metrics):
             buckets=FANOUT_BUCKETS, registry=registry)
         self._file_bytes = Counter("chat_file_bytes", "File bytes received (in) and sent (out).",
                                    ["direction"], registry=registry)
-        self._errors = Counter("chat_errors", "Error replies, by code and request type.",
-                               ["code", "request"], registry=registry)
-        self._rate_limited = Counter("chat_rate_limit_hits",
-                                     "Requests refused by a rate limit, by request type.",
-                                     ["request"], registry=registry)
+        self._errors = Counter("chat_errors", "Error replies, by code.", ["code"],
+                               registry=registry)
+        self._rate_limited = Counter("chat_rate_limit_hits", "Requests refused by a rate limit.",
+                                     registry=registry)
         for direction in ("in", "out"):
             self._file_bytes.labels(direction=direction)   # both series exist from the start
         registry.register(_LiveCollector(self))
@@ -106,10 +107,10 @@ class PrometheusMetrics(Metrics):
     def file_bytes(self, direction, count):
         self._file_bytes.labels(direction=direction).inc(count)
 
-    def error(self, code, request):
-        self._errors.labels(code=code, request=request).inc()
-        if code == "rate_limited":
-            self._rate_limited.labels(request=request).inc()
+    def error(self, code):
+        self._errors.labels(code=code).inc()
+        if code == RATE_LIMITED:
+            self._rate_limited.inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition of every metric, and its content type."""

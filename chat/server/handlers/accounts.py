@@ -8,6 +8,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from chat import __version__
+from chat.server.metrics import NullMetrics, transport_of
 from chat.protocol import PROTOCOL_VERSION
 from chat.protocol import commands as C
 from chat.protocol.errors import (
@@ -61,8 +62,10 @@ class AccountHandlers:
     log = Logger()
 
     def __init__(self, config, clock, storage, hasher, directory, conversations, presence,
-                 notices, rooms_view, newest_id, session_ended=None, guests=None):
+                 notices, rooms_view, newest_id, session_ended=None, guests=None,
+                 metrics=NullMetrics()):
         self.config = config
+        self.metrics = metrics         # chat.server.metrics: logins by transport
         self.clock = clock
         self.storage = storage
         self.hasher = hasher
@@ -243,6 +246,7 @@ class AccountHandlers:
         connection.state = State.AUTHENTICATED
         connection.logged_in()
         connection.stop_login_timer()
+        self.metrics.login(transport_of(connection))
         came_online = self.presence.add(connection, session.account_id)
         self.conversations.connection_online(connection, session.account_id)
         if came_online:
