@@ -386,10 +386,10 @@ class LoginTimeoutTests(unittest.TestCase):
         server = make_server(login_timeout=5)
         user(server, "alice").disconnect()
         client = greeted(server)
-        client.connection.logins_running += 1      # as while its password is being checked
+        client.connection.lifecycle.login_started()      # as while its password is checked
         server.clock.advance(6)
         self.assertFalse(client.closed)
-        client.connection.logins_running -= 1
+        client.connection.lifecycle.login_ended()
         client.login("alice")
         server.clock.advance(60)
         self.assertFalse(client.closed)

@@ -14,28 +14,33 @@ body frames that a push producer writes as fast as the transport takes them, one
 time per connection. Either kind of transfer can be cancelled by the client (:meth:`cancel`)
 without closing the connection.
 
-States: NEW --hello--> READY --login--> AUTHENTICATED --logout--> READY; any --> CLOSED.
+The connection is one transport of several (see :mod:`chat.server.session`): it provides
+``IPeer``, and its session's states (NEW, READY, AUTHENTICATED, CLOSED) and login deadline are
+its :class:`~chat.server.lifecycle.SessionLifecycle`'s.
 """
 
-import enum
 from collections import deque
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from chat.protocol import commands as C
 from chat.protocol.bulk import bulk_io
 from chat.protocol.codec import control_frame, decode_object
 from chat.protocol.errors import (
-    BAD_REQUEST, BYE_LOGIN_TIMEOUT, BYE_SLOW_READER, CANCELLED, NOT_LOGGED_IN, RATE_LIMITED,
+    BAD_REQUEST, BYE_SLOW_READER, CANCELLED, NOT_LOGGED_IN, RATE_LIMITED,
     SERVER_ERROR, TOO_LARGE, ProtocolError)
 from chat.protocol.framing import (
     BODY_KIND, CONTROL_KIND, MAX_CONTROL_FRAME, FrameDecoder, FrameTooLarge, body_frame_prefix,
     iter_body_frames, split_body_frame_view)
-from chat.protocol.replies import Reply
 from chat.protocol.heartbeat import Heartbeat
 from chat.producers import registered_producer
+from chat.server.backlog import OutputBacklog
+from chat.server.frames import event_frame
+from chat.server.results import Reply, Stream  # noqa: F401 (handlers' results, re-exported)
+from chat.server.session import IPeer, State
 from chat.server.storage import StorageError
 
 MALFORMED_IN_A_ROW = 20
@@ -53,59 +58,6 @@ log = Logger(namespace="chat.server.connection.ChatConnection")
 
 def _closed(data) -> None:
     """A closed connection's output: dropped."""
-
-
-class OutputWatch:
-    """The connection's own output as a streaming producer of the transport.
-
-    Twisted pauses a transport's streaming producer when it holds more than its buffer size
-    (64 KiB) for the socket, and resumes it when that has gone out. The connection is the
-    producer of its own frames, so it registers this while no download does: ``paused`` means
-    the peer is not reading what it gets, and what the connection writes meanwhile is counted
-    (:meth:`ChatConnection._counted_write`). A download registers its own producer instead
-    (and is simply paused); its ``paused`` tells the same."""
-
-    __slots__ = ("connection", "paused")
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.paused = False
-
-    def pauseProducing(self):
-        self.paused = True
-
-    def resumeProducing(self):
-        self.paused = False
-        if self.connection is not None:
-            self.connection.unsent = 0
-
-    def stopProducing(self):
-        self.paused = False
-
-
-class State(enum.Enum):
-    NEW = "new"
-    READY = "ready"
-    AUTHENTICATED = "authenticated"
-    CLOSED = "closed"
-
-
-class Stream:
-    """A handler result whose ``ok`` announces ``size`` body bytes that ``producer`` writes as
-    the transport takes them (a download).
-
-    ``producer`` is an ``IPushProducer`` with ``start(write, done)``: it calls ``write(data)``
-    for each body frame's data and ``done(complete)`` once at the end. It is registered on the
-    transport for that time, so Twisted pauses it while the socket is full. One stream at a
-    time per connection: a second waits, and its ``ok`` is sent when its turn comes.
-    """
-
-    __slots__ = ("data", "size", "producer")
-
-    def __init__(self, data: dict, size: int, producer):
-        self.data = data
-        self.size = size
-        self.producer = producer
 
 
 class _Body:
@@ -126,17 +78,16 @@ class _Body:
         return self.buffer is None and self.sink is None
 
 
+@implementer(IPeer)
 class ChatConnection(Protocol):
-    """The server side of one client connection."""
+    """The server side of one client connection of the native protocol."""
 
+    kind = "native"
 
     def __init__(self, server):
         self.server = server
-        self.state = State.NEW
-        self.session = None          # chat.server.presence.Session once logged in
-        self.prelogin_requests = 0   # requests since the start or the last logout
+        self.lifecycle = server.open_session(self)
         self.last_request = None     # clock time of the last request but a ping (admin "idle")
-        self.client_name = None
         self.host = "?"              # the peer's address and port, apart (admin "sessions")
         self.port = None
         self.address = "?"           # "host:port", for the log
@@ -152,13 +103,35 @@ class ChatConnection(Protocol):
         self._streaming_id = None            # ... and the id of its request
         self._transfers = 0                  # uploads and downloads running (bulk I/O)
         self.admitted = False                # counted in the server's connection limits
-        self.output = OutputWatch(self)      # tells when the peer stops reading
-        self.unsent = 0                      # bytes written since the transport fell behind
-        self.logins_running = 0              # login/register requests being checked
-        self._login_timer = None
+        # tells when the peer stops reading, and counts what it is sent meanwhile
+        self.output = OutputBacklog(server.config.max_output_buffer)
         self._watching = False               # self.output is the transport's producer
         self._closing = False                # said bye already
         self._abort_call = None              # cuts a closing connection that does not go
+
+    # -- who it is (the lifecycle's)
+    @property
+    def state(self) -> State:
+        return self.lifecycle.state
+
+    @property
+    def session(self):
+        """The Session it is logged in as, or None."""
+        return self.lifecycle.session
+
+    @property
+    def client_name(self):
+        return self.lifecycle.client_name
+
+    def state_changed(self, state: State) -> None:
+        """Body frames (files) are welcome once logged in; before (again), control frames
+        only, unless a register's avatar is on its way."""
+        if self._decoder is None:
+            return
+        if state is State.AUTHENTICATED:
+            self._decoder.max_frame = self.server.config.max_frame
+        elif state is State.READY and not self._bodies:
+            self._decoder.max_frame = self._prelogin_max_frame()
 
     # -- life cycle
     def connectionMade(self):
@@ -179,21 +152,21 @@ class ChatConnection(Protocol):
         refusal = self.server.admit(self)
         if refusal is not None:
             self.close(*refusal)
-            self.state = State.CLOSED      # read nothing from it
+            self.lifecycle.close()      # read nothing from it
             return
         self._watch_output()
-        self.start_login_timer()
+        self.lifecycle.open()
         self._heartbeat = Heartbeat(self.server.clock, self._ping, self._expire,
                                     self.server.config.ping_after, self.server.config.timeout)
         self._heartbeat.start()
         self.server.connection_made(self)
 
     def connectionLost(self, reason=None):
-        self.state = State.CLOSED
+        user = self.session.name if self.session else None
+        self.lifecycle.close()          # a login ends here (the server forgets it)
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None      # it holds bound methods of this connection: a cycle
-        self.stop_login_timer()
         if self._abort_call is not None and self._abort_call.active():
             self._abort_call.cancel()
         self._abort_call = None
@@ -210,9 +183,8 @@ class ChatConnection(Protocol):
         # frozen): no buffer held, and no reference cycle through this connection left
         self._decoder = None
         self._write = _closed
-        self.output.connection = None
         log.info("connection from {address} closed{user}", address=self.address,
-                      user=f" (user {self.session.name})" if self.session else "")
+                 user=f" (user {user})" if user else "")
         self.server.connection_lost(self)
 
     def close(self, code: str, message: str) -> None:
@@ -220,7 +192,7 @@ class ChatConnection(Protocol):
         if self.state is State.CLOSED or self._closing:
             return
         self._closing = True
-        self.stop_login_timer()
+        self.lifecycle.closing()
         self.send(C.Bye(code, message))
         self._lose_connection()
         self._abort_call = self.server.clock.callLater(ABORT_AFTER, self._abort)
@@ -232,8 +204,7 @@ class ChatConnection(Protocol):
 
     def _watch_output(self):
         if self.state is not State.CLOSED and self._streaming is None and not self._watching:
-            self.output.paused = False
-            self.unsent = 0
+            self.output.resumeProducing()
             self.transport.registerProducer(self.output, True)
             self._watching = True
 
@@ -243,45 +214,13 @@ class ChatConnection(Protocol):
             self.output.paused = False
             self.transport.unregisterProducer()
 
-    # -- the login deadline
-    def start_login_timer(self) -> None:
-        """Close the connection unless it logs in within ``login_timeout`` seconds (from its
-        start, and again after a logout)."""
-        self.stop_login_timer()
-        self.prelogin_requests = 0
-        if self._decoder is not None and not self._bodies:
-            self._decoder.max_frame = self._prelogin_max_frame()
-        timeout = self.server.config.login_timeout
-        if timeout and self.state is not State.CLOSED:
-            self._login_timer = self.server.clock.callLater(timeout, self._login_overdue)
-
-    def stop_login_timer(self) -> None:
-        if self._login_timer is not None and self._login_timer.active():
-            self._login_timer.cancel()
-        self._login_timer = None
-
-    def _login_overdue(self) -> None:
-        self._login_timer = None
-        if self.state in (State.AUTHENTICATED, State.CLOSED):
-            return
-        if self.logins_running:
-            # the client did its part; its login waits for a password check: look again then
-            self._login_timer = self.server.clock.callLater(1.0, self._login_overdue)
-            return
-        timeout = self.server.config.login_timeout
-        log.info("closing {address}: no login within {s:g} s", address=self.address,
-                      s=timeout)
-        self.close(BYE_LOGIN_TIMEOUT, f"no login within {timeout:g} s")
-
     # -- slow readers
     def _counted_write(self, data) -> None:
         """Write a frame; while the transport is behind (the peer does not read), count it, and
         drop the connection once ``max_output_buffer`` bytes wait."""
         if self.output.paused or (self._streaming is not None
                                   and getattr(self._streaming.producer, "paused", False)):
-            self.unsent += len(data)
-            limit = self.server.config.max_output_buffer
-            if limit and self.unsent > limit and self.state is not State.CLOSED:
+            if self.output.over(len(data)) and self.lifecycle.state is not State.CLOSED:
                 return self._drop_slow_reader()
         self._raw_write(data)
 
@@ -290,7 +229,7 @@ class ChatConnection(Protocol):
         log.warn("dropping {address}{user}: over {n} bytes of output it does not read",
                       address=self.address, n=limit,
                       user=f" (user {self.session.name})" if self.session else "")
-        self.state = State.CLOSED      # nothing more is read or written
+        self.lifecycle.close()      # nothing more is read or written
         # the bye waits behind what the peer did not read; it arrives only if it reads on
         self._raw_write(control_frame(C.Bye(
             BYE_SLOW_READER, f"more than {limit} bytes of output were not read").to_dict()))
@@ -315,15 +254,29 @@ class ChatConnection(Protocol):
         self._write(control_frame(message.to_dict()))
 
     def send_frame(self, frame: bytes) -> None:
-        """Write an already encoded frame (a fan-out encodes once for all receivers)."""
-        if self.state is not State.CLOSED:
+        """Write an already encoded frame."""
+        if self.lifecycle.state is not State.CLOSED:
             self._write(frame)
+
+    def deliver(self, event) -> None:
+        """Send a typed event; its frame is encoded once for all the peers it goes to."""
+        if self.lifecycle.state is not State.CLOSED:
+            self._write(event_frame(event))
 
     def keep_alive(self) -> None:
         """Count as a sign of life from the peer (its upload is being written while the
         connection is not read: the disk, not the peer, is slow)."""
         if self._heartbeat is not None and self.state is not State.CLOSED:
             self._heartbeat.activity()
+
+    def pause_reading(self) -> None:
+        if self.lifecycle.state is not State.CLOSED:
+            self.transport.pauseProducing()
+
+    def resume_reading(self) -> None:
+        # a lost transport cannot resume (its reading stopped for good)
+        if self.lifecycle.state is not State.CLOSED and getattr(self.transport, "connected", True):
+            self.transport.resumeProducing()
 
     # -- input
     def dataReceived(self, data: bytes):
@@ -334,7 +287,7 @@ class ChatConnection(Protocol):
         except FrameTooLarge as exc:
             log.warn("closing {address}: {error}", address=self.address, error=str(exc))
             self.send(C.Error(TOO_LARGE, str(exc)))
-            self.state = State.CLOSED  # read nothing more; the peer is not speaking our protocol
+            self.lifecycle.close()  # read nothing more; the peer is not speaking our protocol
             self._lose_connection()
             return
         if frames:
@@ -371,11 +324,12 @@ class ChatConnection(Protocol):
         if self.state is not State.AUTHENTICATED:
             # hello, register and login are three requests: a connection that sends dozens
             # without logging in only costs the server (a flood of cheap refusals)
-            self.prelogin_requests += 1
+            lifecycle = self.lifecycle
+            lifecycle.prelogin_requests += 1
             budget = self.server.config.prelogin_requests
-            if budget and self.prelogin_requests > budget:
+            if budget and lifecycle.prelogin_requests > budget:
                 log.warn("closing {address}: {n} requests without a login",
-                              address=self.address, n=self.prelogin_requests)
+                         address=self.address, n=lifecycle.prelogin_requests)
                 return self.close("abuse", f"more than {budget} requests without a login")
         if command.REPLY_BODY and type(command.id) is not int:
             # body frames carry the id as 4 bytes: a string id could never tag them
@@ -500,10 +454,6 @@ class ChatConnection(Protocol):
     def _prelogin_max_frame(self) -> int:
         return min(self.server.config.max_frame, self.server.config.max_control_frame)
 
-    def logged_in(self) -> None:
-        """The login went through: body frames (files) are welcome now."""
-        self._decoder.max_frame = self.server.config.max_frame
-
     def _malformed_input(self, request_id, error: ProtocolError) -> None:
         self._malformed += 1
         log.info("{code} from {address}: {message}", code=error.code,
@@ -591,7 +541,7 @@ class ChatConnection(Protocol):
             self.transport.write(frame)
             self._streaming, self._streaming_id = stream, request_id
             self._unwatch_output()      # a transport has one producer: the download's now
-            self.unsent = 0
+            self.output.caught_up()
             self.transport.registerProducer(stream.producer, True)
             self._bulk(+1)
             stream.producer.start(
@@ -602,7 +552,7 @@ class ChatConnection(Protocol):
         if self.state is State.CLOSED:
             return
         self.server.flusher.flush_transport(self.transport)
-        self.unsent = 0      # the producer may write: the transport is not behind
+        self.output.caught_up()      # the producer may write: the transport is not behind
         # the prefix apart from the data: a 256 KiB chunk is not copied into a new frame
         self.transport.writeSequence((body_frame_prefix(request_id, len(data)), data))
 
@@ -620,7 +570,7 @@ class ChatConnection(Protocol):
             # the body announced in the ok cannot be sent: only closing tells the client;
             # it resumes the download after reconnecting
             log.warn("a download to {address} failed: closing", address=self.address)
-            self.state = State.CLOSED
+            self.lifecycle.close()
             self._lose_connection()
             return
         self._next_stream()

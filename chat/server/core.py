@@ -30,6 +30,7 @@ from chat.server.handlers.messages import MessageHandlers
 from chat.server.handlers.rooms import RoomHandlers
 from chat.server.handlers.typing import TypingHandlers
 from chat.protocol.heartbeat import PING_AFTER, TIMEOUT
+from chat.server.lifecycle import SessionLifecycle
 from chat.server.limits import Limits
 from chat.server.monitor import Monitor
 from chat.server.presence import Presence, PresenceNotices, Session
@@ -131,6 +132,8 @@ class ChatServer:
         self.fanout = Fanout(self.presence, self.conversations, self.metrics)
         self.notices = PresenceNotices(clock, self.presence, self.fanout)
         self.connections: set = set()
+        self._stopping = False              # stop(): logins end quietly, their saves awaited
+        self._saving: list = []
         self.prelogin_held = 0              # body bytes held for connections not logged in
         self.writer = MessageWriter(storage, clock, metrics=self.metrics)
         self.burner = Burner(storage, clock, lambda conv, ids: self.messages.burned(conv, ids))
@@ -163,7 +166,7 @@ class ChatServer:
         # request_stop is looked up when due, so that it may be replaced after construction
         self.admin = AdminHandlers(config, clock, storage, self.directory, self.conversations,
                                    self.presence, self.fanout, self.monitor,
-                                   self.accounts.sign_out, lambda: self.request_stop())
+                                   lambda: self.request_stop())
         self.accounts.limits = self.files.limits = self.limits
         self.typing = TypingHandlers(clock, self.conversations, self.fanout)
         self._handlers = {}
@@ -205,17 +208,26 @@ class ChatServer:
         self.burner.stop()
         self.notices.stop()
         self.admin.stop()
-        saving = []
+        self._stopping = True
         for connection in list(self.connections):
-            # everybody leaves at once: no presence notices to the ones leaving too
-            saved = self.accounts.end_session(connection, announce=False)
-            if saved is not None:
-                saving.append(saved)
+            connection.lifecycle.logout()      # ends its login: see _session_ended
             connection.close("shutdown", "the server is shutting down")
+        saving, self._saving = self._saving, []
         yield defer.DeferredList(saving)
         yield self.accounts.last_seen.stop()
         yield self.files.stop()
         yield self.storage.stop()
+
+    def open_session(self, peer) -> SessionLifecycle:
+        """The lifecycle of a new peer's session (every transport gets its own here)."""
+        return SessionLifecycle(peer, self.clock, self.config.login_timeout, self._session_ended)
+
+    def _session_ended(self, peer, session) -> None:
+        # everybody leaves at once when the server stops: no presence notices to the ones
+        # leaving too, and stop() waits for the last-seen times to be saved
+        saved = self.accounts.end_session(peer, session, announce=not self._stopping)
+        if saved is not None and self._stopping:
+            self._saving.append(saved)
 
     def handle(self, connection, request, body):
         refusal = guest_refusal(connection.session, request)
@@ -261,7 +273,6 @@ class ChatServer:
             connection.admitted = False
             self.limits.connections.release(connection.host)
         self.connections.discard(connection)
-        self.accounts.end_session(connection)
 
 
 def admin_keys(names) -> frozenset:

@@ -1,18 +1,18 @@
-"""Delivering events to connections: encode once, write many.
+"""Delivering events to peers: one event object, handed to many.
 
-Every event that goes to more than one connection is encoded to a frame once and the same
-bytes are written to each transport; only what differs per viewer (the ``conv`` of a private
-message) is encoded per viewer.
+Every event that goes to more than one peer is built once and the same object is given to
+each peer's ``deliver``; each transport renders it (the native one encodes it once for all
+its connections, see :mod:`chat.server.frames`). Only what differs per viewer (the ``conv``
+of a private message) is a separate event per viewer.
 """
 
 from time import perf_counter
 
-from chat.protocol.codec import control_frame
 from chat.server.metrics import NullMetrics
 
 
 class Fanout:
-    """Sends events to everyone, to an account's connections, or to a room's online members."""
+    """Sends events to everyone, to an account's peers, or to a room's online members."""
 
     def __init__(self, presence, conversations, metrics=NullMetrics()):
         self.presence = presence
@@ -20,17 +20,18 @@ class Fanout:
         self.metrics = metrics     # chat.server.metrics: deliveries, time per fan-out
 
     @staticmethod
-    def to_connections(connections, event) -> int:
-        frame = control_frame(event.to_dict())
-        for connection in connections:
-            connection.send_frame(frame)
-        return len(connections)
+    def to_peers(peers, event) -> int:
+        for peer in peers:
+            peer.deliver(event)
+        return len(peers)
 
-    def _counted(self, connections, event) -> int:
+    to_connections = to_peers   # its older name
+
+    def _counted(self, peers, event) -> int:
         if not self.metrics.enabled:
-            return self.to_connections(connections, event)
+            return self.to_peers(peers, event)
         started = perf_counter()
-        n = self.to_connections(connections, event)
+        n = self.to_peers(peers, event)
         self.metrics.delivered(n, perf_counter() - started)
         return n
 
@@ -41,8 +42,8 @@ class Fanout:
         return self._counted(tuple(self.conversations.online_connections(conv)), event)
 
     def per_viewer(self, account_ids, make_event) -> None:
-        """Send ``make_event(account_id)`` to each account's connections (private chats)."""
+        """Send ``make_event(account_id)`` to each account's peers (private chats)."""
         for account_id in set(account_ids):
-            connections = tuple(self.presence.of(account_id))
-            if connections:
-                self._counted(connections, make_event(account_id))
+            peers = tuple(self.presence.of(account_id))
+            if peers:
+                self._counted(peers, make_event(account_id))

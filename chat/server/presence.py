@@ -5,6 +5,7 @@ An account is online while at least one of its connections is logged in; ``add``
 """
 
 from chat.protocol import commands as C
+from chat.server.session import Session  # noqa: F401 (its old home)
 
 PRESENCE_INTERVAL = 0.2
 """Seconds between two presence events: changes in between are announced together."""
@@ -45,19 +46,6 @@ class Presence:
     @property
     def count(self) -> int:
         return len(self.sessions)
-
-
-class Session:
-    """Who a logged-in connection is."""
-
-    __slots__ = ("account_id", "name", "key", "admin", "since")
-
-    def __init__(self, account_id: int, name: str, key: str, admin: bool, since: float):
-        self.account_id = account_id
-        self.name = name
-        self.key = key
-        self.admin = admin
-        self.since = since
 
 
 class PresenceNotices:

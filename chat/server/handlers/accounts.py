@@ -17,13 +17,12 @@ from chat.protocol.errors import (
 from chat.protocol.framing import FILE_CHUNK
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts, now_ms
-from chat.protocol.replies import Reply
-from chat.server.connection import State
 from chat.server.guests import is_guest_id
+from chat.server.results import Reply
 from chat.server.handlers.paging import page_by_name
 from chat.server.last_seen import LastSeenWriter
 from chat.server.conversations import LOBBY, room_conv
-from chat.server.presence import Session
+from chat.server.session import Session, State
 from chat.server.storage import NameTaken
 
 _IMAGE_MAGIC = {
@@ -92,9 +91,7 @@ class AccountHandlers:
         if request.version != PROTOCOL_VERSION:
             raise ProtocolError(UNSUPPORTED_VERSION,
                                 f"this server speaks protocol version {PROTOCOL_VERSION}")
-        if connection.state is State.NEW:
-            connection.state = State.READY
-        connection.client_name = request.client
+        connection.lifecycle.hello(request.client)
         config = self.config
         limits = {"max_frame": config.max_control_frame, "max_text": config.max_text,
                   "max_avatar": config.max_avatar, "history_page": config.history_page,
@@ -119,7 +116,7 @@ class AccountHandlers:
     # -- accounts
     @defer.inlineCallbacks
     def register(self, connection, request, body):
-        if connection.state is State.AUTHENTICATED:
+        if connection.lifecycle.state is State.AUTHENTICATED:
             raise ProtocolError(ALREADY_LOGGED_IN, "log out before registering another account")
         if body is not None:
             if request.avatar_type is None:
@@ -138,11 +135,11 @@ class AccountHandlers:
             self.limits.registrations.hit(
                 connection.host, "too many accounts registered from your address; "
                                  "try again in {wait} s")
-        connection.logins_running += 1
+        connection.lifecycle.login_started()
         try:
             password_hash = yield self.hasher.hash(request.password)
         finally:
-            connection.logins_running -= 1
+            connection.lifecycle.login_ended()
         # checked again and held in one step: a look-alike registered during the hash
         lookalike = self.directory.lookalikes.reserve(request.username)
         if lookalike is not None:
@@ -171,7 +168,7 @@ class AccountHandlers:
         return {"user": user_view(account, False)}
 
     def login(self, connection, request, body):
-        if connection.state is State.AUTHENTICATED:
+        if connection.lifecycle.state is State.AUTHENTICATED:
             raise ProtocolError(ALREADY_LOGGED_IN, f"already logged in as {connection.session.name}")
         limits = self.limits
         if limits is None:
@@ -186,10 +183,10 @@ class AccountHandlers:
                           user=self._logged_name(key), address=connection.address,
                           why=error.message)
             raise
-        connection.logins_running += 1
+        connection.lifecycle.login_started()
 
         def ended(result):
-            connection.logins_running -= 1
+            connection.lifecycle.login_ended()
             failed = isinstance(result, Failure) and result.check(ProtocolError) is not None \
                 and result.value.code == BAD_CREDENTIALS
             limits.end_login(attempt, failed, succeeded=not isinstance(result, Failure))
@@ -223,9 +220,9 @@ class AccountHandlers:
             reason = self.directory.banned[account.id]
             why = f": {reason}" if reason else ""
             raise ProtocolError(BANNED, f"this account is banned{why}")
-        if connection.state is State.CLOSED:
+        if connection.lifecycle.state is State.CLOSED:
             return {}
-        if connection.state is State.AUTHENTICATED:  # two logins raced on one connection
+        if connection.lifecycle.state is State.AUTHENTICATED:  # two logins raced on one connection
             raise ProtocolError(ALREADY_LOGGED_IN, f"already logged in as {connection.session.name}")
         self.sign_in(connection, Session(account.id, account.name, account.key, account.admin,
                                          self.clock.seconds()))
@@ -242,10 +239,7 @@ class AccountHandlers:
 
     def sign_in(self, connection, session) -> None:
         """Make ``connection`` logged in as ``session`` (a password login, or a guest's)."""
-        connection.session = session
-        connection.state = State.AUTHENTICATED
-        connection.logged_in()
-        connection.stop_login_timer()
+        connection.lifecycle.authenticate(session)     # READY -> AUTHENTICATED
         self.metrics.login(transport_of(connection))
         came_online = self.presence.add(connection, session.account_id)
         self.conversations.connection_online(connection, session.account_id)
@@ -253,24 +247,15 @@ class AccountHandlers:
             self.notices.changed(session.name, True, guest=is_guest_id(session.account_id))
 
     def logout(self, connection, request, body):
-        self.sign_out(connection)
+        connection.lifecycle.logout()      # its lifecycle ends the session (end_session)
         return {}
 
-    def sign_out(self, connection) -> None:
-        """End a connection's login and keep the connection (logout, or an admin's kick)."""
-        self.end_session(connection)
-        if connection.state is State.AUTHENTICATED:
-            connection.state = State.READY
-            connection.start_login_timer()      # logged out: log in again in time, or go
-
-    def end_session(self, connection, announce: bool = True):
-        """Forget a connection's login (logout or lost connection); announce going offline.
+    def end_session(self, connection, session, announce: bool = True):
+        """Forget a login that ended (logout, kick, lost connection: the peer's lifecycle
+        calls this once per login, through the server); announce going offline.
 
         Returns the Deferred of the last-seen write when the account went offline, else None.
         """
-        session, connection.session = connection.session, None
-        if session is None:
-            return None
         self.log.info("logout {user} from {address}", user=session.name, address=connection.address)
         self.session_ended(connection, session)
         self.conversations.connection_offline(connection, session.account_id)

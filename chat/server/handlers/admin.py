@@ -51,7 +51,7 @@ class AdminHandlers:
     log = Logger()
 
     def __init__(self, config, clock, storage, directory, conversations, presence, fanout,
-                 monitor, sign_out, request_stop):
+                 monitor, request_stop):
         self.config = config
         self.clock = clock
         self.storage = storage
@@ -60,7 +60,6 @@ class AdminHandlers:
         self.presence = presence
         self.fanout = fanout
         self.monitor = monitor             # chat.server.monitor.Monitor
-        self.sign_out = sign_out           # (connection) -> None: ends its login, keeps it open
         self.request_stop = request_stop   # () -> None: stop the whole server (reactor.stop)
         self._shutdown = None              # the pending shutdown's DelayedCall
 
@@ -112,14 +111,14 @@ class AdminHandlers:
         return {"delivered": reached}
 
     # -- looking at sessions and users
-    @staticmethod
-    def _session_view(connection) -> dict:
+    def _session_view(self, connection) -> dict:
+        clock = self.clock
         session = connection.session
         last = max(connection.last_request or session.since, session.since)
         return {"address": connection.host, "port": connection.port,
                 "client": connection.client_name,
                 "since": format_ts(session.since * 1000),
-                "idle": max(0, int(connection.server.clock.seconds() - last))}
+                "idle": max(0, int(clock.seconds() - last))}
 
     def sessions(self, connection, request, body):
         logged_in = sorted((c for c in self.presence.connections if c.session is not None),
@@ -160,7 +159,7 @@ class AdminHandlers:
         for target in connections:
             # end the login first: nothing more reaches it, and nothing it sent in the same
             # read acts as the user any more
-            self.sign_out(target)
+            target.lifecycle.logout()
             target.close(code, message)
         return len(connections)
 

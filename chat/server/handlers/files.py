@@ -19,7 +19,7 @@ from chat.protocol.errors import (
     ProtocolError)
 from chat.protocol.names import ROOM_PREFIX, USER_PREFIX, name_key
 from chat.protocol.timestamps import now_ms
-from chat.server.connection import Stream
+from chat.server.results import Stream
 from chat.server.conversations import LOBBY, dm_conv, dm_members, is_room, room_conv
 from chat.server.faults import log_failure
 from chat.server.files.catalog import FileCatalog
