@@ -8,7 +8,7 @@ import threading
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from chat.server import fanout as fanout_module
+from chat.server import frames as fanout_module  # the native encoding of fan-out events
 from chat.server.passwords import PasswordHasher
 from tests.harness import make_server, user
 
