@@ -148,6 +148,16 @@ class ServerProcess:
             *self.args,
         ]
 
+    def listening_ports(self) -> list:
+        """``port`` and the port of each ``--port tcp:N...`` / ``ssl:N...`` in ``args``."""
+        ports = [self.port]
+        for option, value in zip(self.args, self.args[1:]):
+            if option == "--port":
+                parts = value.split(":")
+                if len(parts) > 1 and parts[0] in ("tcp", "ssl") and parts[1].isdigit():
+                    ports.append(int(parts[1]))
+        return ports
+
     @property
     def pid(self) -> Optional[int]:
         return self.proc.pid if self.proc else None
@@ -194,7 +204,11 @@ class ServerProcess:
                 raise ServerFailed(
                     f"server exited with status {code} before accepting connections\n"
                     + self.describe())
-            ok = yield port_accepts(self.port, reactor=self.reactor)
+            # every port it was given: an ssl: port is bound just after the plain one (later
+            # still when a garbage collection falls in between), and tests use it at once
+            ok = True
+            for port in self.listening_ports():
+                ok = ok and (yield port_accepts(port, reactor=self.reactor))
             if ok:
                 return self
             if time.monotonic() >= deadline:
