@@ -247,8 +247,14 @@ class AccountHandlers:
             self.notices.changed(session.name, True, guest=is_guest_id(session.account_id))
 
     def logout(self, connection, request, body):
-        connection.lifecycle.logout()      # its lifecycle ends the session (end_session)
+        self.sign_out(connection)
         return {}
+
+    @staticmethod
+    def sign_out(peer) -> None:
+        """End a peer's login and keep the link (logout, an admin's kick, chatctl deluser):
+        its lifecycle's transition, which ends the session (see end_session)."""
+        peer.lifecycle.logout()
 
     def end_session(self, connection, session, announce: bool = True):
         """Forget a login that ended (logout, kick, lost connection: the peer's lifecycle

@@ -256,7 +256,7 @@ class ChatWebSocket(WebSocketServerProtocol):
             self.chat.transport.write(control_frame(C.Error(TOO_LARGE, message).to_dict()))
             self.chat.transport.flush()
         if self.chat is not None:
-            self.chat.state = type(self.chat.state).CLOSED     # read nothing more
+            self.chat.lifecycle.close()     # read nothing more
         super()._max_message_size_exceeded(msg_size, max_msg_size, reason)
 
     def _address(self) -> str:
