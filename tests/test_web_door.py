@@ -368,7 +368,7 @@ class WebSocketFlowControlTests(WebCase):
     def test_a_download_is_a_producer_on_the_stream_below(self):
         alice = self.logged_in("alice")
         self.assertIsNotNone(alice.transport.producer)
-        self.assertEqual(type(alice.transport.producer).__name__, "OutputWatch")
+        self.assertEqual(type(alice.transport.producer).__name__, "OutputBacklog")
 
 
 class WebSocketBadInputTests(WebCase):
