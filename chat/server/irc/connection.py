@@ -20,8 +20,11 @@ from collections import deque
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 
+from zope.interface import implementer
+
 from chat.protocol.heartbeat import Heartbeat
-from chat.server.irc import commands, corelink, events, login
+from chat.server.session import IPeer, State
+from chat.server.irc import commands, events, login
 from chat.server.irc import numerics as N
 from chat.server.irc.caps import CapNegotiation
 from chat.server.irc.lines import (
@@ -112,6 +115,7 @@ class Reply:
         return _
 
 
+@implementer(IPeer)
 class IRCConnection(Protocol):
     """The server side of one IRC client."""
 
@@ -158,7 +162,8 @@ class IRCConnection(Protocol):
         self._quit_announced = False
         self._cids = itertools.count(1)
         self._cid_prefix = secrets.token_hex(8)
-        corelink.init_peer(self)
+        # the state machine of its session (who is logged in; chat.server.lifecycle)
+        self.lifecycle = self.server.open_session(self)
 
     # -- names
     @property
@@ -209,7 +214,9 @@ class IRCConnection(Protocol):
         timeout = self.server.config.login_timeout
         if timeout:
             self._login_timer = self.server.clock.callLater(timeout, self._registration_overdue)
-        corelink.opened(self)
+        self.server.connection_made(self)
+        self.lifecycle.open()
+        self.lifecycle.hello("IRC")        # IRC has no hello: a new connection may log in
 
     def connectionLost(self, reason=None):
         was_registered = self.registration.is_registered
@@ -230,7 +237,8 @@ class IRCConnection(Protocol):
         log.info("IRC connection from {address} closed{user}", address=self.address,
                  user=f" (user {self.session.name})" if self.session else "")
         session = self.session
-        corelink.lost(self)
+        self.lifecycle.close()
+        self.server.connection_lost(self)
         if was_registered and session is not None:
             self._announce_quit(session, self.quit_reason or "Connection closed")
 
@@ -253,6 +261,21 @@ class IRCConnection(Protocol):
             if seen:
                 peer.send(Message(line.command, list(line.params), line.source))
 
+    @property
+    def session(self):
+        """The Session this connection is logged in as, or None."""
+        return self.lifecycle.session
+
+    @property
+    def logins_running(self) -> int:
+        return self.lifecycle.logins_running
+
+    def state_changed(self, state) -> None:
+        """Told by the lifecycle after each transition: a logout (an admin's kick) while
+        registered means the connection goes; IRC cannot be logged out and stay."""
+        if state is State.READY and self.registration.is_registered and not self.closed:
+            self.quit("Logged out")
+
     def close(self, code: str, reason: str) -> None:
         """The peer interface's close: ``ERROR`` with the reason, then the link goes."""
         self.quit(f"{reason}" if reason else code)
@@ -262,7 +285,7 @@ class IRCConnection(Protocol):
             return
         self._closing = True
         self.quit_reason = reason
-        corelink.closing(self)
+        self.lifecycle.closing()
         self.send(Message("ERROR", [f"Closing link: {self.host} ({reason})"]))
         self._raw_flush()
         self._unwatch_output()
@@ -466,5 +489,3 @@ def _command_word(raw: bytes) -> str:
     word = words[0][:20].decode("ascii", "replace").upper() if words else ""
     return word if word.isalnum() else "*"
 
-
-corelink.install(IRCConnection)
