@@ -46,8 +46,9 @@ class UploadSink:
 
     ``queue`` is the file's :class:`~chat.serial.SerialQueue`, shared with any later
     upload of the same file, so a resume starts only after this one's writes are done.
-    ``transport`` is paused and resumed for flow control; ``keep_alive()`` is called for every
-    write that completes while it is paused (the peer is not silent, the disk is slow);
+    ``peer`` (chat.server.session.IPeer) stops and resumes reading for flow control, and its
+    ``keep_alive()`` is called for every write that completes while it is paused (the peer is
+    not silent, the disk is slow);
     ``progress()`` for every write that completes; ``size`` is the whole file's (big files
     bypass the page cache, see :mod:`chat.writeback`). ``finish()`` fires with whether the data
     matched ``sha256`` (the partial is then the file's blob, or deleted); ``abort()`` closes
@@ -56,16 +57,14 @@ class UploadSink:
 
     log = Logger()
 
-    def __init__(self, queue, store, file_id: int, sha256: str, offset: int, transport,
-                 keep_alive=lambda: None, progress=lambda: None, size: int = 0,
-                 counted=lambda n: None):
+    def __init__(self, queue, store, file_id: int, sha256: str, offset: int, peer,
+                 progress=lambda: None, size: int = 0, counted=lambda n: None):
         self.queue = queue
         self.store = store
         self.file_id = file_id
         self.sha256 = sha256
         self.offset = offset
-        self.transport = transport
-        self.keep_alive = keep_alive
+        self.peer = peer
         self.progress = progress
         self.counted = counted     # bytes written to disk, for the metrics
         self.accepted = 0          # bytes taken from the connection
@@ -108,7 +107,7 @@ class UploadSink:
             self.peak = self.queued
         if self.queued >= HIGH_MARK and not self.paused:
             self.paused = True
-            self.transport.pauseProducing()
+            self.peer.pause_reading()
         # chunks that arrive while a write is in the pool go together in the next one: one
         # thread round trip per batch instead of per chunk
         self._batch.append(data)
@@ -150,15 +149,14 @@ class UploadSink:
             self.counted(n)
             self.progress()
         if self.paused:
-            self.keep_alive()
+            self.peer.keep_alive()
             if self.queued < LOW_MARK:
                 self._resume()
 
     def _resume(self) -> None:
         if self.paused:
             self.paused = False
-            if getattr(self.transport, "connected", True):
-                self.transport.resumeProducing()
+            self.peer.resume_reading()     # not if it is gone (IPeer.resume_reading)
 
     # -- the end
     def finish(self):

@@ -20,7 +20,7 @@ from chat.protocol.errors import (
 from chat.protocol.names import ROOM_PREFIX, USER_PREFIX, name_key
 from chat.protocol.timestamps import now_ms
 from chat.server.results import Stream
-from chat.server.conversations import LOBBY, dm_conv, dm_members, is_room, room_conv
+from chat.server.conversations import ALL, LOBBY, dm_conv, dm_members, is_room, room_conv
 from chat.server.faults import log_failure
 from chat.server.files.catalog import FileCatalog
 from chat.server.files.relay import RelayExpiry
@@ -33,7 +33,6 @@ PROGRESS_SAVE_EVERY = 60.0
 """Seconds between two writes of an upload's progress time to storage (it decides expiry)."""
 EXPIRY_RETRY = 60.0
 """Seconds after which an expired partial whose record could not be deleted is tried again."""
-ALL = "@all"
 MISMATCH = "the data does not match its SHA-256"
 
 
@@ -49,12 +48,10 @@ def _bytes(n: int) -> str:
 class FileHandlers:
     """Handlers for the file requests, and the life cycle of the files behind them."""
 
-    limits = None     # chat.server.limits.Limits, set by the server
-
     log = Logger()
 
     def __init__(self, config, clock, storage, io, directory, conversations, writer, messages,
-                 store=None, metrics=NullMetrics()):
+                 catalog, store=None, limits=None, metrics=NullMetrics()):
         self.config = config
         self.clock = clock
         self.storage = storage
@@ -66,7 +63,8 @@ class FileHandlers:
         # None: a temporary directory, made when the first file comes (--lite, tests)
         self.store = store
         self.metrics = metrics             # chat.server.metrics: file bytes in and out
-        self.catalog = FileCatalog(directory, io.run)
+        self.catalog = catalog             # FileCatalog, shared with the message views
+        self.limits = limits               # chat.server.limits.Limits; None: none (tests)
         self.relay = None
         if not config.persistent:
             self.relay = RelayExpiry(clock, config.file_ttl, self._delete_published)
@@ -169,21 +167,10 @@ class FileHandlers:
 
     # -- who may do what
     def _target(self, session, to: str) -> tuple[str, str]:
-        """The conversation a file offered to ``to`` goes to, and ``to`` as it is shown."""
-        if to == ALL:
-            if not session.admin:
-                raise ProtocolError(FORBIDDEN, "only admins may send a file to everybody")
-            return room_conv(LOBBY), ALL
-        if to.startswith(ROOM_PREFIX):
-            room = self.conversations.room(to[1:])
-            conv = room_conv(room.key)
-            if not self.conversations.is_member(conv, session.account_id):
-                raise ProtocolError(FORBIDDEN, f"you are not a member of #{room.name}")
-            return conv, ROOM_PREFIX + room.name
-        peer = self.directory.id_for(name_key(to[1:]))
-        if peer is None:
-            raise ProtocolError(NOT_FOUND, f"no such user: {to[1:]}")
-        return dm_conv(session.account_id, peer), USER_PREFIX + self.directory.name(peer)
+        """The conversation a file offered to ``to`` goes to (Conversations.resolve), and
+        ``to`` as it is shown."""
+        conv = self.conversations.resolve(to, session.account_id, may_address_all=session.admin)
+        return conv, ALL if to == ALL else self.conversations.wire_name(conv, session.account_id)
 
     def may_read(self, record, account_id: int) -> bool:
         """Members of the file's conversation: both accounts of a private chat, a room's
@@ -310,8 +297,7 @@ class FileHandlers:
                           id=record.id, user=session.name)
             self._interrupt(partial, partial.sink, superseded=True)
         sink = UploadSink(partial.queue, self.store, record.id, record.sha256, have,
-                          connection.transport, connection.keep_alive,
-                          lambda: self._progress(partial), size=record.size,
+                          connection, lambda: self._progress(partial), size=record.size,
                           counted=lambda n: self.metrics.file_bytes("in", n))
         partial.sink = sink
         self._progress(partial, save=True)
