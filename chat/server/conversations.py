@@ -16,6 +16,7 @@ from chat.protocol.names import ROOM_PREFIX, USER_PREFIX, name_key
 from chat.server.lookalikes import Lookalikes
 
 LOBBY = "lobby"
+ALL = "@all"          # a file offer's target meaning everybody (admins only)
 
 
 def room_conv(room_key: str) -> str:
@@ -146,8 +147,16 @@ class Conversations:
             raise ProtocolError(NOT_FOUND, f"no such room: {name}")
         return room
 
-    def resolve(self, ref: str, viewer: int) -> str:
-        """The storage key of ``#room`` (members only) / ``@user`` as seen by ``viewer``."""
+    def resolve(self, ref: str, viewer: int, may_address_all: Optional[bool] = None) -> str:
+        """The storage key of ``#room`` (members only) / ``@user`` as seen by ``viewer``: the
+        one place a request's target becomes a conversation (messages, files, history, read
+        marks, typing). ``may_address_all`` is None where ``@all`` means nothing (a user of
+        that name cannot exist); where it means everybody (a file offer) it is #lobby, and
+        ``may_address_all`` says whether ``viewer`` may (admins)."""
+        if may_address_all is not None and ref == ALL:
+            if not may_address_all:
+                raise ProtocolError(FORBIDDEN, "only admins may send a file to everybody")
+            return room_conv(LOBBY)
         if ref.startswith(ROOM_PREFIX):
             room = self.room(ref[1:])
             conv = room_conv(room.key)
