@@ -451,7 +451,7 @@ class ShutdownTests(AdminTestCase):
 
     def test_request_stop_is_injected(self):
         calls = []
-        self.server.request_stop = lambda: calls.append(self.clock.seconds())
+        self.server.admin.request_stop = lambda: calls.append(self.clock.seconds())
         self.alice.ok("shutdown", seconds=2)
         self.clock.advance(2)
         self.assertEqual(len(calls), 1)

@@ -19,6 +19,7 @@ from chat.server.burner import Burner
 from chat.server.metrics import NullMetrics
 from chat.server.conversations import LOBBY, Conversations, Directory
 from chat.server.fanout import Fanout
+from chat.server.files.catalog import FileCatalog
 from chat.server.files.io import FileIO
 from chat.server.files.store import FileStore
 from chat.server.flusher import TurnFlusher
@@ -33,6 +34,7 @@ from chat.protocol.heartbeat import PING_AFTER, TIMEOUT
 from chat.server.lifecycle import SessionLifecycle
 from chat.server.limits import Limits
 from chat.server.monitor import Monitor
+from chat.server.views import BurnNotices, MessageViews
 from chat.server.presence import Presence, PresenceNotices, Session
 from chat.server.storage import NameTaken
 from chat.server.writer import MessageWriter
@@ -136,38 +138,38 @@ class ChatServer:
         self._saving: list = []
         self.prelogin_held = 0              # body bytes held for connections not logged in
         self.writer = MessageWriter(storage, clock, metrics=self.metrics)
-        self.burner = Burner(storage, clock, lambda conv, ids: self.messages.burned(conv, ids))
-        self.monitor = Monitor(lambda message: self.messages.view(message, message.sender_id))
-        self.messages = MessageHandlers(clock, storage, self.writer, self.burner, self.directory,
-                                        self.conversations, self.fanout, self.monitor,
-                                        lambda file_id: self.files.view_of(file_id),
-                                        limits=self.limits, config=config)
         if file_io is None:
             # the clock is the reactor in production; a test clock cannot take thread results
             file_io = FileIO(clock if hasattr(clock, "callFromThread") else None)
         self.file_io = file_io
+        # built before the parts that use them, which get them at construction: every part
+        # is given what it needs, none reaches through another (nor a lambda to a later one)
+        self.catalog = FileCatalog(self.directory, file_io.run)
+        self.views = MessageViews(self.directory, self.conversations, self.catalog)
+        self.burner = Burner(storage, clock, BurnNotices(self.conversations, self.fanout))
+        self.monitor = Monitor(self.views)
+        self.messages = MessageHandlers(clock, storage, self.writer, self.burner, self.directory,
+                                        self.conversations, self.fanout, self.views,
+                                        self.monitor, limits=self.limits, config=config)
         self.files = FileHandlers(config, clock, storage, file_io, self.directory,
-                                  self.conversations, self.writer, self.messages,
+                                  self.conversations, self.writer, self.messages, self.catalog,
                                   FileStore(config.files_dir) if config.files_dir else None,
-                                  metrics=self.metrics)
+                                  limits=self.limits, metrics=self.metrics)
         newest_id = self.writer.newest_id
         self.rooms = RoomHandlers(clock, storage, self.directory, self.conversations,
                                   self.presence, self.fanout, newest_id, self.burner,
                                   self.limits, config)
         self.guests = Guests(clock, self.directory, self.conversations)
+        self.admin = AdminHandlers(config, clock, storage, self.directory, self.conversations,
+                                   self.presence, self.fanout, self.monitor, self.request_stop)
         self.accounts = AccountHandlers(config, clock, storage, hasher, self.directory,
                                         self.conversations, self.presence, self.notices,
-                                        self.rooms.rooms_of, newest_id,
-                                        lambda c, s: self.admin.session_ended(c, s),
-                                        guests=self.guests, metrics=self.metrics)
+                                        self.rooms.rooms_of, newest_id, self.admin.session_ended,
+                                        guests=self.guests, limits=self.limits,
+                                        metrics=self.metrics)
         self.guest_logins = GuestHandlers(config, clock, self.guests, self.presence,
                                           self.rooms.rooms_of, newest_id, self.accounts.sign_in,
                                           Session)
-        # request_stop is looked up when due, so that it may be replaced after construction
-        self.admin = AdminHandlers(config, clock, storage, self.directory, self.conversations,
-                                   self.presence, self.fanout, self.monitor,
-                                   lambda: self.request_stop())
-        self.accounts.limits = self.files.limits = self.limits
         self.typing = TypingHandlers(clock, self.conversations, self.fanout)
         self._handlers = {}
         for group in (self.accounts, self.guest_logins, self.rooms, self.messages, self.admin,

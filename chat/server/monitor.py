@@ -12,8 +12,8 @@ from chat.server.fanout import Fanout
 class Monitor:
     """The connections watching, and the copy of each new message they get."""
 
-    def __init__(self, view):
-        self.view = view                 # (stored message) -> its wire form, as sent
+    def __init__(self, views):
+        self.views = views               # chat.server.views.MessageViews
         self.watchers: set = set()
 
     def watch(self, connection) -> None:
@@ -29,4 +29,4 @@ class Monitor:
     def message(self, message) -> None:
         if self.watchers:
             # one view, one encoding for every watcher: they all see it as its sender does
-            Fanout.to_connections(tuple(self.watchers), C.MonitorEvent(self.view(message)))
+            Fanout.to_connections(tuple(self.watchers), C.MonitorEvent(self.views.as_sent(message)))

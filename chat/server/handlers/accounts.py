@@ -56,15 +56,15 @@ def user_view(account, online: bool) -> dict:
 class AccountHandlers:
     """Handlers for the account and session requests."""
 
-    limits = None     # chat.server.limits.Limits, set by the server
 
     log = Logger()
 
     def __init__(self, config, clock, storage, hasher, directory, conversations, presence,
                  notices, rooms_view, newest_id, session_ended=None, guests=None,
-                 metrics=NullMetrics()):
+                 limits=None, metrics=NullMetrics()):
         self.config = config
         self.metrics = metrics         # chat.server.metrics: logins by transport
+        self.limits = limits           # chat.server.limits.Limits; None: none (tests)
         self.clock = clock
         self.storage = storage
         self.hasher = hasher

@@ -5,7 +5,6 @@ from twisted.internet import defer
 from chat.protocol.errors import TOO_LARGE, ProtocolError
 
 from chat.protocol import commands as C
-from chat.protocol.names import USER_PREFIX
 from chat.protocol.timestamps import format_ts, now_ms
 from chat.server.conversations import dm_members, dm_peer, is_room
 from chat.server.handlers.paging import fit
@@ -16,7 +15,7 @@ class MessageHandlers:
     """Handlers for sending and reading messages, and the burn-after-reading notices."""
 
     def __init__(self, clock, storage, writer, burner, directory, conversations, fanout,
-                 monitor=None, file_view=None, limits=None, config=None):
+                 views, monitor=None, limits=None, config=None):
         self.clock = clock
         self.storage = storage
         self.writer = writer
@@ -24,9 +23,8 @@ class MessageHandlers:
         self.directory = directory
         self.conversations = conversations
         self.fanout = fanout
+        self.views = views           # chat.server.views.MessageViews
         self.monitor = monitor       # chat.server.monitor.Monitor: admins watching live
-        # (file id) -> the file's wire view, or None if unknown: for messages that carry a file
-        self.file_view = file_view or (lambda file_id: None)
         self.limits = limits         # chat.server.limits.Limits: the send rate
         self.config = config         # ServerConfig: max_text, history_page
 
@@ -36,27 +34,9 @@ class MessageHandlers:
             C.Unread: self.unread, C.MarkRead: self.read,
         }
 
-    # -- the wire form of a message
     def view(self, message, viewer: int) -> dict:
-        """A stored (or new) message as ``viewer`` sees it."""
-        conv = message.conv
-        if is_room(conv):
-            target = self.conversations.wire_name(conv, viewer)
-            seen_as = target
-        else:
-            target = USER_PREFIX + self.directory.name(dm_peer(conv, message.sender_id))
-            seen_as = self.conversations.wire_name(conv, viewer)
-        out = {"id": message.id, "conv": seen_as, "from": message.sender, "to": target,
-               "ts": format_ts(message.ts), "cid": message.cid}
-        if getattr(message, "burned", False):
-            out["burned"] = True
-        elif message.file_id is not None:
-            out["file"] = self.file_view(message.file_id) or {"id": message.file_id}
-        else:
-            out["text"] = message.text
-        if message.burn_ttl is not None:
-            out["burn"] = message.burn_ttl
-        return out
+        """A stored (or new) message as ``viewer`` sees it (chat.server.views)."""
+        return self.views.view(message, viewer)
 
     # -- send
     @defer.inlineCallbacks
@@ -159,13 +139,5 @@ class MessageHandlers:
         self.fanout.per_viewer(viewers, lambda viewer: C.ReadEvent(
             self.conversations.wire_name(conv, viewer), session.name, up_to))
         return {}
-
-    def burned(self, conv: str, ids: list) -> None:
-        """Tell every online member that these messages are gone (called by the Burner)."""
-        if is_room(conv):
-            self.fanout.to_room(conv, C.Burned(self.conversations.wire_name(conv, 0), ids))
-        else:
-            self.fanout.per_viewer(dm_members(conv), lambda viewer: C.Burned(
-                self.conversations.wire_name(conv, viewer), ids))
 
 
