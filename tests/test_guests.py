@@ -48,6 +48,10 @@ class GuestTests(unittest.TestCase):
                                         "online": True, "guest": True})
         self.assertEqual([room["name"] for room in data["rooms"]], ["lobby"])
         self.assertEqual((data["unread"], data["online"]), ({}, 1))
+        # the server's own record of the login says guest too (the session every door reads)
+        [session] = [c.session for c in self.server.connections if c.session is not None]
+        self.assertEqual((session.name, session.guest, session.account_id < 0),
+                         ("Visitor", True, True))
         self.assertEqual(client.error("guest", username="again"), "already_logged_in")
         self.assertEqual(client.error("login", username="x", password="whatever"),
                          "already_logged_in")

@@ -35,7 +35,7 @@ from chat.server.lifecycle import SessionLifecycle
 from chat.server.limits import Limits
 from chat.server.monitor import Monitor
 from chat.server.views import BurnNotices, MessageViews
-from chat.server.presence import Presence, PresenceNotices, Session
+from chat.server.presence import Presence, PresenceNotices
 from chat.server.storage import NameTaken
 from chat.server.writer import MessageWriter
 
@@ -168,8 +168,7 @@ class ChatServer:
                                         guests=self.guests, limits=self.limits,
                                         metrics=self.metrics)
         self.guest_logins = GuestHandlers(config, clock, self.guests, self.presence,
-                                          self.rooms.rooms_of, newest_id, self.accounts.sign_in,
-                                          Session)
+                                          self.rooms.rooms_of, newest_id, self.accounts.sign_in)
         self.typing = TypingHandlers(clock, self.conversations, self.fanout)
         self._handlers = {}
         for group in (self.accounts, self.guest_logins, self.rooms, self.messages, self.admin,

@@ -24,6 +24,7 @@ from chat.protocol.errors import ALREADY_LOGGED_IN, FORBIDDEN, NAME_TAKEN, Proto
 from chat.protocol.names import name_key
 from chat.protocol.timestamps import format_ts, now_ms
 from chat.server.conversations import LOBBY, is_room, room_conv
+from chat.server.session import Session
 
 GUEST_FORBIDDEN = {
     C.CreateRoom: "guests cannot create rooms: log in with an account",
@@ -165,8 +166,7 @@ class GuestHandlers:
     """The ``guest`` request. ``sign_in(connection, session)`` is the server's one way to make
     a connection logged in (the same as a password login's)."""
 
-    def __init__(self, config, clock, guests: Guests, presence, rooms_view, newest_id, sign_in,
-                 session_class):
+    def __init__(self, config, clock, guests: Guests, presence, rooms_view, newest_id, sign_in):
         self.config = config
         self.clock = clock
         self.guests = guests
@@ -174,7 +174,6 @@ class GuestHandlers:
         self.rooms_view = rooms_view
         self.newest_id = newest_id
         self.sign_in = sign_in
-        self.session_class = session_class
 
     def commands(self):
         return {C.GuestLogin: self.guest}
@@ -193,9 +192,8 @@ class GuestHandlers:
         if refusal is not None:
             raise ProtocolError(NAME_TAKEN, refusal)
         guest_id = self.guests.add(name)
-        session = self.session_class(guest_id, name, name_key(name), False, self.clock.seconds())
-        if hasattr(session, "guest"):        # a Session class that carries the flag
-            session.guest = True
+        session = Session(guest_id, name, name_key(name), False, self.clock.seconds(),
+                          guest=True)
         self.sign_in(peer, session)
         log.info("guest {user} from {address}", user=name, address=peer.address)
         return session

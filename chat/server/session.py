@@ -35,8 +35,8 @@ class State(enum.Enum):
 
 class Session:
     """Who a logged-in peer is: the account, its name as shown and as a key, its role, when
-    the login happened (clock seconds), and whether it is a guest (a free name, no account;
-    nothing makes guests yet, the flag is room for ``--allow-guests``)."""
+    the login happened (clock seconds), and whether it is a guest (``--allow-guests``: a free
+    name, no account; chat.server.guests)."""
 
     __slots__ = ("account_id", "name", "key", "admin", "since", "guest")
 
