@@ -7,6 +7,7 @@ from chat.ctl import wire
 from chat.server.control import ControlOperations
 from chat.server.guests import GuestIds, GuestStorage, is_guest_id
 from chat.server.storage.memory import MemoryStorage
+from chat.server.presence import PRESENCE_INTERVAL
 from tests.harness import Client, make_server, user
 
 
@@ -91,8 +92,6 @@ class GuestTests(unittest.TestCase):
     def test_what_guests_cannot_do(self):
         visitor, _ = guest(self.server, "visitor")
         refused = {
-            "create_room": {"room": "mine"},
-            "set_topic": {"room": "lobby", "topic": "guests rule"},
             "file_offer": {"to": "#lobby", "name": "a.txt", "size": 3, "sha256": "ab" * 32,
                            "mime": "text/plain"},
             "change_password": {"old": "x", "new": "y" * 8},
@@ -101,8 +100,24 @@ class GuestTests(unittest.TestCase):
         }
         for kind, fields in refused.items():
             self.assertEqual(visitor.error(kind, **fields), "forbidden", kind)
-        reply = visitor.request("create_room", room="mine")
-        self.assertEqual(reply["message"], "guests cannot create rooms: log in with an account")
+        reply = visitor.request("file_offer", **refused["file_offer"])
+        self.assertEqual(reply["message"], "guests cannot send files: log in with an account")
+
+    def test_guests_make_rooms_and_set_topics(self):
+        alice = user(self.server, "alice")
+        visitor, _ = guest(self.server, "visitor")
+        made = visitor.ok("create_room", room="visitors")
+        self.assertTrue(made["room"]["member"])
+        visitor.ok("set_topic", room="visitors", topic="come in")
+        visitor.ok("set_topic", room="lobby", topic="guests rule")
+        alice.ok("join", room="visitors")
+        rooms = {r["name"]: r for r in alice.ok("rooms")["rooms"]}
+        self.assertEqual(rooms["visitors"]["topic"], "come in")
+        visitor.disconnect()
+        self.server.clock.advance(PRESENCE_INTERVAL)
+        rooms = {r["name"]: r for r in alice.ok("rooms")["rooms"]}
+        self.assertIn("visitors", rooms)          # the room stays when its guest maker goes
+        self.assertEqual(rooms["visitors"]["members"], 1)
 
     def test_name_rules(self):
         user(self.server, "alice").disconnect()      # an account, offline: still its name

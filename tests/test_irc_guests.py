@@ -54,12 +54,22 @@ class GuestTests(unittest.TestCase):
         client.send("NICK Alice", "USER u * * :r")
         self.assertEqual(client.commands(), [N.ERR_NICKNAMEINUSE])
 
-    def test_a_guest_cannot_make_a_room(self):
+    def test_a_guest_makes_a_room_and_is_its_operator(self):
         foo = guest(self.gateway, "foo")
         foo.send("JOIN #mine")
-        fail = foo.lines()[0]
-        self.assertEqual((fail.command, fail.params[1]), (N.ERR_NOSUCHCHANNEL, "#mine"))
-        self.assertIn("guests cannot create rooms", fail.params[-1])
+        lines = foo.lines()
+        self.assertEqual([m.command for m in lines], ["JOIN", N.RPL_NAMREPLY, N.RPL_ENDOFNAMES])
+        self.assertEqual(lines[1].params[-1], "@foo")
+        self.assertIsNotNone(self.gateway.room("mine"))
+        foo.send("TOPIC #mine :ours", "MODE #mine +t")
+        self.assertEqual([m.command for m in foo.lines()], ["TOPIC", "MODE"])
+        foo.disconnect()                 # the guest goes, the room and its topic stay
+        bar = guest(self.gateway, "bar")
+        bar.send("JOIN #mine")
+        lines = bar.lines()
+        self.assertIn((N.RPL_TOPIC, "ours"), [(m.command, m.params[-1]) for m in lines])
+        names = [m for m in lines if m.command == N.RPL_NAMREPLY][0]
+        self.assertEqual(names.params[-1], "bar")   # not an operator: the maker was foo
 
     def test_guests_talk_in_a_channel_and_privately(self):
         owner = registered(self.gateway, "owner")       # an account makes the room

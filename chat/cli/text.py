@@ -116,7 +116,7 @@ EN = {
     "name_taken": "The name {user} is taken; please choose another.",
     "registered": "Account {user} created.",
     "guest_welcome": "You are a guest: the name {user} is yours until you leave. Guests "
-                     "cannot create rooms or send files.",
+                     "cannot send files or set an avatar.",
     "guests_off": "This server does not let guests in; log in with an account.",
     "banned": "This account is banned. {reason}",
     "kicked": "An admin disconnected you. {by_message}",
@@ -277,8 +277,8 @@ ZH = {
     "too_many_attempts": "尝试次数过多，请在 {seconds} 秒后再试。",
     "name_taken": "用户名 {user} 已被占用，请换一个。",
     "registered": "账号 {user} 已创建。",
-    "guest_welcome": "你是访客：在你离开之前，{user} 这个名字归你使用。访客不能创建聊天室，"
-                     "也不能发送文件。",
+    "guest_welcome": "你是访客：在你离开之前，{user} 这个名字归你使用。访客不能发送文件，"
+                     "也不能设置头像。",
     "guests_off": "此服务器不接受访客，请用账号登录。",
     "banned": "此账号已被封禁。{reason}",
     "kicked": "你已被管理员请出服务器。{by_message}",

@@ -29,7 +29,7 @@ EN = {
     "login_register": "Register a new account",
     "login_guest": "Join as a guest (no account)",
     "login_guest_tip": "Chat under this name without registering (servers that allow guests). "
-                       "Guests cannot create rooms or send files, and the name is free again "
+                       "Guests cannot send files or set an avatar, and the name is free again "
                        "once you leave.",
     "login_submit_guest": "Join as guest",
     "login_tls": "TLS",
@@ -186,7 +186,7 @@ ZH = {
     "login_language": "语言：",
     "login_register": "注册新账号",
     "login_guest": "以访客身份加入（无需账号）",
-    "login_guest_tip": "不注册，用这个名字聊天（服务器须允许访客）。访客不能创建聊天室或发送文件，"
+    "login_guest_tip": "不注册，用这个名字聊天（服务器须允许访客）。访客不能发送文件或设置头像，"
                        "离开后这个名字会被释放。",
     "login_submit_guest": "以访客身份进入",
     "login_tls": "TLS",

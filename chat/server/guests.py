@@ -7,12 +7,13 @@ is a new identity with an id of its own below zero, never used before (not in an
 either): a guest who comes back under the same name is somebody new and sees nothing of the
 earlier guest's private chats.
 
-What a guest may do: chat in rooms (they start in ``#lobby`` and may join others) and
-privately, read the history of the rooms they are in, download the files of their
-conversations. What a guest may not (:data:`GUEST_FORBIDDEN`): create rooms, set topics, send files,
-set an avatar, change a password, or anything of an admin. Nothing of a guest is stored but
-the messages they send (with their name, like everybody's) and read marks: no membership, no
-last-seen time (:class:`GuestStorage`).
+What a guest may do: chat in rooms (they start in ``#lobby`` and may join others, or make
+new ones, as IRC users expect of ``JOIN``) and privately, set the topic of the rooms they are
+in, read the history of the rooms they are in, download the files of their conversations.
+What a guest may not (:data:`GUEST_FORBIDDEN`): send files, set an avatar, change a password,
+or anything of an admin. Nothing of a guest is stored but the messages they send (with their
+name, like everybody's), the rooms they make (which stay when they leave) and read marks: no
+membership, no last-seen time (:class:`GuestStorage`).
 """
 
 import itertools
@@ -27,8 +28,6 @@ from chat.server.conversations import LOBBY, is_room, room_conv
 from chat.server.session import Session
 
 GUEST_FORBIDDEN = {
-    C.CreateRoom: "guests cannot create rooms: log in with an account",
-    C.SetTopic: "guests cannot set topics: log in with an account",
     C.FileOffer: "guests cannot send files: log in with an account",
     C.SetAvatar: "guests cannot set an avatar: log in with an account",
     C.ChangePassword: "guests have no password to change",
@@ -143,6 +142,20 @@ class Guests:
         self.online[guest_id] = now_ms(self.clock)
         self.conversations.add_member(room_conv(LOBBY), guest_id)
         return guest_id
+
+    def rename(self, session, name: str) -> str:
+        """A guest online takes the free name ``name`` (an IRC guest's ``NICK``): the old
+        name is released and the new one held, by the rules of a guest's login; returns the
+        old name, or raises ``ProtocolError`` (``name_taken``)."""
+        refusal = None if name_key(name) == session.key else self.name_refusal(name)
+        if refusal is not None:
+            raise ProtocolError(NAME_TAKEN, refusal)
+        old = session.name
+        self.directory.remove(session.account_id)
+        self.directory.add(session.account_id, name, name_key(name))
+        session.name, session.key = name, name_key(name)
+        log.info("guest {old} is now {user}", old=old, user=name)
+        return old
 
     def ended(self, session) -> None:
         """A guest's login ended: forget them, and let their name go."""

@@ -71,7 +71,7 @@ class Options(usage.Options):
         ["lite", None, "A pure relay: no database, no message log, everything in memory."],
         ["allow-monitoring", None, "Let admins watch every message live (clients are told)."],
         ["allow-guests", None, "Let people chat under a free name without an account "
-         "(guests cannot create rooms, send files or keep their name)."],
+         "(guests cannot send files, set an avatar or keep their name)."],
         ["make-cert", None, "Write a self-signed TLS key and certificate to <data-dir>/tls/, "
          "print its fingerprint and the --port ssl:... to listen with, and exit."],
     ]

@@ -229,9 +229,6 @@ def _join_one(connection, channel, reply):
             return failure
         if error.code == NAME_TAKEN:
             reply.numeric(N.ERR_BADCHANNAME, channel, f"Illegal channel name: {error.message}")
-        elif error.code == FORBIDDEN and gateway.is_guest(session.account_id):
-            # a guest may join rooms but not make them
-            reply.numeric(N.ERR_NOSUCHCHANNEL, channel, f"No such channel ({error.message})")
         elif error.code == FORBIDDEN:
             reply.numeric(N.ERR_TOOMANYCHANNELS, channel, error.message)
         elif error.code == RATE_LIMITED:

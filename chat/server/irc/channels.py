@@ -63,6 +63,16 @@ class ChannelTable:
             modes = self._modes[room_key] = ChannelModes(creator=creator_key)
         return modes
 
+    def rename(self, old_key: str, new_key: str) -> None:
+        """A guest changed its nick: its operator status, voice and invitations go with it."""
+        for modes in self._modes.values():
+            if modes.creator == old_key:
+                modes.creator = new_key
+            for group in (modes.ops, modes.voices, modes.invited):
+                if old_key in group:
+                    group.discard(old_key)
+                    group.add(new_key)
+
     def forget_member(self, room_key: str, key: str) -> None:
         """Someone left (or was kicked): their +o, +v and invite go with them."""
         modes = self._modes.get(room_key)

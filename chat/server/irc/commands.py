@@ -91,10 +91,14 @@ def nick(connection, message, reply):
         reply.numeric(N.ERR_ERRONEUSNICKNAME, wanted, f"Erroneous nickname: {error}")
         return
     if connection.registered:
-        if nick_key(name) == connection.session.key:
+        session = connection.session
+        if name == session.name:
             return
-        reply.numeric(N.ERR_NICKLOCKED, "Your nick is your account's name here; it cannot "
-                                        "change (log in as another account instead)")
+        if not connection.gateway.is_guest(session.account_id):
+            reply.numeric(N.ERR_NICKLOCKED, "Your nick is your account's name here; it cannot "
+                                            "change (log in as another account instead)")
+            return
+        _rename_guest(connection, name, wanted, reply)
         return
     if connection.session is not None and nick_key(name) != connection.session.key:
         # logged in by SASL: the nick will be the account's name; say so, keep going
@@ -106,6 +110,29 @@ def nick(connection, message, reply):
         reply.numeric(N.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use")
         return
     connection.registration.set_nick(name)
+
+
+def _rename_guest(connection, name, wanted, reply) -> None:
+    """A guest's NICK after registration: the guest takes the new name (if it is free, by
+    the rules of a guest's login) and keeps its rooms; IRC users who see it get ``NICK``,
+    native users see the old name go offline and the new one come online."""
+    gateway = connection.gateway
+    session = connection.session
+    old_mask, old_key = connection.mask, session.key
+    try:
+        old = connection.server.guests.rename(session, name)
+    except ProtocolError:
+        reply.numeric(N.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use")
+        return
+    gateway.channels.rename(old_key, session.key)
+    line = Message("NICK", [session.name], old_mask)
+    reply.send(Message(line.command, list(line.params), line.source))
+    for peer in channel_commands.peers_sharing(connection, include_self_account=True):
+        if peer is not connection:
+            peer.send(Message(line.command, list(line.params), line.source))
+    notices = connection.server.notices
+    notices.changed(old, False, guest=True)
+    notices.changed(session.name, True, guest=True)
 
 
 @command("USER", 4)
@@ -133,11 +160,13 @@ def password(connection, message, reply):
 
 @command("AUTHENTICATE", 1)
 def authenticate(connection, message, reply):
+    if connection.registered:
+        # the nick is the account's name, fixed at registration: no SASL afterwards
+        reply.numeric(N.ERR_ALREADYREGISTERED, "You may not reregister (SASL logs in before "
+                                               "registration ends)")
+        return None
     if connection.session is not None:
         reply.numeric(N.ERR_SASLALREADY, "You have already authenticated using SASL")
-        return None
-    if connection.registered:
-        reply.numeric(N.ERR_SASLFAIL, "SASL authentication failed: log in before registering")
         return None
     if getattr(connection, "sasl_running", None) is not None:
         reply.numeric(N.ERR_SASLFAIL, "SASL authentication failed: one at a time")
@@ -364,16 +393,21 @@ def _send_one(connection, target, text, reply, notice: bool, tags=None):
     connection.sent_cids[cid] = reply
     if tags:
         gateway.client_tags[cid] = tags     # the live copies carry them; storage does not
+    if notice:
+        gateway.notice_cids.add(cid)        # the live copies are NOTICEs; storage has one kind
     d = gateway.request(connection, request)
 
-    def done(result):
+    def forget():
         connection.sent_cids.pop(cid, None)
         gateway.client_tags.pop(cid, None)
+        gateway.notice_cids.discard(cid)
+
+    def done(result):
+        forget()
         return None
 
     def failed(failure):
-        connection.sent_cids.pop(cid, None)
-        gateway.client_tags.pop(cid, None)
+        forget()
         error = failure.value
         if not isinstance(error, ProtocolError):
             return failure

@@ -153,6 +153,8 @@ class IRCConnection(Protocol):
         self._tokens = float(FLOOD_BURST)
         self._tokens_at = 0.0
         self._drain_call = None
+        self._busy = 0                   # commands (or a login) whose answer is not out yet
+        self._draining = False
         self._login_timer = None
         self._heartbeat = None
         self._abort_call = None
@@ -387,19 +389,44 @@ class IRCConnection(Protocol):
         self._drain()
 
     def _drain(self) -> None:
-        """Run the queued lines the flood budget allows; the rest wait for it to refill."""
+        """Run the queued lines the flood budget allows; the rest wait for it to refill.
+
+        One command at a time: while a command's request is with the server (a JOIN being
+        stored, a login's password being hashed) the next lines wait, so that replies come
+        in the order of the commands, as IRC clients expect (a ``PING`` sent after a
+        ``JOIN`` is answered after the JOIN's replies)."""
         self._drain_call = None
-        now = self.server.clock.seconds()
-        self._tokens = min(FLOOD_BURST, self._tokens + (now - self._tokens_at) * FLOOD_RATE)
-        self._tokens_at = now
-        while self._queue and not self.closed and not self._closing:
-            if self._tokens < 1:
-                if self._drain_call is None:
-                    wait = (1 - self._tokens) / FLOOD_RATE
-                    self._drain_call = self.server.clock.callLater(wait, self._drain)
-                return
-            self._tokens -= 1
-            self._line(self._queue.popleft())
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            now = self.server.clock.seconds()
+            self._tokens = min(FLOOD_BURST,
+                               self._tokens + (now - self._tokens_at) * FLOOD_RATE)
+            self._tokens_at = now
+            while self._queue and not self.closed and not self._closing and not self._busy:
+                if self._tokens < 1:
+                    if self._drain_call is None:
+                        wait = (1 - self._tokens) / FLOOD_RATE
+                        self._drain_call = self.server.clock.callLater(wait, self._drain)
+                    return
+                self._tokens -= 1
+                self._line(self._queue.popleft())
+        finally:
+            self._draining = False
+
+    def hold_input(self, d):
+        """Keep the next lines waiting until ``d`` (a command's request) has fired."""
+        self._busy += 1
+
+        def release(result):
+            self._busy -= 1
+            if not self._busy and not self._draining and not self.closed \
+                    and self._drain_call is None:
+                self._drain()
+            return result
+        d.addBoth(release)
+        return d
 
     def _bad_line(self, what: str) -> None:
         self._malformed += 1
@@ -443,6 +470,7 @@ class IRCConnection(Protocol):
         if result is not None and hasattr(result, "addBoth"):
             result.addErrback(self._command_failed, message.command, reply)
             result.addBoth(reply.finish)
+            self.hold_input(result)
         else:
             reply.finish()
 
@@ -456,7 +484,9 @@ class IRCConnection(Protocol):
         if self.sasl_running is not None:      # CAP END while SASL's password is checked
             self.sasl_running.addBoth(lambda _: self.check_login(registration))
             return
-        login.check(self, registration)
+        d = login.check(self, registration)
+        if d is not None:
+            self.hold_input(d)      # what follows NICK/USER waits for the login's answer
 
     def welcome(self, registration):
         if self._login_timer is not None and self._login_timer.active():

@@ -60,8 +60,9 @@ def _message(connection, event) -> None:
     extra = gateway.client_tags.get(msg.get("cid"))
     if extra and "message-tags" in connection.caps.enabled:
         tags.update(extra)
+    command = "NOTICE" if msg.get("cid") in gateway.notice_cids else "PRIVMSG"
     for send in sends:
-        for line in privmsg_lines(gateway.mask(sender, sender_id), target, text, tags):
+        for line in privmsg_lines(gateway.mask(sender, sender_id), target, text, tags, command):
             send(line)
 
 

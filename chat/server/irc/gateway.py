@@ -37,6 +37,7 @@ class IRCGateway:
         self.kicks: dict = {}
         self.part_reasons: dict = {}
         self.client_tags: dict = {}            # cid of a message being sent -> its +tags
+        self.notice_cids: set = set()          # cids of messages being sent as NOTICE
 
     # -- requests through the server's handlers
     def next_request_id(self) -> int:

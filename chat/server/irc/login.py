@@ -48,8 +48,9 @@ def guest_request(connection, name: str):
     return connection.gateway.request(connection, request)
 
 
-def check(connection, registration) -> None:
-    """Decide the login of a connection whose NICK and USER are in (Registration's driver)."""
+def check(connection, registration):
+    """Decide the login of a connection whose NICK and USER are in (Registration's driver);
+    the Deferred of the login when it is not decided at once, else None."""
     nick = registration.nick
     if connection.session is not None:
         registration.accepted()           # SASL did it
@@ -64,9 +65,8 @@ def check(connection, registration) -> None:
     if registration.password is not None:
         password, registration.password = registration.password, None
         d = login_request(connection, name, password)
-        d.addCallbacks(lambda _: _accepted(connection, registration),
-                       lambda failure: _login_failed(connection, registration, failure))
-        return
+        return d.addCallbacks(lambda _: _accepted(connection, registration),
+                              lambda failure: _login_failed(connection, registration, failure))
     if connection.gateway.is_account(name):
         # kept: a PASS may still come for it (or another NICK)
         connection.numeric(N.ERR_NICKNAMEINUSE, nick,
@@ -78,8 +78,8 @@ def check(connection, registration) -> None:
         connection.server_notice(NEEDS_ACCOUNT)
         registration.refused()          # PASS or AUTHENTICATE may still come
         return
-    d.addCallbacks(lambda _: _accepted(connection, registration),
-                   lambda failure: _guest_failed(connection, registration, failure))
+    return d.addCallbacks(lambda _: _accepted(connection, registration),
+                          lambda failure: _guest_failed(connection, registration, failure))
 
 
 def _accepted(connection, registration) -> None:
