@@ -70,6 +70,15 @@ class CommandLineTests(unittest.TestCase):
         for argv, expected in cases:
             self.assertEqual(ctl.request_of(parser.parse_args(argv), FakeStdin(b"pw-123456")),
                              expected, argv)
+        # an operator may set a short password (test accounts): allowed, with a warning
+        command, args = ctl.request_of(parser.parse_args(["adduser", "jilles"]),
+                                       FakeStdin(b"sesame\n"))
+        self.assertEqual(args["password"], "sesame")
+        self.assertIn("6 characters", ctl.short_password_warning(args))
+        self.assertIsNone(ctl.short_password_warning({"name": "a", "password": "pw-123456"}))
+        self.assertIsNone(ctl.short_password_warning({"name": "a"}))
+        with self.assertRaises(ctl.ControlError):
+            ctl.request_of(parser.parse_args(["passwd", "jilles"]), FakeStdin(b"x" * 1025))
         command, args = ctl.request_of(parser.parse_args(["backup", "x.db"]))
         self.assertTrue(args["path"].endswith("/x.db") and args["path"].startswith("/"))
 

@@ -188,7 +188,8 @@ class RunningServerTests(ChatctlCase):
         self.assertIn("no command given", await self.fails())
         self.assertIn("bad user name 'a b'", await self.fails("adduser", "a b", stdin=b"x" * 9))
         self.assertIn("no password given", await self.fails("adduser", "erin"))
-        self.assertIn("8 to 1024 characters", await self.fails("adduser", "erin", stdin=b"short"))
+        self.assertIn("1 to 1024 characters", await self.fails("adduser", "erin",
+                                                              stdin=b"x" * 1025))
         self.assertIn("not UTF-8", await self.fails("adduser", "erin", stdin=b"\xff" * 10))
         self.assertIn("no such user: nobody", await self.fails("deluser", "nobody"))
         self.assertIn("no such user: nobody", await self.fails("kick", "nobody"))

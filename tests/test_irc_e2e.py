@@ -152,6 +152,59 @@ class RawLines(LineOnlyReceiver):
         return d
 
 
+class ConformanceSetupE2E(E2ECase):
+    """The way the IRC conformance suite (irctest) drives a server: ``--allow-guests``,
+    ``--irc-server-name``, accounts made by ``chatctl adduser`` with short test passwords
+    while the server runs, guests that make channels by JOIN, a PING after each command to
+    know its replies are all in."""
+
+    timeout = 60
+
+    async def setUp(self):
+        self.irc_port = free_port()
+        self.server_args = ("--irc-port", port_spec(self.irc_port), "--allow-guests",
+                            "--irc-server-name", "My.Little.Server")
+        await super().setUp()
+
+    async def raw(self):
+        from twisted.internet import reactor
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.irc_port)
+        client = await endpoint.connect(protocol.Factory.forProtocol(RawLines))
+        self.addCleanup(lambda: client.transport.abortConnection())
+        return client
+
+    @with_server_output
+    async def test_sasl_with_a_short_chatctl_password_and_guests_making_a_channel(self):
+        code, out, err = await chatctl(self.server.data_dir, "adduser", "jilles",
+                                       stdin=b"sesame\n")
+        self.assertEqual(code, 0, err)
+        self.assertIn("chatctl: warning: the password of jilles has 6 characters", err)
+        sasl = await self.raw()
+        for line in ("CAP LS 302", "CAP REQ :sasl", "AUTHENTICATE PLAIN",
+                     "AUTHENTICATE amlsbGVzAGppbGxlcwBzZXNhbWU="):     # jilles / sesame
+            sasl.sendLine(line.encode())
+        lines = await sasl.until(lambda line: " 903 " in line or " 904 " in line)
+        self.assertTrue(any(" 900 * " in line and " jilles :" in line for line in lines), lines)
+
+        foo, bar = await self.raw(), await self.raw()
+        for client, nick in ((foo, "foo"), (bar, "bar")):
+            client.sendLine(f"NICK {nick}".encode())
+            client.sendLine(b"USER username * * :Realname")
+            await client.until(lambda line: " 376 " in line)
+        foo.sendLine(b"JOIN #chan")
+        foo.sendLine(b"PING sync1")
+        lines = await foo.until(lambda line: "PONG" in line and "sync1" in line)
+        joined = [line.split()[1] for line in lines[-4:]]
+        self.assertEqual(joined, ["JOIN", "353", "366", "PONG"], lines[-4:])
+        self.assertTrue(lines[-4].startswith(":foo!~foo@guest.My.Little.Server JOIN"), lines)
+        self.assertIn("@foo", lines[-3])
+        bar.sendLine(b"JOIN #chan")
+        await bar.until(lambda line: " 366 " in line)
+        foo.sendLine(b"NOTICE #chan :hello there")
+        said = await bar.until(lambda line: " NOTICE #chan " in line)
+        self.assertTrue(said[-1].startswith(":foo!~foo@guest.My.Little.Server NOTICE"), said)
+
+
 class IRCOverTLSE2E(E2ECase):
     """``--irc-port ssl:...`` takes the same certificate options as ``--port``."""
 

@@ -114,7 +114,7 @@ def request_of(options, stdin=None) -> tuple[str, dict]:
     """The wire command and arguments the command line asks for, checked as far as they can
     be here (names and passwords by the same rules as the server's)."""
     from chat.protocol.errors import ProtocolError
-    from chat.protocol.names import check_password, normalise_name
+    from chat.protocol.names import check_operator_password, normalise_name
     command = options.command
     args = {}
     if hasattr(options, "name"):
@@ -125,7 +125,7 @@ def request_of(options, stdin=None) -> tuple[str, dict]:
     if command in ("adduser", "passwd"):
         password = read_password(args["name"], stdin)
         try:
-            args["password"] = check_password(password)
+            args["password"] = check_operator_password(password)
         except ProtocolError as error:
             raise ControlError(error.message) from None
     if command == "adduser" and options.admin:
@@ -137,6 +137,17 @@ def request_of(options, stdin=None) -> tuple[str, dict]:
     if command == "backup":
         args["path"] = os.path.abspath(options.file)
     return command, args
+
+
+def short_password_warning(args: dict):
+    """What to say when an operator sets a password shorter than registration allows (it is
+    allowed: the operator decides), or None."""
+    from chat.protocol.names import PASSWORD_MIN
+    password = args.get("password")
+    if password is None or len(password) >= PASSWORD_MIN:
+        return None
+    return (f"the password of {args['name']} has {len(password)} characters; registering "
+            f"asks for at least {PASSWORD_MIN} (kept, as you set it)")
 
 
 # -- talking to a running server
@@ -326,6 +337,9 @@ def main(argv=None, stdin=None, out=None, err=None) -> int:
             command, result = options.command, migrate_sqlite.run(options)
         else:
             command, args = request_of(options, stdin)
+            short = short_password_warning(args)
+            if short:
+                print(f"{PROG}: warning: {short}", file=err)
             result = call(options, command, args)
     except ControlError as error:
         print(f"{PROG}: error: {error.message}", file=err)

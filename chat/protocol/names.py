@@ -93,6 +93,16 @@ def check_password(raw: str) -> str:
     return password
 
 
+def check_operator_password(raw: str) -> str:
+    """A password the server's operator sets (``chatctl adduser``/``passwd``), normalised:
+    any length from 1 to ``PASSWORD_MAX``. The ``PASSWORD_MIN`` of registration is the
+    operator's to waive (test accounts, scripted set-ups); chatctl warns when it does."""
+    password = normalise_password(raw)
+    if not 1 <= len(password) <= PASSWORD_MAX:
+        raise ProtocolError(BAD_REQUEST, f"password must be 1 to {PASSWORD_MAX} characters")
+    return password
+
+
 def parse_conv(ref: str) -> tuple[str, str]:
     """Split ``#room`` / ``@user`` into ``("room"|"user", normalised name)``."""
     if not isinstance(ref, str) or len(ref) < 2:

@@ -31,7 +31,7 @@ from chat.ctl import wire
 from chat.ctl.wire import ControlError
 from chat.protocol import commands as C
 from chat.protocol.errors import BYE_KICKED, ProtocolError
-from chat.protocol.names import check_password, name_key, normalise_name
+from chat.protocol.names import check_operator_password, name_key, normalise_name
 from chat.protocol.timestamps import format_ts, now_ms
 from chat.server.conversations import LOBBY, room_conv
 from chat.server.presence import Session
@@ -73,7 +73,7 @@ def _checked_name(raw: str) -> str:
 
 def _checked_password(raw: str) -> str:
     try:
-        return check_password(raw)
+        return check_operator_password(raw)
     except ProtocolError as error:
         raise ControlError(error.message) from None
 
