@@ -160,15 +160,15 @@ class GuestNickTests(unittest.TestCase):
         alice.presence_changes()
         foo.send("NICK foo2")
         self.assertEqual([(m.command, m.source, m.params) for m in foo.lines()],
-                         [("NICK", "foo!~foo@guest.irc.test", ["foo2"])])
+                         [("NICK", "foo!~username@guest.irc.test", ["foo2"])])
         self.assertEqual([(m.command, m.source, m.params) for m in bar.lines()],
-                         [("NICK", "foo!~foo@guest.irc.test", ["foo2"])])
+                         [("NICK", "foo!~username@guest.irc.test", ["foo2"])])
         self.server.clock.advance(PRESENCE_INTERVAL)
         changes = {(c["user"], c["online"]) for c in alice.presence_changes()}
         self.assertEqual(changes, {("foo", False), ("foo2", True)})
         foo.send("PRIVMSG #chan :renamed")
         said = [m for m in bar.lines() if m.command == "PRIVMSG"][0]
-        self.assertEqual(said.source, "foo2!~foo2@guest.irc.test")
+        self.assertEqual(said.source, "foo2!~username@guest.irc.test")
         self.assertEqual(alice.events("message")[-1]["msg"]["from"], "foo2")
         bar.send("WHOIS foo2", "NAMES #chan")
         replies = bar.lines()
@@ -312,3 +312,167 @@ class ChannelReplyTests(unittest.TestCase):
         self.assertEqual([(m.command, m.params[:2]) for m in foo.lines()],
                          [(N.ERR_NOSUCHNICK, ["foo", "bar"]),
                           (N.ERR_NOSUCHCHANNEL, ["foo", "#nonexistent"])])
+
+
+class OperatorAndInviteTests(unittest.TestCase):
+    def setUp(self):
+        self.gateway = make_gateway(allow_guests=True)
+
+    def test_the_maker_may_give_up_op_and_then_invites_as_irc_says(self):
+        foo, bar, baz = (guest(self.gateway, n) for n in ("foo", "bar", "baz"))
+        foo.send("JOIN #chan")
+        foo.lines()
+        baz.send("JOIN #chan")
+        baz.lines(), foo.lines()
+        foo.send("MODE #chan -o foo")
+        self.assertEqual([(m.command, m.params) for m in foo.lines()],
+                         [("MODE", ["#chan", "-o", "foo"])])
+        baz.lines()
+        foo.send("INVITE bar #chan")          # not +i: any member may invite
+        self.assertEqual([(m.command, m.params) for m in foo.lines()],
+                         [(N.RPL_INVITING, ["foo", "bar", "#chan"])])
+        invite = bar.lines()[0]
+        self.assertEqual((invite.command, invite.params), ("INVITE", ["bar", "#chan"]))
+        self.assertTrue(invite.source.startswith("foo!"))
+        self.assertEqual(baz.lines(), [])     # other members are not told
+        baz.send("MODE #chan +i")              # baz is no operator either
+        self.assertEqual(baz.commands(), [N.ERR_CHANOPRIVSNEEDED])
+        foo.send("JOIN #chan")                 # the maker is operator again at a JOIN? no:
+        self.assertEqual(foo.lines(), [])      # already on it, nothing happens
+        foo.send("PART #chan", "JOIN #chan")
+        names = [m for m in foo.lines() if m.command == N.RPL_NAMREPLY][0]
+        self.assertIn("@foo", names.params[-1].split())
+        foo.send("MODE #chan +i", "MODE #chan -o foo")
+        foo.lines()
+        foo.send("INVITE bar #chan")
+        self.assertEqual([(m.command, m.params[:2]) for m in foo.lines()],
+                         [(N.ERR_CHANOPRIVSNEEDED, ["foo", "#chan"])])
+
+    def test_invite_errors(self):
+        foo, bar = guest(self.gateway, "foo"), guest(self.gateway, "bar")
+        foo.send("JOIN #chan", "MODE #chan +i")
+        foo.lines()
+        foo.send("INVITE nobody #chan")
+        self.assertEqual(foo.commands(), [N.ERR_NOSUCHNICK])
+        bar.send("JOIN #chan")
+        self.assertEqual(bar.commands(), [N.ERR_INVITEONLYCHAN])
+        bar.send("INVITE foo #chan")
+        self.assertEqual(bar.commands(), [N.ERR_NOTONCHANNEL])
+        foo.send("INVITE bar #chan")
+        foo.lines()
+        bar.send("JOIN #chan")
+        self.assertIn("JOIN", bar.commands())
+        foo.lines()
+        foo.send("INVITE bar #chan")
+        self.assertEqual([(m.command, m.params[:3]) for m in foo.lines()],
+                         [(N.ERR_USERONCHANNEL, ["foo", "bar", "#chan"])])
+
+    def test_channel_operator_mode_errors_are_one_line_each(self):
+        chanop, other, unrelated = (guest(self.gateway, n)
+                                    for n in ("chanop", "unprivileged", "unrelated"))
+        chanop.send("JOIN #chan")
+        other.send("JOIN #chan")
+        unrelated.send("JOIN #unrelated")
+        other.send("JOIN #unrelated")
+        for client in (chanop, other, unrelated):
+            client.lines()
+        cases = [(other, "MODE #chan +o unprivileged", N.ERR_CHANOPRIVSNEEDED),
+                 (chanop, "MODE #chan +o unrelated", N.ERR_USERNOTINCHANNEL),
+                 (chanop, "MODE #chan +o nobody", N.ERR_NOSUCHNICK),
+                 (chanop, "MODE #nonexistentchan +o chanop", N.ERR_NOSUCHCHANNEL),
+                 (chanop, "MODE #unrelated +o unprivileged", N.ERR_CHANOPRIVSNEEDED)]
+        for client, line, numeric in cases:
+            client.send(line)
+            self.assertEqual(client.commands(), [numeric], line)
+        chanop.send("MODE #chan +o unprivileged")
+        for client in (chanop, other):
+            self.assertEqual([(m.command, m.params) for m in client.lines()],
+                             [("MODE", ["#chan", "+o", "unprivileged"])])
+
+
+class TagAndNotifyTests(unittest.TestCase):
+    def setUp(self):
+        self.gateway = make_gateway(allow_guests=True)
+
+    def test_account_tag_on_every_line_of_an_account(self):
+        foo = guest(self.gateway, "foo", ("account-tag",))
+        jilles = registered(self.gateway, "jilles")
+        jilles.lines()
+        jilles.send("PRIVMSG foo :hi", "JOIN #chan", "INVITE foo #chan")
+        jilles.lines()
+        lines = foo.lines()
+        self.assertEqual([(m.command, m.tags.get("account")) for m in lines],
+                         [("PRIVMSG", "jilles"), ("INVITE", "jilles")])
+        foo.send("JOIN #chan")
+        foo.lines()
+        bar = guest(self.gateway, "bar")
+        bar.send("JOIN #chan")
+        jilles.send("TOPIC #chan :t")
+        lines = foo.lines()
+        self.assertEqual([(m.command, m.tags.get("account")) for m in lines],
+                         [("JOIN", None), ("TOPIC", "jilles")])   # a guest has no account
+
+    def test_away_notify_when_an_away_user_joins(self):
+        foo = guest(self.gateway, "foo", ("away-notify",))
+        foo.send("JOIN #chan")
+        bar = guest(self.gateway, "bar")
+        bar.send("AWAY :i'm already away", "JOIN #chan")
+        foo.lines()
+        bar.send("AWAY :gone", "AWAY")
+        bar.lines()
+        foo.send("PING x")
+        self.assertEqual([(m.command, m.params) for m in foo.lines()],
+                         [("AWAY", ["gone"]), ("AWAY", []), ("PONG", ["irc.test", "x"])])
+        bar.send("PART #chan", "AWAY :back later", "JOIN #chan")
+        lines = [m for m in foo.lines() if m.command in ("JOIN", "AWAY")]
+        self.assertEqual([(m.command, m.params, m.source.split("!")[0]) for m in lines],
+                         [("JOIN", ["#chan"], "bar"), ("AWAY", ["back later"], "bar")])
+        plain = guest(self.gateway, "plain")
+        plain.send("JOIN #chan")
+        self.assertNotIn("AWAY", plain.commands())
+
+
+class WhoTests(unittest.TestCase):
+    def setUp(self):
+        self.gateway = make_gateway(allow_guests=True, name="Test")
+        cool = IRCClient(self.gateway)
+        cool.send("NICK coolNick", "USER myusernam 0 * :My UniqueReal Name", "JOIN #chan")
+        self.cool = cool
+        self.other = guest(self.gateway, "otherNick")
+        self.other.send("JOIN #chan")
+        cool.lines(), self.other.lines()
+
+    def _who(self, mask):
+        self.other.send(f"WHO {mask}")
+        return self.other.lines()
+
+    def test_who_nick_mask_and_channel(self):
+        for mask in ("coolNick", "coolnick", "coolni*", "COOL?ICK"):
+            reply, end = self._who(mask)
+            self.assertEqual(reply.params, ["otherNick", "*", "~myusernam", "guest.irc.test",
+                                            "irc.test", "coolNick", "H",
+                                            "0 My UniqueReal Name"], mask)
+            self.assertEqual((end.command, end.params[:2]), (N.RPL_ENDOFWHO, ["otherNick", mask]))
+        *replies, end = self._who("*")
+        self.assertEqual([m.params[5] for m in replies], ["coolNick", "otherNick"])
+        self.cool.send("AWAY :be right back")
+        *replies, end = self._who("#CHAN")
+        self.assertEqual([(m.params[1], m.params[5], m.params[6]) for m in replies],
+                         [("#chan", "coolNick", "G@"), ("#chan", "otherNick", "H")])
+        self.assertEqual(end.params[1], "#CHAN")
+        self.assertEqual(self._who("idontexist"), [self._who("idontexist")[0]])
+
+    def test_invisible_users_are_left_out_of_masks_unless_they_share_a_channel(self):
+        evan = guest(self.gateway, "evan")
+        evan.send("MODE evan +i")
+        self.assertEqual([(m.command, m.params) for m in evan.lines()],
+                         [("MODE", ["evan", "+i"])])
+        self.assertEqual([m.command for m in self._who("eva*")], [N.RPL_ENDOFWHO])
+        self.assertEqual([m.command for m in self._who("evan")],
+                         [N.RPL_WHOREPLY, N.RPL_ENDOFWHO])
+        evan.send("JOIN #chan")
+        self.other.lines(), evan.lines()
+        self.assertEqual([m.command for m in self._who("eva*")],
+                         [N.RPL_WHOREPLY, N.RPL_ENDOFWHO])
+        evan.send("WHO eva*")                  # oneself, always
+        self.assertEqual([m.command for m in evan.lines()], [N.RPL_WHOREPLY, N.RPL_ENDOFWHO])

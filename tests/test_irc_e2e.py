@@ -196,13 +196,13 @@ class ConformanceSetupE2E(E2ECase):
         lines = await foo.until(lambda line: "PONG" in line and "sync1" in line)
         joined = [line.split()[1] for line in lines[-4:]]
         self.assertEqual(joined, ["JOIN", "353", "366", "PONG"], lines[-4:])
-        self.assertTrue(lines[-4].startswith(":foo!~foo@guest.My.Little.Server JOIN"), lines)
+        self.assertTrue(lines[-4].startswith(":foo!~username@guest.My.Little.Server JOIN"), lines)
         self.assertIn("@foo", lines[-3])
         bar.sendLine(b"JOIN #chan")
         await bar.until(lambda line: " 366 " in line)
         foo.sendLine(b"NOTICE #chan :hello there")
         said = await bar.until(lambda line: " NOTICE #chan " in line)
-        self.assertTrue(said[-1].startswith(":foo!~foo@guest.My.Little.Server NOTICE"), said)
+        self.assertTrue(said[-1].startswith(":foo!~username@guest.My.Little.Server NOTICE"), said)
 
 
 class IRCOverTLSE2E(E2ECase):

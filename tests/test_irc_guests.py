@@ -31,7 +31,7 @@ class GuestTests(unittest.TestCase):
         self.assertTrue(foo.connection.session.account_id < 0)
         foo.send("WHOIS foo")
         lines = foo.lines()
-        self.assertEqual(lines[0].params[1:4], ["foo", "~foo", "guest.irc.test"])
+        self.assertEqual(lines[0].params[1:4], ["foo", "~username", "guest.irc.test"])
         self.assertNotIn(N.RPL_WHOISACCOUNT, [m.command for m in lines])
 
     def test_nick_collisions(self):
@@ -84,7 +84,7 @@ class GuestTests(unittest.TestCase):
         bar.send("JOIN #chan")
         bar.lines()
         self.assertEqual([(m.command, m.source) for m in foo.lines()],
-                         [("JOIN", "bar!~bar@guest.irc.test")])
+                         [("JOIN", "bar!~username@guest.irc.test")])
         foo.send("NAMES #chan")
         self.assertEqual(foo.lines()[0].params[-1], "bar foo @owner")
         foo.send("PRIVMSG #chan :hello there")

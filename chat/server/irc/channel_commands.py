@@ -111,6 +111,9 @@ def arrival_lines(viewer, room, name, account_id, channel) -> list:
     """What ``viewer`` sees when ``name`` turns up in a channel: the JOIN, and the modes
     an operator or voice has from the start (``MODE #a +o name`` from the server)."""
     lines = [join_line(viewer, name, account_id, channel)]
+    away = viewer.gateway.away_of(account_id)
+    if away and "away-notify" in viewer.caps.enabled:
+        lines.append(Message("AWAY", [away], viewer.gateway.mask(name, account_id)))
     prefix = prefix_of(viewer, room, account_id, multi=True)
     if prefix:
         letters = prefix.replace("@", "o").replace("+", "v")
@@ -208,6 +211,8 @@ def _join_one(connection, channel, reply):
             reply.numeric(N.ERR_INVITEONLYCHAN, "#" + room.name,
                           "Cannot join channel (+i): you need an invitation")
             return None
+        if modes.creator == session.key:
+            modes.ops.add(session.key)      # the room's maker is its operator again
         request = make(C.Join, room=room.name)
     else:
         request = make(C.CreateRoom, room=name)

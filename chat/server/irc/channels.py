@@ -3,8 +3,9 @@
 The rooms themselves (who is a member, the topic) are the server's; this table adds what IRC
 users expect on top, in memory (a restart forgets granted ``+o``/``+v`` and ``+i``):
 
-* ``+o``: a channel operator. The room's creator and the server's admins always are; others
-  get it from an operator (``MODE #room +o nick``).
+* ``+o``: a channel operator. The server's admins always are; the room's creator is one from
+  the start and again at each JOIN (an operator may take it away with ``-o``); others get it
+  from an operator (``MODE #room +o nick``).
 * ``+v``: voice; shown in NAMES, nothing else (rooms are not moderated).
 * ``+t`` (off by default, as members of a room may set its topic): only operators
   change the topic from IRC.
@@ -38,8 +39,12 @@ class ChannelModes:
         return "+" + "".join(sorted(("i" if self.invite_only else "") + "n"
                                     + ("t" if self.topic_lock else "")))
 
+    def __post_init__(self):
+        if self.creator is not None:
+            self.ops.add(self.creator)
+
     def is_op(self, key: str, admin: bool = False) -> bool:
-        return admin or key == self.creator or key in self.ops
+        return admin or key in self.ops
 
     def prefixes(self, key: str, admin: bool, multi: bool) -> str:
         """``@``, ``+``, ``@+`` (multi-prefix) or ``""`` for a member in NAMES and WHO."""

@@ -7,15 +7,18 @@ that needs registration first (451) or lacks parameters (461); a handler may ret
 Deferred (a request to the server), and its replies go out labelled when it fires.
 """
 
+import fnmatch
+
 from twisted.internet import defer
 
 from chat import __version__
 from chat.protocol import commands as C
 from chat.protocol.timestamps import format_ts, now_ms
 from chat.protocol.errors import FORBIDDEN, NOT_FOUND, RATE_LIMITED, TOO_LARGE, ProtocolError
+from chat.server.conversations import LOBBY
 from chat.server.irc import channel_commands, history
 from chat.server.irc import numerics as N
-from chat.server.irc.casemap import BadName, is_channel, nick_key, nick_name
+from chat.server.irc.casemap import BadName, irc_fold, is_channel, nick_key, nick_name
 from chat.server.irc.lines import Message
 from chat.server.irc.gateway import make_request as make
 from chat.server.irc.login import login_request
@@ -503,7 +506,9 @@ def who(connection, message, reply):
     gateway = connection.gateway
     mask = message.params[0] if message.params else "*"
     rows = []
-    if is_channel(mask):
+    if mask == "0" or "*" in mask or "?" in mask:
+        rows = [("*", account_id, "") for account_id in _who_matches(connection, mask)]
+    elif is_channel(mask):
         room = gateway.room(mask[1:]) if len(mask) > 1 else None
         if room is not None:
             channel = "#" + room.name
@@ -522,6 +527,25 @@ def who(connection, message, reply):
                       who_flags(gateway, account_id, prefix),
                       f"0 {gateway.realname(account_id)}")
     reply.numeric(N.RPL_ENDOFWHO, mask, "End of WHO list")
+
+
+def _who_matches(connection, mask: str) -> list:
+    """The users online whose nick matches the glob ``mask`` (``0`` is everybody), sorted;
+    a user with mode +i only if it shares a room other than the lobby (where everybody is)
+    with the asker, or is the asker."""
+    gateway = connection.gateway
+    me = connection.session.account_id
+    pattern = irc_fold("*" if mask == "0" else mask)
+    found = []
+    for account_id in list(connection.server.presence.sessions):
+        name = gateway.display_name(account_id)
+        if not fnmatch.fnmatchcase(irc_fold(name), pattern):
+            continue
+        if account_id != me and gateway.is_invisible(account_id) and \
+                not gateway.shared_room_keys(me, account_id) - {LOBBY}:
+            continue
+        found.append(account_id)
+    return sorted(found, key=gateway.display_name)
 
 
 @command("USERHOST", 1)

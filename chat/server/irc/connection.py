@@ -222,6 +222,7 @@ class IRCConnection(Protocol):
 
     def connectionLost(self, reason=None):
         was_registered = self.registration.is_registered
+        quit_mask = self.mask if was_registered and self.session is not None else None
         self.closed = True
         self.registration.lost()
         for call in (self._login_timer, self._drain_call, self._abort_call):
@@ -242,16 +243,17 @@ class IRCConnection(Protocol):
         self.lifecycle.close()
         self.server.connection_lost(self)
         if was_registered and session is not None:
-            self._announce_quit(session, self.quit_reason or "Connection closed")
+            self._announce_quit(session, self.quit_reason or "Connection closed", quit_mask)
+            self.gateway.idents.pop(session.account_id, None)
 
-    def _announce_quit(self, session, reason: str) -> None:
+    def _announce_quit(self, session, reason: str, mask: str) -> None:
         """Tell the IRC users who see this user at once, with the reason, when this was the
         account's last connection (the server's presence notice, which comes a little later
         and says only "Went offline", is then a repeat they no longer show)."""
         if self._quit_announced or self.server.presence.is_online(session.account_id):
             return
         self._quit_announced = True
-        line = Message("QUIT", [reason], self.gateway.mask(session.name, session.account_id))
+        line = Message("QUIT", [reason], mask)
         for peer in list(self.gateway.connections):
             if peer is self or not peer.registered:
                 continue
@@ -325,6 +327,11 @@ class IRCConnection(Protocol):
     def send(self, message: Message) -> None:
         if self.closed:
             return
+        if "account-tag" in self.caps.enabled and "account" not in message.tags:
+            # account-tag: every line from a user logged in to an account says which
+            account = self.gateway.account_of_source(message.source)
+            if account is not None:
+                message.tags = {**message.tags, "account": account}
         if message.tags and "message-tags" not in self.caps.enabled:
             # without message-tags a client gets only the tags of caps it asked for
             allowed = {"time": "server-time", "account": "account-tag",

@@ -38,6 +38,7 @@ class IRCGateway:
         self.part_reasons: dict = {}
         self.client_tags: dict = {}            # cid of a message being sent -> its +tags
         self.notice_cids: set = set()          # cids of messages being sent as NOTICE
+        self.idents: dict = {}                 # guest id -> the user name its USER gave
 
     # -- requests through the server's handlers
     def next_request_id(self) -> int:
@@ -64,6 +65,19 @@ class IRCGateway:
         """Guests' ids are below zero (chat.server.guests); accounts' are 1 and up."""
         return account_id is not None and account_id < 0
 
+    def account_of_source(self, source):
+        """The account name behind a line's ``nick!user@host`` source, or None (the server,
+        a guest, nobody known)."""
+        if not source or "!" not in source:
+            return None
+        try:
+            account_id = self.account_id(source.split("!", 1)[0])
+        except Exception:          # not a name at all
+            return None
+        if account_id is None or self.is_guest(account_id):
+            return None
+        return self.display_name(account_id)
+
     def is_online(self, account_id) -> bool:
         return self.server.presence.is_online(account_id)
 
@@ -77,8 +91,13 @@ class IRCGateway:
     def mask(self, name: str, account_id=None) -> str:
         if account_id is None:
             account_id = self.account_id(name)
-        return user_mask(name, account_id is not None and self.is_guest(account_id),
-                         self.info.name)
+        guest = account_id is not None and self.is_guest(account_id)
+        return user_mask(name, guest, self.info.name,
+                         self.idents.get(account_id) if guest else None)
+
+    def is_invisible(self, account_id) -> bool:
+        """User mode +i on one of its IRC connections: left out of WHO masks."""
+        return any(peer.invisible for peer in self.irc_peers(account_id))
 
     def irc_peers(self, account_id):
         """The registered IRC connections of an account."""

@@ -19,6 +19,7 @@ from chat.server.irc import numerics as N
 from chat.server.irc.gateway import make_request as make
 from chat.server.irc.casemap import BadName, nick_name
 from chat.server.irc.lines import Message
+from chat.server.irc.render import clean_ident
 from chat.server.irc.welcome import welcome as welcome_lines
 
 NEEDS_ACCOUNT = ("This server has no guests: log in with SASL PLAIN (your account's name and "
@@ -136,6 +137,10 @@ def welcome(connection) -> None:
     bouncer does: the rooms are the account's, whatever client it uses)."""
     gateway = connection.gateway
     session = connection.session
+    if gateway.is_guest(session.account_id):
+        ident = clean_ident(connection.registration.user or "")
+        if ident:
+            gateway.idents[session.account_id] = ident
     for line in welcome_lines(gateway.info, session.name, connection.mask.split("!", 1)[1]):
         line.source = gateway.info.name
         connection.send(line)

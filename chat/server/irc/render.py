@@ -16,13 +16,21 @@ ACTION_PREFIX = "/me "
 """How a CTCP ACTION (``/me waves``) is stored, so that native clients show it as typed."""
 
 
-def user_mask(name: str, guest: bool, server_name: str) -> str:
+def user_mask(name: str, guest: bool, server_name: str, ident: str = None) -> str:
     """``nick!user@host`` of a user. Addresses are not shown (the native protocol does not
     show them either); the host says what the user is: ``guest.<server>`` for a guest,
-    ``<server>`` for an account."""
+    ``<server>`` for an account. A guest's user is the one its client gave in ``USER``,
+    ``~`` first as it is not checked (its nick when there is none); an account's is its
+    name."""
     if guest:
-        return f"{name}!~{name}@guest.{server_name}"
+        return f"{name}!~{ident or name}@guest.{server_name}"
     return f"{name}!{name}@{server_name}"
+
+
+def clean_ident(user: str) -> str:
+    """What of ``USER``'s user name can go in a mask: letters, digits, ``_ . -`` (10 at
+    most), or "" when nothing is left."""
+    return "".join(ch for ch in user if ch.isascii() and (ch.isalnum() or ch in "_.-"))[:10]
 
 
 def human_size(size) -> str:
