@@ -476,3 +476,50 @@ class WhoTests(unittest.TestCase):
                          [N.RPL_WHOREPLY, N.RPL_ENDOFWHO])
         evan.send("WHO eva*")                  # oneself, always
         self.assertEqual([m.command for m in evan.lines()], [N.RPL_WHOREPLY, N.RPL_ENDOFWHO])
+
+
+class WhatIRCCannotShowTests(unittest.TestCase):
+    """Files and burn-after-reading messages, as docs/IRC.md promises."""
+
+    def setUp(self):
+        self.gateway = make_gateway()
+        self.server = self.gateway.server
+        user(self.server, "root")                      # the admin, out of the way
+        self.irc = registered(self.gateway, "alice")
+        self.native = user(self.server, "bob")
+        self.server.clock.advance(PRESENCE_INTERVAL)
+        self.irc.lines()
+
+    def test_a_file_is_a_line_with_its_name_and_size(self):
+        from tests.test_server_files import send_file
+        send_file(self.native, "@alice", b"x" * 1536, name="report.pdf")
+        send_file(self.native, "#lobby", b"y" * 10, name="note.txt")
+        lines = [m for m in self.irc.lines() if m.command == "PRIVMSG"]
+        self.assertEqual([(m.source.split("!")[0], m.params) for m in lines], [
+            ("bob", ["alice", "[file] report.pdf (1.5 KB) - open it in the chat app"]),
+            ("bob", ["#lobby", "[file] note.txt (10 bytes) - open it in the chat app"])])
+        self.irc.send("CHATHISTORY LATEST bob * 10")
+        replayed = [m.params[-1] for m in self.irc.lines() if m.command == "PRIVMSG"]
+        self.assertIn("[file] report.pdf (1.5 KB) - open it in the chat app", replayed)
+
+    def test_burn_after_reading_is_not_shown_and_the_irc_user_is_told(self):
+        self.native.ok("send", to="#lobby", text="room secret", cid="b1", burn=30)
+        self.native.ok("send", to="@alice", text="private secret", cid="b2", burn=30)
+        lines = self.irc.lines()
+        self.assertEqual([m.command for m in lines], ["NOTICE", "NOTICE"])
+        self.assertIn("burn-after-reading message in #lobby", lines[0].params[-1])
+        self.assertIn("bob sent you a burn-after-reading message;", lines[1].params[-1])
+        for line in lines:
+            self.assertNotIn("secret", line.params[-1])
+        self.irc.send("CHATHISTORY LATEST #lobby * 10", "CHATHISTORY LATEST bob * 10")
+        self.assertFalse([m for m in self.irc.lines() if "secret" in " ".join(m.params)])
+        # the message still waits to be read (and burned) in a chat app that can burn it
+        later = user(self.server, "alice", register=False)
+        history = later.ok("history", conv="@bob")["messages"]
+        self.assertIn("private secret", [m.get("text") for m in history])
+
+    def test_irc_users_send_plain_messages_only(self):
+        # nothing an IRC client sends asks for burn-after-reading: a tag does not either
+        self.irc.send("@+burn=30 PRIVMSG bob :plain")
+        msg = self.native.events("message")[-1]["msg"]
+        self.assertEqual((msg["text"], msg.get("burn")), ("plain", None))
