@@ -274,6 +274,90 @@ class OriginTests(WebCase):
             self.assertRaises(ValueError, normalise_origin, bad)
 
 
+
+class TrustedProxyTests(WebCase):
+    """``--web-trusted-proxy``: whose address a connection has behind a reverse proxy."""
+
+    config = {"max_connections_per_address": 2}
+    proxies = ("127.0.0.1", "10.0.0.0/8")
+
+    def setUp(self):
+        super().setUp()
+        self.site = make_site(self.server, files=files(), trusted_proxies=self.proxies)
+
+    def through(self, host, *forwarded, name=None):
+        """A WebSocket from ``host`` with these X-Forwarded-For lines; logged in as ``name``."""
+        peer = Peer(self.site, host=host)
+        peer.raw(ws.handshake(extra=[f"X-Forwarded-For: {v}" for v in forwarded]))
+        peer.pump()
+        if peer.reader.status != 101:
+            return peer
+        peer.send({"type": "hello", "id": 1, "version": 1, "client": "web-test"})
+        peer.pump()
+        if name is not None:
+            self.assertEqual(peer.request("register", 2, username=name, password=PASSWORD)["type"], "ok")
+            self.assertEqual(peer.request("login", 3, username=name, password=PASSWORD)["type"], "ok")
+        return peer
+
+    def session_addresses(self):
+        admin = user(self.server, "root", register=False)     # the first account: an admin
+        return {s["user"]: (s["address"], s["port"]) for s in admin.ok("sessions")["sessions"]}
+
+    def test_a_trusted_proxy_names_the_client(self):
+        user(self.server, "root")
+        self.through("127.0.0.1", "203.0.113.7", name="alice")
+        self.through("10.1.2.3", "198.51.100.9, 10.0.0.5", name="bob")     # two proxies
+        self.through("127.0.0.1", "[2001:db8::7]:4711", name="carol")
+        addresses = self.session_addresses()
+        self.assertEqual(addresses["alice"], ("203.0.113.7", 0))
+        self.assertEqual(addresses["bob"], ("198.51.100.9", 0))
+        self.assertEqual(addresses["carol"], ("2001:db8::7", 0))
+
+    def test_a_client_cannot_choose_its_address(self):
+        user(self.server, "root")
+        # straight to the port: the header is the client's own and is ignored
+        self.through("192.0.2.20", "203.0.113.7", name="alice")
+        # through the proxy, a made-up entry on the left of the proxy's own is ignored too
+        self.through("127.0.0.1", "1.2.3.4, 203.0.113.8", name="bob")
+        addresses = self.session_addresses()
+        self.assertEqual(addresses["alice"][0], "192.0.2.20")
+        self.assertEqual(addresses["bob"][0], "203.0.113.8")
+
+    def test_an_unreadable_header_leaves_the_proxy(self):
+        user(self.server, "root")
+        self.through("127.0.0.1", "unknown", name="alice")
+        self.through("127.0.0.1", name="bob")          # no header at all
+        addresses = self.session_addresses()
+        self.assertEqual(addresses["alice"][0], "127.0.0.1")
+        self.assertEqual(addresses["bob"][0], "127.0.0.1")
+
+    def test_per_address_limits_count_the_forwarded_clients(self):
+        # at most 2 per address: five users behind one proxy are five addresses
+        peers = [self.through("127.0.0.1", f"203.0.113.{i}") for i in range(5)]
+        self.assertTrue(all(p.reader.status == 101 and p.close_code() is None for p in peers))
+        # and one address through the proxy is still held to the limit
+        self.through("127.0.0.1", "203.0.113.0")
+        third = self.through("127.0.0.1", "203.0.113.0")
+        self.assertEqual([m["code"] for m in third.texts() if m["type"] == "bye"],
+                         ["too_many_connections"])
+
+    def test_without_the_option_the_header_is_ignored(self):
+        self.site = make_site(self.server, files=files())
+        user(self.server, "root")
+        self.through("127.0.0.1", "203.0.113.7", name="alice")
+        self.assertEqual(self.session_addresses()["alice"][0], "127.0.0.1")
+
+    def test_the_option(self):
+        from chat.server.tap import Options
+        options = Options()
+        options.parseOptions(["--lite", "--web-port", "tcp:8080", "--web-trusted-proxy",
+                              "127.0.0.1", "--web-trusted-proxy", "10.0.0.0/8"])
+        self.assertEqual(options["web-trusted-proxy"], ["127.0.0.1/32", "10.0.0.0/8"])
+        with self.assertRaises(SystemExit) as caught:
+            Options().parseOptions(["--lite", "--web-trusted-proxy", "proxy.example"])
+        self.assertIn("bad --web-trusted-proxy", str(caught.exception))
+
+
 class WebSocketProtocolTests(WebCase):
 
     def test_browser_and_native_client_talk(self):

@@ -118,6 +118,7 @@ class Options(usage.Options):
         self["admin"] = []
         self["web-port"] = []
         self["web-origin"] = []
+        self["web-trusted-proxy"] = []
 
     def opt_port(self, description):
         """Listen on this Twisted endpoint, e.g. tcp:5000 or
@@ -150,6 +151,14 @@ class Options(usage.Options):
         self["web-origin"].append(origin)
 
     opt_web_origin.__doc__ = " ".join(opt_web_origin.__doc__.split())
+
+    def opt_web_trusted_proxy(self, address):
+        """A reverse proxy in front of --web-port (an address or network, e.g. 127.0.0.1
+        or 10.0.0.0/8) whose X-Forwarded-For names the client for the per-address limits
+        and the admin's session list; repeatable [default: none, the header is ignored]."""
+        self["web-trusted-proxy"].append(address)
+
+    opt_web_trusted_proxy.__doc__ = " ".join(opt_web_trusted_proxy.__doc__.split())
 
     def opt_admin(self, name):
         """Give this account (existing or future) the admin role; may be repeated."""
@@ -194,6 +203,11 @@ class Options(usage.Options):
             self["web-origin"] = [normalise_origin(o) for o in self["web-origin"]]
         except ValueError as error:
             raise usage.UsageError(f"bad --web-origin: {error}") from None
+        from chat.server.web.proxies import parse_network
+        try:
+            self["web-trusted-proxy"] = [str(parse_network(a)) for a in self["web-trusted-proxy"]]
+        except ValueError as error:
+            raise usage.UsageError(f"bad --web-trusted-proxy: {error}") from None
         if self["irc-server-name"] is None:
             # --name may be "Our School" or 我们的学校: one ASCII word on IRC (a host name)
             word = irc_word(self["name"])
@@ -312,6 +326,7 @@ class ChatService(service.MultiService):
         self.web_origins = []
         self.metrics_description = None  # --metrics: /metrics and /health
         self.ready = False               # the state is loaded and the ports accept
+        self.web_trusted_proxies = []    # --web-trusted-proxy
 
     def privilegedStartService(self):
         # bind before dropping privileges and before the reactor runs, so that a port in use
@@ -357,7 +372,8 @@ class ChatService(service.MultiService):
         doors, files = [], None
         for description in self.web_descriptions:
             secure = description.lstrip().lower().startswith("ssl:")
-            site = make_site(self.server, self.web_origins, secure, files)
+            site = make_site(self.server, self.web_origins, secure, files,
+                             self.web_trusted_proxies)
             files = site.resource.files
             doors.append((description, site))
         return doors
@@ -508,6 +524,7 @@ def makeService(options):
     chat_service.web_descriptions = options["web-port"]
     chat_service.web_origins = options["web-origin"]
     chat_service.metrics_description = options["metrics"]
+    chat_service.web_trusted_proxies = options["web-trusted-proxy"]
     return chat_service
 
 

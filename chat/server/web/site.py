@@ -21,6 +21,7 @@ from twisted.protocols.policies import ProtocolWrapper
 from twisted.web import http, resource, server
 
 from chat.server.web.origins import OriginPolicy
+from chat.server.web.proxies import FORWARDED_FOR, TrustedProxies
 from chat.server.web.wsdoor import ChatWebSocketFactory
 
 log = Logger(namespace="chat.server.web.site")
@@ -143,10 +144,18 @@ class WebSocketDoor:
     idle timer go with it (the chat connection has its own heartbeat and registers its own
     producer), and the stream's protocol becomes the WebSocket's."""
 
-    def __init__(self, factory: ChatWebSocketFactory, origins: OriginPolicy, secure: bool):
+    def __init__(self, factory: ChatWebSocketFactory, origins: OriginPolicy, secure: bool,
+                 proxies: TrustedProxies = TrustedProxies()):
         self.factory = factory
         self.origins = origins
         self.secure = secure
+        self.proxies = proxies
+
+    def client_peer(self, request):
+        """The connection's peer, or the client a trusted proxy names (chat.server.web.proxies)."""
+        peer = request.getClientAddress()
+        forwarded = request.requestHeaders.getRawHeaders(FORWARDED_FOR) or ()
+        return self.proxies.peer(peer, [_text(value) for value in forwarded])
 
     def render(self, request):
         upgrade = (request.getHeader(b"Upgrade") or b"").lower()
@@ -158,7 +167,7 @@ class WebSocketDoor:
         refusal = self.origins.refusal(origin, _text(request.getHeader(b"Host")), self.secure)
         if refusal is not None:
             log.info("WebSocket from {peer} refused: {reason}",
-                     peer=_peer(request), reason=refusal)
+                     peer=_peer(self.client_peer(request)), reason=refusal)
             request.setResponseCode(403)
             return _plain(request, refusal + "\n")
         channel = request.channel
@@ -166,7 +175,9 @@ class WebSocketDoor:
         if transport is None:
             request.setResponseCode(426)
             return _plain(request, "WebSocket needs HTTP/1.1\n")
-        protocol = self.factory.buildProtocol(transport.getPeer())
+        peer = self.client_peer(request)
+        protocol = self.factory.buildProtocol(peer)
+        protocol.client_peer = peer             # what the chat connection's getPeer() says
         channel.setTimeout(None)
         transport.unregisterProducer()          # the HTTP channel was the stream's producer
         channel.transport = None
@@ -188,8 +199,7 @@ def _text(value):
     return None if value is None else value.decode("latin-1")
 
 
-def _peer(request) -> str:
-    peer = request.getClientAddress()
+def _peer(peer) -> str:
     return f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
 
 
@@ -245,8 +255,11 @@ class WebSite(server.Site):
         """No access log line per request (a page load is a dozen files)."""
 
 
-def make_site(chat_server, extra_origins=(), secure: bool = False, files=None) -> WebSite:
-    """The web door's factory for one ``--web-port``; ``secure`` for an ``ssl:`` one."""
+def make_site(chat_server, extra_origins=(), secure: bool = False, files=None,
+              trusted_proxies=()) -> WebSite:
+    """The web door's factory for one ``--web-port``; ``secure`` for an ``ssl:`` one;
+    ``trusted_proxies``: the ``--web-trusted-proxy`` networks."""
     factory = ChatWebSocketFactory(chat_server)
-    door = WebSocketDoor(factory, OriginPolicy(extra_origins), secure)
+    door = WebSocketDoor(factory, OriginPolicy(extra_origins), secure,
+                         TrustedProxies(trusted_proxies))
     return WebSite(WebRoot(load_files() if files is None else files, door), chat_server.clock)

@@ -115,7 +115,8 @@ class MessageTransport:
 
     # -- addresses
     def getPeer(self):
-        return self._below.getPeer()
+        # the client a trusted reverse proxy names (site.py, --web-trusted-proxy), else the stream's
+        return getattr(self._ws, "client_peer", None) or self._below.getPeer()
 
     def getHost(self):
         return self._below.getHost()
