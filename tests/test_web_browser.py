@@ -478,12 +478,46 @@ class BrowserUiTests(BrowserCase):
         driver.find_element(By.ID, "notice-send").click()
         notice = await bob.next_event("notice", timeout=10)
         self.assertEqual((notice["from"], notice["text"]), ("alice", "fire drill at 10"))
-        row[0].find_element(By.XPATH, ".//button[1]").click()       # Kick
+        row[0].find_element(By.XPATH, ".//td[last()]/button[1]").click()       # Kick
         prompt = await wait_until(lambda: driver.switch_to.alert, what="the reason prompt")
         prompt.send_keys("testing")
         prompt.accept()
         bye = await bob.next_event("bye", timeout=10)
         self.assertEqual((bye["code"], bye["message"]), ("kicked", "kicked by alice: testing"))
+
+        # bob's account looked up (Enter in the field): offline now, in #lobby, not banned
+        driver.find_element(By.ID, "info-user").send_keys("bob", Keys.ENTER)
+        def fields():
+            return driver.execute_script(
+                "const f = {}; for (const dt of document.querySelectorAll('#info-fields dt'))"
+                " f[dt.textContent] = dt.nextElementSibling.textContent; return f")
+        await wait_until(lambda: fields().get("Rooms") == "#lobby", what="bob's account")
+        self.assertTrue(fields()["Status"].startswith("last seen"), fields())
+        self.assertEqual(fields()["Banned"], "no")
+        self.assertFalse(driver.find_element(By.ID, "info-kick").is_displayed())   # not online
+        self.assertFalse(driver.find_element(By.ID, "info-unban").is_displayed())
+        driver.find_element(By.ID, "info-ban").click()
+        prompt = await wait_until(lambda: driver.switch_to.alert, what="the reason prompt")
+        prompt.send_keys("spam")
+        prompt.accept()
+        await wait_until(lambda: fields()["Banned"] == "yes: spam", what="the ban shown")
+        from tests.support.wire import RequestError
+        with self.assertRaises(RequestError) as refused:
+            await login_client(self.server.port, "bob", PASSWORDS["bob"], register=False)
+        self.assertEqual(refused.exception.code, "banned")
+        driver.find_element(By.ID, "info-unban").click()
+        await wait_until(lambda: fields()["Banned"] == "no", what="the unban shown")
+        bob = await self.native("bob", register=False)       # may log in again
+        # a notice to bob alone, from his account's view
+        await wait_until(lambda: driver.find_element(By.ID, "sessions-refresh").click() or [
+            r for r in driver.find_elements(By.CSS_SELECTOR, "#sessions-body tr") if r.text.startswith("bob")],
+            what="bob's new session")
+        driver.find_element(By.CSS_SELECTOR, "#sessions-body tr:nth-child(2) button.link").click()
+        await wait_until(lambda: driver.find_element(By.ID, "info-notice").is_displayed(), what="bob online")
+        driver.find_element(By.ID, "notice-text").send_keys("only to bob")
+        driver.find_element(By.ID, "info-notice").click()
+        notice = await bob.next_event("notice", timeout=10)
+        self.assertEqual((notice["text"], notice.get("to")), ("only to bob", "bob"))
 
     async def test_notification_while_the_tab_is_hidden(self):
         bob = await self.native("bob")

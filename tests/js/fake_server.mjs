@@ -11,6 +11,16 @@ export class FakeServer {
     this.uploads = new Map();     // request id -> {remaining, chunks}
     this.bodyFrames = 0;
     this.files = new Map();       // file id -> bytes (what a download sends)
+    this.stored = new Map();      // sha256 -> chunks an upload brought (kept across links)
+    this.breakAfter = null;       // close the socket after this many body bytes (either way)
+    this.bodyBytes = 0;           // body bytes received, all uploads
+  }
+  storedBytes(sha) { return (this.stored.get(sha) || []).reduce((n, c) => n + c.length, 0); }
+  // a link cut in the middle: the socket closes as a lost connection does
+  cut(socket) {
+    this.breakAfter = null;
+    socket.readyState = 3;
+    setTimeout(() => socket.onclose?.({ code: 1006 }), 0);
   }
   socketClass() {
     const server = this;
@@ -46,9 +56,12 @@ export class FakeServer {
       case "read": return ok({});
       case "file_offer":
         this.offer = req;
-        return ok({ file: { id: 7, name: req.name, size: req.size }, offset: 0 });
+        this.offers = (this.offers || 0) + 1;
+        if (!this.stored.has(req.sha256)) this.stored.set(req.sha256, []);
+        return ok({ file: { id: 7, name: req.name, size: req.size }, offset: this.storedBytes(req.sha256) });
       case "upload":
-        this.uploads.set(req.id, { remaining: req.body, chunks: [], socket });
+        this.uploads.set(req.id, { remaining: req.body, chunks: this.stored.get(this.offer.sha256), socket,
+                                   offset: req.offset });
         return undefined;                           // the ok comes after the body
       case "cancel": {
         const upload = this.uploads.get(req.request);
@@ -60,13 +73,20 @@ export class FakeServer {
       }
       case "download": {
         const bytes = this.files.get(req.file);
+        const offset = req.offset || 0;
+        const chunk = this.downloadChunk || 1000;
         this.downloading = req.id;
-        socket.push({ type: "ok", id: req.id, data: { file: { id: req.file }, offset: 0 }, body: bytes.length });
-        for (let i = 0; i < bytes.length; i += 1000) {
-          const frame = new Uint8Array(5 + Math.min(1000, bytes.length - i));
+        this.downloads = [...(this.downloads || []), offset];
+        socket.push({ type: "ok", id: req.id, data: { file: { id: req.file }, offset }, body: bytes.length - offset });
+        for (let i = offset; i < bytes.length; i += chunk) {
+          if (this.breakAfter !== null && i - offset >= this.breakAfter) {
+            setTimeout(() => this.cut(socket), 0);       // after the frames pushed so far
+            return undefined;
+          }
+          const frame = new Uint8Array(5 + Math.min(chunk, bytes.length - i));
           frame[0] = 1;
           new DataView(frame.buffer).setUint32(1, req.id);
-          frame.set(bytes.subarray(i, i + 1000), 5);
+          frame.set(bytes.subarray(i, i + chunk), 5);
           socket.pushBinary(frame);
         }
         return undefined;
@@ -93,9 +113,15 @@ FakeServer.prototype.bodyFrame = function bodyFrame(socket, frame) {
   const id = new DataView(bytes.buffer, bytes.byteOffset).getUint32(1);
   this.bodyFrames += 1;
   const upload = this.uploads.get(id);
-  if (!upload) return;                   // a cancelled request's frames: dropped
+  if (!upload || socket.readyState !== 1) return;    // a cancelled request's frames: dropped
   upload.chunks.push(bytes.slice(5));
   upload.remaining -= bytes.length - 5;
+  this.bodyBytes += bytes.length - 5;
+  if (this.breakAfter !== null && this.bodyBytes >= this.breakAfter) {
+    this.uploads.delete(id);
+    this.cut(socket);
+    return;
+  }
   if (upload.remaining <= 0) {
     this.uploads.delete(id);
     let size = 0;

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Session } from "../../chat/server/web/static/js/session.js";
-import { Transfers } from "../../chat/server/web/static/js/files.js";
+import { PIECE, Transfers } from "../../chat/server/web/static/js/files.js";
 import { sha256Hex } from "../../chat/server/web/static/js/sha256.js";
 import { FakeServer, until } from "./fake_server.mjs";
 
@@ -76,5 +76,70 @@ test("a download is checked against its SHA-256", async () => {
   server.files.set(4, data);
   await assert.rejects(transfers.fetch({ id: 4, name: "e.bin", size: data.length, sha256: "0".repeat(64) }),
                        (error) => error.code === "checksum");
+  session.stop();
+});
+
+const waitFor = async (f, what, ms = 5000) => {
+  for (const end = Date.now() + ms; Date.now() < end;) { if (f()) return; await new Promise((r) => setTimeout(r, 5)); }
+  throw new Error(`timed out: ${what}`);
+};
+
+test("an upload cut by a lost connection goes on from the server's offset after the reconnect", async () => {
+  const { server, session, transfers, changes } = await setUp();
+  session.backoff = 20;                               // reconnect at once
+  const data = bytes(600000);
+  server.breakAfter = 200000;                         // the link breaks in the middle
+  const item = await transfers.send("#lobby", new Blob([data]), { name: "r.bin" });
+  assert.equal(item.state, "done");
+  assert.deepEqual(server.uploaded, data);
+  assert.equal(server.offers, 2);                     // offered again after the reconnect ...
+  const uploads = server.requests.filter((r) => r.type === "upload");
+  assert.equal(uploads.length, 2);
+  assert.equal(uploads[0].offset, 0);
+  assert.ok(uploads[1].offset >= 200000, uploads[1].offset);   // ... and not sent from 0 again
+  assert.equal(uploads[1].body, data.length - uploads[1].offset);
+  assert.equal(server.bodyBytes, data.length);         // every byte once
+  assert.ok(changes.some((c) => c[0] && c[0][0] === "waiting"), "shown as waiting");
+  session.stop();
+});
+
+test("a download cut by a lost connection asks for the rest and checks the whole", async () => {
+  const { server, session, transfers } = await setUp();
+  session.backoff = 20;
+  const data = bytes(50000);
+  server.files.set(5, data);
+  server.breakAfter = 20000;
+  const blob = await transfers.fetch({ id: 5, name: "r.bin", size: data.length, sha256: sha256Hex(data) });
+  assert.deepEqual(new Uint8Array(await blob.arrayBuffer()), data);
+  assert.equal(server.downloads.length, 2);
+  assert.equal(server.downloads[0], 0);
+  assert.equal(server.downloads[1], 20000);           // from the bytes it had
+  session.stop();
+});
+
+test("a transfer waiting for the connection ends when the session stops for good", async () => {
+  const { server, session, transfers } = await setUp();
+  session.backoff = 60000;                            // no reconnect within the test
+  const data = bytes(50000);
+  server.files.set(6, data);
+  server.breakAfter = 10000;
+  const running = transfers.fetch({ id: 6, name: "s.bin", size: data.length, sha256: sha256Hex(data) });
+  await waitFor(() => transfers.items[0]?.state === "waiting", "waiting");
+  session.stop();                                     // a logout, a kick
+  await assert.rejects(running, (error) => error.code === "link_lost");
+  assert.equal(transfers.items[0].state, "failed");
+});
+
+test("a large download holds at most one piece in the script's memory", async () => {
+  const { server, session, transfers } = await setUp();
+  const size = 3 * PIECE + 12345;
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i += 4096) data[i] = i & 255;
+  server.files.set(8, data);
+  server.downloadChunk = 262144;
+  const blob = await transfers.fetch({ id: 8, name: "big.bin", size, sha256: sha256Hex(data) });
+  assert.equal(blob.size, size);
+  assert.ok(transfers.held <= PIECE + 262144, `${transfers.held} bytes held at once`);
+  assert.deepEqual(new Uint8Array(await blob.arrayBuffer()), data);
   session.stop();
 });

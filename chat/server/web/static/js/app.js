@@ -259,6 +259,12 @@ export class App {
     $("open-admin").addEventListener("click", () => this.openAdmin());
     $("sessions-refresh").addEventListener("click", () => this.loadSessions());
     $("notice-send").addEventListener("click", () => this.sendNotice());
+    $("info-look").addEventListener("click", () => this.lookUp());
+    $("info-user").addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); this.lookUp(); } });
+    $("info-notice").addEventListener("click", () => this.sendNotice(this.shownUser?.name));
+    $("info-kick").addEventListener("click", () => this.kick(this.shownUser.name, "kick"));
+    $("info-ban").addEventListener("click", () => this.kick(this.shownUser.name, "ban"));
+    $("info-unban").addEventListener("click", () => this.unban(this.shownUser.name));
     for (const list of ["room-list", "private-list", "people-list"]) this.listKeys($(list));
     document.addEventListener("keydown", (e) => {
       if (e.key === "Escape") this.closePanels();
@@ -524,6 +530,7 @@ export class App {
       if (item.state === "hashing") label = t("hashing", { name: item.name });
       else if (item.state === "failed") label = t("transfer_failed", { name: item.name, message: errorText(item.error) });
       else if (item.state === "cancelled") label = t("transfer_cancelled", { name: item.name });
+      else if (item.state === "waiting") label = t("transfer_waiting", { name: item.name });
       else if (item.state === "done") label = item.direction === "up" ? t("upload_done", { name: item.name }) : item.name;
       else label = t(item.direction === "up" ? "uploading" : "downloading", { name: item.name });
       const running = !["done", "failed", "cancelled"].includes(item.state);
@@ -753,20 +760,62 @@ export class App {
 
   openAdmin() {
     $("admin-status").textContent = "";
+    $("known-users").replaceChildren(...[...this.session.users.keys()].sort().map((name) => el("option", { value: name })));
     $("admin-dialog").showModal();
     this.loadSessions();
   }
 
   async loadSessions() {
     const body = $("sessions-body");
+    const me = this.session.me.name;
     try {
       const data = await this.session.request("sessions");
       body.replaceChildren(...data.sessions.map((s) => el("tr", {},
-        el("td", { text: s.user }), el("td", { text: `${s.address}` }), el("td", { text: s.client || "" }),
+        el("td", {}, el("button", { type: "button", class: "link", text: s.user, "aria-label": `${t("look_up")}: ${s.user}`,
+                                    onclick: () => this.lookUp(s.user) })),
+        el("td", { text: `${s.address}` }), el("td", { text: s.client || "" }),
         el("td", { text: `${s.idle} s` }),
-        el("td", {}, s.user === this.session.me.name ? null : el("button", { type: "button", text: t("kick"), onclick: () => this.kick(s.user, "kick") }),
-                     s.user === this.session.me.name ? null : el("button", { type: "button", text: t("ban"), onclick: () => this.kick(s.user, "ban") })))));
+        el("td", {}, s.user === me ? null : el("button", { type: "button", text: t("kick"), onclick: () => this.kick(s.user, "kick") }),
+                     s.user === me ? null : el("button", { type: "button", text: t("ban"), onclick: () => this.kick(s.user, "ban") })))));
     } catch (error) { $("admin-status").textContent = errorText(error); }
+  }
+
+  // An account as user_info tells it: state, rooms, sessions; kick, ban, unban, a notice
+  async lookUp(name = $("info-user").value) {
+    name = (name || "").trim().replace(/^@/, "");
+    if (!name) return;
+    $("info-user").value = name;
+    try {
+      const data = await this.session.request("user_info", { user: name });
+      this.shownUser = data.user;
+      this.renderUserInfo();
+    } catch (error) {
+      this.shownUser = null;
+      $("user-info").hidden = true;
+      $("admin-status").textContent = errorText(error);
+    }
+  }
+
+  renderUserInfo() {
+    const u = this.shownUser;
+    if (!u) { $("user-info").hidden = true; return; }
+    const me = u.name === this.session.me.name;
+    const status = u.online ? t("online") : (u.last_seen ? t("last_seen", { t: when(u.last_seen) }) : t("never_seen"));
+    const sessions = (u.sessions || []).map((s) => `${s.address} (${s.client || "?"})`).join(", ");
+    const fields = [
+      [t("user"), u.name + (u.admin ? ` · ${t("me_admin")}` : "")],
+      [t("status"), status],
+      [t("created"), u.created ? when(u.created) : ""],
+      [t("banned_field"), u.banned ? (u.ban_reason ? t("banned_yes_reason", { reason: u.ban_reason }) : t("banned_yes")) : t("banned_no")],
+      [t("rooms"), (u.rooms || []).map((r) => `#${r}`).join(" ")],
+      [t("sessions"), sessions || "—"],
+    ];
+    $("info-fields").replaceChildren(...fields.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", { text: value })]));
+    $("info-kick").hidden = me || !u.online;
+    $("info-ban").hidden = me || u.banned;
+    $("info-unban").hidden = !u.banned;
+    $("info-notice").hidden = !u.online;
+    $("user-info").hidden = false;
   }
 
   async kick(user, kind) {
@@ -774,16 +823,26 @@ export class App {
     if (reason === null) return;
     try {
       const data = await this.session.request(kind, { user, reason });
-      $("admin-status").textContent = t("kicked_user", { user, n: data.closed });
+      $("admin-status").textContent = t(kind === "ban" ? "banned_user" : "kicked_user", { user, n: data.closed });
       this.loadSessions();
+      if (this.shownUser && this.shownUser.name === user) this.lookUp(user);
     } catch (error) { $("admin-status").textContent = errorText(error); }
   }
 
-  async sendNotice() {
-    const text = $("notice-text").value.trim();
-    if (!text) return;
+  async unban(user) {
     try {
-      const data = await this.session.request("notice", { text });
+      await this.session.request("unban", { user });
+      $("admin-status").textContent = t("unbanned_user", { user });
+      if (this.shownUser && this.shownUser.name === user) this.lookUp(user);
+    } catch (error) { $("admin-status").textContent = errorText(error); }
+  }
+
+  // to everybody, or (`to`) to every connection of one user
+  async sendNotice(to = null) {
+    const text = $("notice-text").value.trim();
+    if (!text) { $("notice-text").focus(); return; }
+    try {
+      const data = await this.session.request("notice", to ? { text, to } : { text });
       $("admin-status").textContent = t("notice_sent", { n: data.delivered });
       $("notice-text").value = "";
     } catch (error) { $("admin-status").textContent = errorText(error); }

@@ -48,6 +48,12 @@ const STRINGS = {
     unread_badge: "{n} unread", sticker_set_faces: "Faces", sticker_set_animals: "Animals",
     sticker_set_words: "Words", file_label: "File {name}, {size}", message_from: "{from}, {time}",
     leave_confirm: "Leave {room}?", search: "Search", search_found: "{n} found", kicked_user: "{user}: {n} connections closed",
+    kicked_user_one: "{user}: 1 connection closed", banned_user: "{user} banned; {n} connections closed",
+    banned_user_one: "{user} banned; 1 connection closed", unbanned_user: "{user} may log in again.",
+    user_lookup: "A user", look_up: "Look up", status: "Status", created: "Account made",
+    banned_field: "Banned", banned_yes: "yes", banned_yes_reason: "yes: {reason}", banned_no: "no",
+    notice_to_user: "Send the notice to this user",
+    transfer_waiting: "{name}: waiting for the connection, then on from where it stopped",
   },
   zh: {
     app_title: "聊天", username: "用户名", password: "密码", password_again: "再次输入密码",
@@ -88,6 +94,11 @@ const STRINGS = {
     sticker_set_faces: "表情脸", sticker_set_animals: "动物", sticker_set_words: "文字",
     file_label: "文件 {name}，{size}", message_from: "{from}，{time}",
     leave_confirm: "退出 {room}？", search: "搜索", search_found: "找到 {n} 条", kicked_user: "{user}：已关闭 {n} 个连接",
+    banned_user: "已封禁 {user}，关闭了 {n} 个连接", unbanned_user: "{user} 可以重新登录了。",
+    user_lookup: "查询用户", look_up: "查询", status: "状态", created: "注册时间",
+    banned_field: "封禁", banned_yes: "是", banned_yes_reason: "是：{reason}", banned_no: "否",
+    notice_to_user: "把通知发给这个用户",
+    transfer_waiting: "{name}：等待连接恢复，然后从中断处继续",
   },
 };
 

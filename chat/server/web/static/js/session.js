@@ -477,6 +477,28 @@ export class Session extends EventTarget {
     return this.avatars.get(name);
   }
 
+  // Resolves once the session is online (at once if it is); rejects when it stops for good
+  // (a logout, a kick, a ban) or `signal` aborts.
+  whenOnline(signal = null) {
+    if (this.state === "online") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (error) => {
+        this.removeEventListener("state", listener);
+        if (signal) signal.removeEventListener("abort", aborted);
+        if (error) reject(error); else resolve();
+      };
+      const listener = (e) => {
+        if (e.detail.state === "online") done();
+        else if (e.detail.state === "stopped") done(new LinkLost("stopped"));
+      };
+      const aborted = () => done(Object.assign(new Error("cancelled"), { code: "cancelled" }));
+      if (this.stopped) return done(new LinkLost("stopped"));
+      this.addEventListener("state", listener);
+      if (signal) signal.addEventListener("abort", aborted);
+      return undefined;
+    });
+  }
+
   request(type, fields = {}, options = {}) {
     if (!this.link || this.state !== "online") return Promise.reject(new LinkLost("offline"));
     return this.link.request(type, fields, options);
