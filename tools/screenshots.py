@@ -139,7 +139,7 @@ def run(base: str, port: int) -> int:
 
     from chat.qtclient import stickers, theme
     from chat.qtclient.app import ChatApp
-    from chat.qtclient.errors import describe_reason
+    from chat.qtclient.errors import describe_bye, describe_reason
     from chat.qtclient.settings import Settings
     from chat.qtclient.widgets.messages import show_image
     from chat.qtclient.widgets.settings_dialog import SettingsDialog
@@ -353,7 +353,28 @@ def run(base: str, port: int) -> int:
         put(image, login, centred(size, login))
         save(image, "login-guest", lang, theme_name, size)
         login.guest.setChecked(False)
+        # thrown out by an admin: back at the login window, which says why (defect 6)
+        login.user.setText("carol")
+        login.reset_after_logout(describe_bye(alice.translator, "kicked", "kicked by alice: "
+                                              + ("testing" if lang == "en" else "测试")))
+        login.adjustSize()
+        yield sleep(0.2)
+        image = screen(size, theme_name)
+        put(image, login, centred(size, login))
+        save(image, "login-kicked", lang, theme_name, size)
+        login._clear_error()
         login.hide()
+        # the very first start: no language saved yet (defect 1), the preselected one first
+        from chat.qtclient.widgets.language import LanguageDialog
+        dialog = LanguageDialog(preselected=lang)
+        dialog.show()
+        dialog.adjustSize()
+        yield sleep(0.2)
+        image = screen(size, theme_name)
+        put(image, dialog, centred(size, dialog))
+        save(image, "language", lang, theme_name, size)
+        dialog.hide()
+        dialog.deleteLater()
         # the room
         a.select("#lobby")
         yield sleep(0.4)

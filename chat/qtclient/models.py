@@ -79,8 +79,9 @@ class ChatItem:
         if self.template is not None:
             key, params = self.template
             if "users" in params:
-                from chat.qtclient.wording import name_list
+                from chat.qtclient.wording import han_spacing, name_list
                 params = dict(params, who=name_list(translator.tr, params["users"]))
+                return han_spacing(translator.tr(key, **params))
             return translator.tr(key, **params)
         return self.text
 

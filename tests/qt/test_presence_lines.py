@@ -118,7 +118,7 @@ def test_the_lines_follow_the_language(qtbot, state):
     view.doItemsLayout()
     assert view.row_layout(0).doc.toPlainText().endswith("carol, dave and 2 others came online.")
     state.translator.set_language("zh")
-    assert view.row_layout(0).doc.toPlainText().endswith("carol、dave 和另外 2 人 上线了。")
+    assert view.row_layout(0).doc.toPlainText().endswith("carol、dave 和另外 2 人上线了。")
 
 
 def test_a_real_server_says_who_came_and_went(qtbot, server):
