@@ -470,6 +470,40 @@ class BrowserUiTests(BrowserCase):
         event = await bob.next_event("message", timeout=10, match=from_alice)
         self.assertEqual(event["msg"]["burn"], 5)
 
+    async def test_search_a_sticker_and_read_marks(self):
+        bob = await self.native("bob")
+        driver = self.browser()
+        await self.sign_in(driver, "alice")
+        await bob.send_message("#lobby", "the quick brown fox", cid="s-1")
+        await bob.send_message("#lobby", "a lazy dog", cid="s-2")
+        await self.wait_text(driver, "a lazy dog")
+        # search: only what matches is shown, with how many were found
+        driver.find_element(By.ID, "search").send_keys("FOX")
+        await wait_until(lambda: self.log_texts(driver) == ["the quick brown fox"],
+                         what="only the match shown")
+        self.assertEqual(driver.find_element(By.ID, "search-count").text, "1 found")
+        driver.find_element(By.ID, "search").send_keys(Keys.ESCAPE)
+        await wait_until(lambda: "a lazy dog" in self.log_texts(driver), what="all shown again")
+        # a sticker: one click sends it, bob gets a file message, the browser shows it large
+        driver.find_element(By.ID, "sticker-button").click()
+        choice = await wait_until(lambda: driver.find_element(
+            By.CSS_SELECTOR, "#sticker-grid button.sticker-choice"), what="the stickers")
+        choice.click()
+        event = await bob.next_event("message", timeout=15, match=from_alice)
+        self.assertEqual(event["msg"]["file"]["mime"], "image/png; sticker")   # the mark
+        await wait_until(lambda: driver.find_element(
+            By.CSS_SELECTOR, "#log .msg.sticker img.sticker-img").get_attribute("src"),
+            what="the sticker drawn")
+        # read marks: alice's private message shows "read" once bob has read it
+        await self.open_conv(driver, "@bob")
+        self.type_message(driver, "did you see it?")
+        event = await bob.next_event("message", timeout=10, match=from_alice)
+        self.assertEqual(driver.find_elements(By.CSS_SELECTOR, "#log .read-mark"), [])
+        await bob.request("read", conv="@alice", up_to=event["msg"]["id"])
+        mark = await wait_until(lambda: driver.find_element(By.CSS_SELECTOR, "#log .read-mark"),
+                                what="the read mark")
+        self.assertEqual(mark.text, "✓ read")
+
     async def test_admin_notice_and_kick(self):
         driver = self.browser()
         await self.sign_in(driver, "alice")         # the first account is an admin
