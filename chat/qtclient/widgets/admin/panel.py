@@ -15,6 +15,7 @@ password of the login).
 
 import time
 
+from PyQt6 import sip
 from PyQt6.QtCore import QEvent, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
     QApplication, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QTabWidget, QVBoxLayout,
@@ -119,12 +120,17 @@ class AdminPanel(QWidget):
 
     # ------------------------------------------------------------------ running requests
     def run(self, d, done):
-        """``done(result)`` once ``d`` fires; a failure is shown, not raised (fires None)."""
+        """``done(result)`` once ``d`` fires; a failure is shown, not raised (fires None).
+        An answer that comes after the panel was closed (its widgets deleted) is dropped."""
+        def succeeded(result):
+            return None if sip.isdeleted(self.status) else done(result)
+
         def failed(failure):
             exc = failure.value              # not the Failure: its traceback would stay alive
-            self.report(lambda: describe_error(self.translator, exc), error=True)
+            if not sip.isdeleted(self.status):
+                self.report(lambda: describe_error(self.translator, exc), error=True)
             return None
-        return d.addCallbacks(done, failed)
+        return d.addCallbacks(succeeded, failed)
 
     def report(self, text, error: bool = False) -> None:
         """Show the outcome of the last action in the status line: ``text()`` gives it in
