@@ -145,8 +145,11 @@ def run(base: str, port: int) -> int:
     from chat.qtclient.widgets.settings_dialog import SettingsDialog
 
     os.makedirs(OUT, exist_ok=True)
-    for name in os.listdir(OUT):              # what an older run made, gone states too
-        if name.endswith(".png"):
+    # what an older run of this script made, gone states too; not the other renderers'
+    # (tools/web_screenshots.py: web-*; the guest windows: *-window.png)
+    for name in os.listdir(OUT):
+        if name.endswith(".png") and not name.startswith("web-") \
+                and not name.endswith("-window.png"):
             os.remove(os.path.join(OUT, name))
     files = os.path.join(base, "files")
     os.makedirs(files)
