@@ -110,6 +110,17 @@ def test_a_pasted_picture_gets_a_card_and_arrives(qtbot, server, tmp_dir):
         assert QImage(local_image(received(bob.state, name)[0])).size() == image.size()
         qtbot.waitUntil(lambda: card.msg_id is not None, timeout=10000)
         assert len(cards(alice.state)) == 1
+        # a file copied in a file manager and pasted: its card too
+        report = os.path.join(tmp_dir, "report.pdf")
+        with open(report, "wb") as f:
+            f.write(os.urandom(5000))
+        copied = QMimeData()
+        copied.setUrls([QUrl.fromLocalFile(report)])
+        QApplication.clipboard().setMimeData(copied)
+        qtbot.keyClick(a_main.input.editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+        assert [c.file["name"] for c in cards(alice.state)][-1] == "report.pdf"
+        assert a_main.input.text() == ""
+        qtbot.waitUntil(lambda: bool(received(bob.state, "report.pdf")), timeout=10000)
     finally:
         QApplication.clipboard().clear()
         close(alice, bob)
