@@ -56,6 +56,7 @@ class ChatState(QObject):
         self.clock = clock
         self.conversations = ConversationsModel(self)
         self.users = UsersModel(self)
+        self._users_loaded = False               # every page of the people list is in
         self.transfers = TransfersModel(self)
         self.logs: dict[str, MessagesModel] = {}
         self.current = ""
@@ -447,6 +448,8 @@ class ChatState(QObject):
             self.conversations.ensure("#" + room.name, room.topic)
 
     def _load_users(self, after: str = None) -> None:
+        if after is None:
+            self._users_loaded = False     # until the last page: nobody is "new" meanwhile
         d = self.session.users(after=after)
 
         def got(data):
@@ -461,6 +464,8 @@ class ChatState(QObject):
                     self.fetch_avatar(u["name"])
             if data.get("more") and data.get("users"):
                 self._load_users(data["users"][-1]["name"])
+            else:
+                self._users_loaded = True
         d.addCallbacks(got, lambda f: None)
 
     def fetch_avatar(self, user: str) -> None:
@@ -687,6 +692,13 @@ class ChatState(QObject):
         for change in event.get("changes", []):
             if change["user"].casefold() != me:
                 went[bool(change["online"])].append(change["user"])
+        if self._users_loaded and self.conversations.get(LOBBY) is not None:
+            # someone our complete list of people does not know yet has just registered (or
+            # is a guest): they joined the lobby, as a chat app says of a newcomer
+            new = [u for u in went[True] if self.users.get(u) is None]
+            if new:
+                went[True] = [u for u in went[True] if u not in new]
+                self._group_line(LOBBY, "msg_joined", new, room=LOBBY[1:])
         for online, users in went.items():
             if not users:
                 continue
