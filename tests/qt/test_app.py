@@ -6,7 +6,7 @@ language switch, and a reconnect after the server restarts."""
 import hashlib
 import os
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QRect, Qt
 from PyQt6.QtGui import QColor, QImage
 
 from chat.qtclient.app import ChatApp
@@ -143,9 +143,9 @@ def test_file_with_progress_and_image_inline(qtbot, server, tmp_dir):
         picture = [i for i in bob.state.log("#lobby").items if i.is_image][0]
         row = bob.state.log("#lobby").row_of_id(picture.msg_id)
         b_main.view.scrollToBottom()
-        qtbot.wait(50)
+        qtbot.waitUntil(lambda: (b_main.view.action_rect(row, "image") or QRect()).height()
+                        > 50, timeout=5000)                   # laid out, on the screen
         rect = b_main.view.action_rect(row, "image")
-        assert rect is not None and rect.height() > 50
         grabbed = b_main.view.viewport().grab().toImage()
         centre = grabbed.pixelColor(rect.center())
         assert centre.blue() > 150 and centre.red() < 120    # the picture itself is painted

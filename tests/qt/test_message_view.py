@@ -267,9 +267,9 @@ def test_near_top_when_scrolled_up_and_position_kept_when_older_rows_arrive(qtbo
     qtbot.waitUntil(lambda: bar.value() == bar.maximum() and view.at_bottom(), timeout=2000)
     # scrolled up a little: a new row does not move the view
     bar.setValue(bar.maximum() - 1000)
-    value = bar.value()
+    value, maximum = bar.value(), bar.maximum()
     model.append(ChatItem(M, "newer", "bob", ts(0, 9), 301))
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: bar.maximum() > maximum, timeout=2000)     # laid out with it
     assert bar.value() == value and not view.at_bottom()
     # older rows at the top: what the user looks at stays in place
     from_bottom = bar.maximum() - bar.value()

@@ -95,14 +95,19 @@ def test_one_click_sends_and_the_other_side_shows_its_own_copy(qtbot, server, tm
         assert got.picture == cat.path and got.transfer is None      # nothing downloaded
         assert not os.path.isdir(os.path.join(tmp_dir, "images-bob")) or \
             not os.listdir(os.path.join(tmp_dir, "images-bob"))
+        # bob may hear of the message before alice hears that her upload is complete: the
+        # second one starts once the server has every byte of the first
+        ups = [t for t in alice.state.transfers.rows if t.direction == "up"]
+        assert len(ups) == 1
+        qtbot.waitUntil(lambda: ups[0].state.value == "done", timeout=10000)
         # the same sticker again: a new message, the bytes are not sent again
         qtbot.mouseClick(a_main.input.sticker_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(panel.isVisible, timeout=5000)
         qtbot.mouseClick(panel.buttons[cat.path], Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: len([i for i in bob.state.log("#lobby").items if i.file]) == 2,
                         timeout=10000)
         ups = [t for t in alice.state.transfers.rows if t.direction == "up"]
         assert len(ups) == 2
-        # bob may hear of the message before alice hears that her offer is complete
         qtbot.waitUntil(lambda: ups[1].state.value == "done", timeout=10000)
         assert ups[1].resumed_from == ups[1].size        # the server had every byte
     finally:
