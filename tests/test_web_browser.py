@@ -145,8 +145,13 @@ class BrowserChatTests(BrowserCase):
         await wait_until(lambda: "1 unread" in (driver.find_element(
             By.CSS_SELECTOR, '#private-list [data-conv="@bob"]').get_attribute("aria-label") or ""),
             what="the unread count in the entry's label")
-        entry = driver.find_element(By.CSS_SELECTOR, '#private-list [data-conv="@bob"]')
-        entry.send_keys(Keys.ENTER)
+        def press_enter():
+            # found again on each try: a redraw between finding and typing (presence, a
+            # count) leaves a stale or not yet interactable element
+            entry = driver.find_element(By.CSS_SELECTOR, '#private-list [data-conv="@bob"]')
+            entry.send_keys(Keys.ENTER)
+            return True
+        await wait_until(press_enter, what="Enter on @bob's entry")
         await self.wait_text(driver, "a secret")
         await wait_until(lambda: not driver.find_elements(
             By.CSS_SELECTOR, '#private-list [data-conv="@bob"] .badge'), what="the badge to go")
