@@ -64,8 +64,13 @@ class BrowserCase(unittest.TestCase):
     def _no_console_errors(self, driver):
         # a script error or a Content-Security-Policy refusal shows here
         # (a WebSocket refused while the server is down is the browser's network log)
-        errors = [e for e in console_errors(driver) if "ERR_CONNECTION_REFUSED" not in e]
+        allowed = ["ERR_CONNECTION_REFUSED", *self.console_allowed]
+        errors = [e for e in console_errors(driver)
+                  if not any(text in e for text in allowed)]
         self.assertEqual(errors, [], "errors in the browser's console")
+
+    # network-log lines a test causes on purpose (never a script error)
+    console_allowed = ()
 
     async def native(self, name, register=True):
         client = await login_client(self.server.port, name, PASSWORDS[name], register=register)
@@ -165,6 +170,9 @@ class BrowserChatTests(BrowserCase):
         bob = await self.native("bob")
         driver = self.browser()
         await self.sign_in(driver, "alice")
+        # the test closes the socket while the server's ok is on its way: Chromium's network
+        # log may say so (seen once in CI); that is the break under test, not a script error
+        self.console_allowed = ("Data frame received after close",)
         # the send goes out, then the link breaks before its ok can be read
         driver.execute_script(
             "const s = chatApp.session; s.send('#lobby', 'sent across a break');"
