@@ -517,6 +517,34 @@ class BrowserUiTests(BrowserCase):
                                 what="the read mark")
         self.assertEqual(mark.text, "✓ read")
 
+    async def test_presence_online_then_last_seen(self):
+        bob = await self.native("bob")
+        driver = self.browser()
+        await self.sign_in(driver, "alice")
+
+        def bob_entry():
+            # found anew each time: the list is redrawn on every presence change
+            return driver.find_element(By.CSS_SELECTOR, '#people-list li[data-user="bob"]')
+
+        def bob_online():
+            return bool(bob_entry().find_elements(By.CSS_SELECTOR, ".dot.on"))
+
+        await wait_until(bob_online, what="bob shown online")
+        self.assertIn("online", bob_entry().get_attribute("aria-label"))
+        await wait_until(lambda: driver.find_element(By.ID, "online-count").get_attribute("textContent").strip()
+                         == "(2 online)", what="two online")
+        await bob.abort()
+        self.natives.remove(bob)
+        await wait_until(lambda: not bob_online(), timeout=15, what="bob shown offline")
+        label = bob_entry().get_attribute("aria-label")
+        self.assertIn("last seen", label)
+        await wait_until(lambda: driver.find_element(By.ID, "online-count").get_attribute("textContent").strip()
+                         == "(1 online)", what="one online")
+        # offline people sort after the online ones (alice herself)
+        names = [e.get_attribute("data-user") for e in
+                 driver.find_elements(By.CSS_SELECTOR, "#people-list li")]
+        self.assertEqual(names, ["alice", "bob"])
+
     async def test_admin_notice_and_kick(self):
         driver = self.browser()
         await self.sign_in(driver, "alice")         # the first account is an admin
