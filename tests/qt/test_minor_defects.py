@@ -6,7 +6,7 @@ import os
 
 import pytest
 from PyQt6.QtCore import QPoint, QPointF, Qt, QTimer
-from PyQt6.QtGui import QColor, QImage, QWheelEvent
+from PyQt6.QtGui import QColor, QImage, QNativeGestureEvent, QPointingDevice, QWheelEvent
 from PyQt6.QtWidgets import QApplication
 
 from chat.qtclient.i18n import Translator
@@ -83,6 +83,36 @@ def test_image_viewer_opens_fitted_and_zooms_with_the_wheel(qtbot, tmp_path):
     little = ImageViewer(small)
     qtbot.addWidget(little)
     assert little.zoom == 1.0 and little.label.pixmap().width() == 100
+
+
+def pinch(widget, value: float) -> None:
+    """A touchpad's pinch as Qt delivers it (macOS, Wayland): a zoom native gesture whose
+    value is the change of scale (0.5 = half as big again)."""
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QNativeGestureEvent(
+        Qt.NativeGestureType.ZoomNativeGesture, QPointingDevice.primaryPointingDevice(), 2,
+        centre, centre, QPointF(widget.mapToGlobal(centre.toPoint())), value, QPointF(0, 0))
+    QApplication.sendEvent(widget, event)
+
+
+@OFFSCREEN
+def test_image_viewer_zooms_with_a_pinch(qtbot, tmp_path):
+    path = str(tmp_path / "big.png")
+    image = QImage(3000, 2000, QImage.Format.Format_RGB32)
+    image.fill(QColor("#30a46c"))
+    image.save(path)
+    viewer = ImageViewer(path)
+    qtbot.addWidget(viewer)
+    viewer.resize(800, 600)
+    viewer.show()
+    qtbot.waitExposed(viewer)
+    fitted = viewer.zoom
+    pinch(viewer.scroll.viewport(), 0.5)                       # fingers apart: bigger
+    assert not viewer.fitted and viewer.zoom == pytest.approx(fitted * 1.5)
+    QApplication.processEvents()
+    assert viewer.label.pixmap().width() == pytest.approx(3000 * fitted * 1.5, abs=2)
+    pinch(viewer.scroll.viewport(), -0.2)                      # together: smaller
+    assert viewer.zoom == pytest.approx(fitted * 1.5 * 0.8)
 
 
 # ---------------------------------------------------------------------- bubbles and links
