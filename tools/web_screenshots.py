@@ -229,6 +229,10 @@ def shoot(chromium, By, Keys, save_small, QImage, web, lang, theme, size, bob) -
             driver.find_element(By.CSS_SELECTOR, "#settings-dialog button.primary").click()
             driver.find_element(By.ID, "open-admin").click()
             wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#sessions-body tr"))
+            driver.find_element(By.ID, "info-user").send_keys("bob")   # the account lookup
+            driver.find_element(By.ID, "info-look").click()
+            wait(lambda: driver.find_element(By.ID, "user-info").is_displayed()
+                 and driver.find_elements(By.CSS_SELECTOR, "#info-fields dt"))
             save("admin")
     finally:
         driver.quit()
