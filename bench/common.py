@@ -287,6 +287,7 @@ NO_LIMITS = {
     "topics-per-minute": "0",
     "joins-per-minute": "0",
     "login-timeout": "0",
+    "irc-flood-rate": "0",
 }
 
 

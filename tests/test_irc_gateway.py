@@ -234,6 +234,20 @@ class BadInputTests(unittest.TestCase):
         self.assertEqual(client.lines()[-1].command, "ERROR")
         self.assertTrue(client.closed)
 
+    def test_flood_control_follows_the_options(self):
+        config = self.gateway.server.config
+        config.irc_flood_burst, config.irc_flood_rate = 5, 2.0
+        client = IRCClient(self.gateway)
+        client.raw(b"PING a\r\n" * 8)
+        self.assertEqual(client.commands().count("PONG"), 5)
+        self.gateway.server.clock.advance(1.0)                     # 2 lines a second
+        self.assertEqual(client.commands().count("PONG"), 2)
+        config.irc_flood_rate = 0                                   # --irc-flood-rate 0: off
+        late = IRCClient(self.gateway)
+        late.raw(b"PING b\r\n" * (FLOOD_BURST * 3))
+        self.assertEqual(late.commands().count("PONG"), FLOOD_BURST * 3)
+        self.assertFalse(late.closed)
+
     def test_slow_reader_is_dropped(self):
         self.gateway.server.config.max_output_buffer = 10_000
         client = registered(self.gateway, "slow")

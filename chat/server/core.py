@@ -81,6 +81,8 @@ class ServerConfig:
     rooms_per_account: int = 50            # rooms an account created that exist at once
     topics_per_minute: int = 10            # topic changes per account per minute
     joins_per_minute: int = 60             # joins and leaves per account per minute
+    irc_flood_rate: float = 20.0           # IRC lines per second per connection after ...
+    irc_flood_burst: int = 100             # ... a burst of this many (flood control by delay)
     max_connections: int = 10_000          # in all
     max_connections_per_address: int = 500
     exempt_loopback: bool = False          # per-address limits skip 127.0.0.0/8 and ::1

@@ -112,6 +112,12 @@ LIMIT_OPTIONS = [
     ("joins-per-minute", "joins_per_minute", _count,
      f"Joins and leaves of rooms per account per minute (0: no limit) [default: "
      f"{_D.joins_per_minute}]."),
+    ("irc-flood-rate", "irc_flood_rate", _number,
+     f"IRC lines per second per connection after the burst; more wait (flood control by "
+     f"delay; 0: no flood control) [default: {_D.irc_flood_rate:g}]."),
+    ("irc-flood-burst", "irc_flood_burst", _not_zero(_count),
+     f"IRC lines a connection may send at once before --irc-flood-rate applies [default: "
+     f"{_D.irc_flood_burst}]."),
     ("max-text", "max_text", _between(int, 1, C.TEXT_MAX),
      f"Characters of a message or notice, at most {C.TEXT_MAX} [default: {_D.max_text}]."),
     ("max-avatar", "max_avatar", _between(_size, 1, C.AVATAR_MAX, " bytes"),

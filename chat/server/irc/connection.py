@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from chat.protocol.heartbeat import Heartbeat
+from chat.server.core import ServerConfig
 from chat.server.session import IPeer, State
 from chat.server.irc import commands, events, login
 from chat.server.irc import numerics as N
@@ -33,10 +34,12 @@ from chat.server.irc.registration import Registration
 from chat.server.irc.sasl import SaslExchange
 
 MALFORMED_IN_A_ROW = 20
-FLOOD_BURST = 100
-"""Lines a client may send at once before flood control makes them wait."""
-FLOOD_RATE = 20.0
-"""Lines per second after the burst."""
+FLOOD_BURST = ServerConfig.irc_flood_burst
+"""Lines a client may send at once before flood control makes them wait (the default of
+``--irc-flood-burst``)."""
+FLOOD_RATE = ServerConfig.irc_flood_rate
+"""Lines per second after the burst (the default of ``--irc-flood-rate``; 0: no flood
+control, for benchmarks)."""
 MAX_QUEUED = 400
 """Lines waiting for flood control at most; one more closes the connection."""
 ABORT_AFTER = 10.0
@@ -150,7 +153,7 @@ class IRCConnection(Protocol):
         self.output = OutputWatch(self)
         self._malformed = 0
         self._queue: deque = deque()
-        self._tokens = float(FLOOD_BURST)
+        self._tokens = float(self.server.config.irc_flood_burst)
         self._tokens_at = 0.0
         self._drain_call = None
         self._busy = 0                   # commands (or a login) whose answer is not out yet
@@ -407,17 +410,23 @@ class IRCConnection(Protocol):
             return
         self._draining = True
         try:
+            config = self.server.config
+            rate = config.irc_flood_rate
             now = self.server.clock.seconds()
-            self._tokens = min(FLOOD_BURST,
-                               self._tokens + (now - self._tokens_at) * FLOOD_RATE)
+            if rate:
+                self._tokens = min(config.irc_flood_burst,
+                                   self._tokens + (now - self._tokens_at) * rate)
+            else:
+                self._tokens = float(config.irc_flood_burst)   # no flood control
             self._tokens_at = now
             while self._queue and not self.closed and not self._closing and not self._busy:
-                if self._tokens < 1:
+                if self._tokens < 1 and rate:
                     if self._drain_call is None:
-                        wait = (1 - self._tokens) / FLOOD_RATE
+                        wait = (1 - self._tokens) / rate
                         self._drain_call = self.server.clock.callLater(wait, self._drain)
                     return
-                self._tokens -= 1
+                if rate:
+                    self._tokens -= 1
                 self._line(self._queue.popleft())
         finally:
             self._draining = False
