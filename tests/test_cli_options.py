@@ -131,6 +131,40 @@ class PromptDefectTests(unittest.TestCase):
         self.assertEqual((s.host, s.port), ("127.0.0.1", 5000))
         self.assertIsNone(s.remember)
 
+    def test_several_servers_in_host(self):
+        from chat.client.servers import Server
+        for prog in ("chat-cli", "chat-admin"):
+            s = settings_from(["--host", "10.0.0.1, 10.0.0.2:5001,[::1]", "--port", "6000",
+                               "--user", "bob"], prog, False,
+                              environ={"CHAT_PASSWORD": "s3cret pass"},
+                              admin_console=prog == "chat-admin")
+            self.assertEqual(s.server_list(), [Server("10.0.0.1", 6000),
+                                               Server("10.0.0.2", 5001), Server("::1", 6000)])
+            self.assertEqual((s.host, s.port), ("10.0.0.1", 6000))     # the first one's
+        s = settings_from(["--user", "bob"], "chat-cli", False,
+                          environ={"CHAT_PASSWORD": "s3cret pass"})
+        self.assertEqual(s.server_list(), [Server("127.0.0.1", 5000)])
+        for bad, words in (("a,b:x", "--host: bad server 'b:x': the port must be a number"),
+                           (",", "--host: no server given")):
+            with self.assertRaises(UsageError) as caught:
+                settings_from(["--host", bad, "--user", "bob"], "chat-cli", False,
+                              environ={"CHAT_PASSWORD": "s3cret pass"})
+            self.assertIn(words, str(caught.exception))
+
+    def test_a_saved_server_list_comes_back_as_the_list(self):
+        from chat.client.servers import Server
+        home = tempfile.mkdtemp()
+        environ = {"HOME": home}
+        s = settings_from(["--host", "10.0.0.1,10.0.0.2:5001", "--user", "bob", "--lang",
+                           "en"], "chat-cli", True, Answers(), Answers("s3cret pass"),
+                          environ=environ)
+        s.remember()
+        with open(os.path.join(home, ".config", "chat", "last_server")) as f:
+            self.assertEqual(f.read(), "10.0.0.1:5000,10.0.0.2:5001 5000\n")
+        s = settings_from(["--lang", "en"], "chat-cli", True, Answers("bob"),
+                          Answers("s3cret pass"), environ=environ)
+        self.assertEqual(s.server_list(), [Server("10.0.0.1", 5000), Server("10.0.0.2", 5001)])
+
     def test_a_short_new_password_is_refused_before_it_is_typed_again(self):
         secret = Answers("short", "long enough now", "long enough now")
         s = settings_from(["--user", "a", "--register", "--lang", "en"], "chat-cli", True,

@@ -130,6 +130,8 @@ class CliApp(ClientListener):
         elif failure.check(CannotConnect) and getattr(self.settings, "tls", False):
             line = self.fmt.tr("tls_failed", host=self.settings.host,
                                port=self.settings.port, reason=error.reason)
+        elif failure.check(CannotConnect) and type(cause).__name__ == "NoServerAnswered":
+            line = self.fmt.tr("cannot_connect_any", reasons=error.reason)   # every node's
         elif failure.check(CannotConnect):
             line = self.fmt.tr("cannot_connect", host=self.settings.host,
                                port=self.settings.port, reason=error.reason)
@@ -574,7 +576,12 @@ class CliApp(ClientListener):
     def on_logged_in(self, data, first) -> None:
         self._bye_shown = False
         if not first:
-            self.out(self.fmt.system("reconnected"))
+            servers = getattr(self.settings, "servers", None) or []
+            server = getattr(self.client, "server", None)
+            if len(servers) > 1 and server is not None:     # which node it is on now
+                self.out(self.fmt.system("reconnected_to", server=str(server)))
+            else:
+                self.out(self.fmt.system("reconnected"))
 
     def on_message(self, msg, live) -> None:
         self.out(self.fmt.message(msg, self.current))

@@ -55,13 +55,17 @@ def run(settings, prog: str) -> int:
     from chat.cli.app import CliApp, LineInput
     from chat.client.core import ChatClient
 
+    from chat.client.servers import ServerRotation
+
     tls = settings.tls_options() if hasattr(settings, "tls_options") else None
-    if tls is not None:
-        from chat.client.tls import tls_connector
-        connect = tls_connector(reactor, settings.host, settings.port, tls, timeout=10)
-    else:
-        connect = endpoints.HostnameEndpoint(reactor, settings.host, settings.port,
-                                             timeout=10).connect
+
+    def connector_for(host, port):
+        if tls is not None:
+            from chat.client.tls import tls_connector
+            return tls_connector(reactor, host, port, tls, timeout=10)
+        return endpoints.HostnameEndpoint(reactor, host, port, timeout=10).connect
+    # one server or several nodes of one chat, tried in turn (chat.client.servers)
+    connect = ServerRotation(settings.server_list(), connector_for)
     client = ChatClient(connect, reactor, client_name=f"{prog}/{__version__}")
     if sys.stdin.isatty() and sys.stdout.isatty():
         from chat.cli.tui import run_terminal     # full screen; a pipe keeps the lines below

@@ -4,7 +4,9 @@ A person at a terminal is asked only for what has no default: the user name and 
 (hidden; a new one is checked for its length before it is typed again). The server address
 (default 127.0.0.1) and port (default 5000) are asked for only on a first start with no
 option at all; after a good login the server is remembered for the next start
-(``~/.config/chat/last_server``). A script (stdin not a terminal)
+(``~/.config/chat/last_server``). ``--host`` may name several nodes of one chat
+(``a,b:5001,[::1]``, ``--port`` the port of an entry without one): they are tried in turn on
+every connect and reconnect (chat.client.servers). A script (stdin not a terminal)
 is never asked: it gets the defaults, and the password from ``--password-file`` or the
 environment variable ``CHAT_PASSWORD``.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from chat.cli.text import LANGUAGES, default_language, tr
+from chat.client.servers import BadServerList, format_servers, parse_servers
 from chat.protocol.names import PASSWORD_MIN
 
 DEFAULT_HOST = "127.0.0.1"
@@ -48,6 +51,15 @@ class Settings:
     password_typed: bool = False           # asked at the terminal (so it may be asked again)
     guest: bool = False                    # --guest: no account, no password
     ask_password: Optional[Callable] = None   # () -> the password typed again (or Deferred)
+    servers: Optional[list] = None         # every node (chat.client.servers.Server), in turn;
+    # host and port are the first one's
+
+    def server_list(self) -> list:
+        """The servers to try in turn (the one of ``host`` and ``port`` if no list)."""
+        if self.servers:
+            return list(self.servers)
+        from chat.client.servers import Server
+        return [Server(self.host, self.port)]
 
     def tls_options(self):
         """The client core's TLSOptions, or None for plain TCP."""
@@ -62,8 +74,11 @@ def parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog, description="Terminal chat client. Lines you type go to the current room; "
         "/help lists the commands.")
-    p.add_argument("--host", help=f"server address [default: {DEFAULT_HOST}]")
-    p.add_argument("--port", type=int, help=f"server port [default: {DEFAULT_PORT}]")
+    p.add_argument("--host", help="server address, or several nodes of one chat as "
+                   "host[:port],host[:port],... tried in turn when one does not answer "
+                   f"[default: {DEFAULT_HOST}]")
+    p.add_argument("--port", type=int, help="server port (of every --host entry without "
+                   f"one) [default: {DEFAULT_PORT}]")
     p.add_argument("--user", help="user name")
     p.add_argument("--password-file", metavar="FILE",
                    help=f"read the password from the first line of FILE (or set {PASSWORD_ENV})")
@@ -128,6 +143,11 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
             raise UsageError(f"{prog}: error: bad port {raw!r}") from None
     if not 0 < port < 65536:
         raise UsageError(f"{prog}: error: bad port {port}")
+    try:
+        servers = parse_servers(host, port)
+    except BadServerList as error:
+        raise UsageError(f"{prog}: error: --host: {error}") from None
+    host, port = servers[0]
     user = args.user or asked("prompt_user")
     if not user:
         raise UsageError(f"{prog}: error: no user name (use --user)")
@@ -158,11 +178,14 @@ def settings_from(argv, prog: str, interactive: bool, ask=input, ask_secret=getp
                         admin_console, args.log, tls=args.tls, ca_file=args.ca_file,
                         system_ca=args.system_ca, known_servers=args.known_servers,
                         no_color=args.no_color)
+    settings.servers = servers
     settings.guest = bool(args.guest)
     settings.password_typed = interactive and not args.guest and _password(args, environ) is None
     path = last_server_path(environ)
     if interactive and path is not None:
-        settings.remember = lambda: write_last_server(path, host, port, args.tls)
+        # several nodes are saved as the list, read back by parse_servers
+        saved_host = host if len(servers) == 1 else format_servers(servers)
+        settings.remember = lambda: write_last_server(path, saved_host, port, args.tls)
     return settings
 
 

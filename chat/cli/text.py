@@ -102,6 +102,7 @@ EN = {
     "welcome": "Welcome, {user}! Online now: {online}. You are in #{room}. "
                "Type /help for commands.",
     "cannot_connect": "cannot connect to {host}:{port}: {reason}; is the server running?",
+    "cannot_connect_any": "cannot connect to any of the servers ({reasons}); are they running?",
     "tls_failed": "cannot connect to {host}:{port} over TLS: {reason}",
     "port_speaks_tls": "cannot connect to {host}:{port}: this port speaks TLS: add --tls",
     "port_speaks_plain": "cannot connect to {host}:{port} over TLS: this port does not speak "
@@ -123,6 +124,7 @@ EN = {
     "connection_lost": "Connection to the server lost.",
     "reconnecting": "Connection lost ({reason}); reconnecting in {seconds} s...",
     "reconnected": "Reconnected.",
+    "reconnected_to": "Reconnected to {server}.",
     "server_closed": "The server closed the connection. {message}",
     "monitoring_allowed": "Privacy warning: on this server admins can watch every "
                           "conversation live, private chats included.",
@@ -266,6 +268,7 @@ ZH = {
     "burned_text": "（已焚毁）",
     "welcome": "欢迎，{user}！当前在线 {online} 人。你在 #{room}。输入 /help 查看命令。",
     "cannot_connect": "无法连接到 {host}:{port}：{reason}。服务器是否在运行？",
+    "cannot_connect_any": "无法连接到任何一台服务器（{reasons}）。服务器是否在运行？",
     "tls_failed": "无法通过 TLS 连接到 {host}:{port}：{reason}",
     "port_speaks_tls": "无法连接到 {host}:{port}：该端口使用 TLS，请加上 --tls",
     "port_speaks_plain": "无法通过 TLS 连接到 {host}:{port}：该端口不使用 TLS，请去掉 --tls",
@@ -285,6 +288,7 @@ ZH = {
     "connection_lost": "与服务器的连接已断开。",
     "reconnecting": "连接已断开（{reason}），{seconds} 秒后重新连接……",
     "reconnected": "已重新连接。",
+    "reconnected_to": "已重新连接到 {server}。",
     "server_closed": "服务器关闭了连接。{message}",
     "monitoring_allowed": "隐私提示：此服务器允许管理员实时查看所有对话，包括私聊。",
     "message_log": "此服务器会保存所有消息（包括私聊），服务器管理者可以查看。",

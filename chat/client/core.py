@@ -10,7 +10,9 @@ After the first successful login a lost link is retried with :class:`Backoff` (1
 to 30 s, jittered); a reconnect logs in again, fetches what was missed with ``sync`` (live
 messages that arrive meanwhile wait so that the order stays right), and only then resends
 every message the server had not acknowledged. The server keeps one copy per client id, so a
-resend never duplicates.
+resend never duplicates. Given several servers (``connect`` a
+:class:`chat.client.servers.ServerRotation`), a lost link moves on to the next one, and a
+connect tries them all in turn: a dead node's clients log in to another and catch up there.
 
 The heartbeat sends a ``ping`` after 30 s without a byte from the server and gives the link
 up after 60 s, so a dead link (a pulled cable, a suspended laptop) is noticed within a minute.
@@ -151,6 +153,12 @@ class ChatClient:
     def gave_up(self) -> bool:
         """True once the client will not reconnect (closed, kicked, login refused)."""
         return self._give_up is not None
+
+    @property
+    def server(self):
+        """The :class:`chat.client.servers.Server` the link is on (or tries first next) when
+        ``connect`` is a :class:`~chat.client.servers.ServerRotation`, else None."""
+        return getattr(self.connect, "server", None)
 
     @property
     def connection(self):
@@ -334,6 +342,9 @@ class ChatClient:
                 self._give_up = why
         if self._give_up is not None or not self._logged_in_once:
             return self._down_for_good(self._give_up or why)
+        move_on = getattr(self.connect, "move_on", None)
+        if move_on is not None:
+            move_on()      # several servers (chat.client.servers): the next node first
         self._schedule_retry(why)
 
     def _detach(self) -> None:

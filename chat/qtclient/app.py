@@ -109,7 +109,7 @@ class ChatApp(QObject):
         tls = self.login.tls_options()
         kwargs = {"guest": True} if self.login.guest_mode else {}
         d = session.login(host, port, user, password, register=register, avatar=avatar,
-                          tls=tls, **kwargs)
+                          tls=tls, servers=self.login.servers() or None, **kwargs)
         d.addCallbacks(self._logged_in, self._login_failed, callbackArgs=(session, password),
                        errbackArgs=(session, host, port))
 

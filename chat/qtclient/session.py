@@ -115,11 +115,13 @@ class Session(QObject):
 
     # ------------------------------------------------------------------ account
     def login(self, host: str, port: int, user: str, password: str, register: bool = False,
-              avatar: tuple = None, tls=None, guest: bool = False):
+              avatar: tuple = None, tls=None, guest: bool = False, servers=None):
         """Connect and log in; fires with the login reply or fails (CannotConnect,
         RequestFailed). A session logs in once; log out and make a new one to switch.
         ``tls`` (a :class:`chat.client.tls.TLSOptions`) connects with TLS; ``guest`` logs
-        in as a guest under ``user`` (no password)."""
+        in as a guest under ``user`` (no password). ``servers`` (chat.client.servers.Server
+        entries, ``host:port`` first) are every node of the chat, tried in turn on the login
+        and on every reconnect."""
         if self.client is not None:
             self.client.close()
         self.host, self.port = host, port
@@ -127,8 +129,12 @@ class Session(QObject):
         if self._run_in_thread is not None:
             kwargs["run_in_thread"] = self._run_in_thread
         self.tls = tls
-        connect = (self._endpoint_for(host, port) if tls is None
-                   else self._endpoint_for(host, port, tls=tls))
+        from chat.client.servers import Server, ServerRotation
+
+        def connector_for(host, port):
+            return (self._endpoint_for(host, port) if tls is None
+                    else self._endpoint_for(host, port, tls=tls))
+        connect = ServerRotation(servers or [Server(host, port)], connector_for)
         self.client = ChatClient(connect, self.reactor, _Relay(self),
                                  client_name=CLIENT_NAME, **kwargs)
         return self.client.login(user, password, register=register, avatar=avatar, guest=guest)

@@ -1,6 +1,6 @@
 """What the desktop client remembers between runs (``QSettings``: an INI file per user).
 
-Server address and port, TLS on or off, the last user name, the language (unset until the
+Server address and port (and other nodes of the same chat), TLS on or off, the last user name, the language (unset until the
 first start asked), desktop notifications on or off, the download folder, the admin panel's lock
 delay, the theme (system, light or dark), saving incoming files on arrival (off, the folder, the
 size limit, and per account the files saved already), and per account and conversation the
@@ -58,6 +58,16 @@ class Settings:
     @host.setter
     def host(self, value: str) -> None:
         self.q.setValue("server/host", value)
+
+    @property
+    def other_servers(self) -> str:
+        """Other nodes of the same chat, tried in turn after the server above: the login
+        window's list as typed (``host[:port], ...``; chat.client.servers reads it)."""
+        return self._get("server/others", "", str)
+
+    @other_servers.setter
+    def other_servers(self, value: str) -> None:
+        self.q.setValue("server/others", value)
 
     @property
     def port(self) -> int:

@@ -21,6 +21,9 @@ EN = {
     "password_too_short": "The password is too short (at least {n} characters).",
     "server_unreachable": "Cannot reach the server {host}:{port} ({reason}). "
                           "Is it running, and are the address and port right?",
+    "servers_unreachable": "Cannot reach any of the servers ({reasons}). "
+                           "Are they running, and are the addresses and ports right?",
+    "server_reason": "{server}: {reason}",
     "login_failed": "Login failed: {message}",
     # sidebar
     "side_chats": "Chats",
@@ -78,6 +81,9 @@ ZH = {
     "password_too_short": "密码太短（至少 {n} 个字符）。",
     "server_unreachable": "无法连接服务器 {host}:{port}（{reason}）。"
                           "服务器是否已启动？地址和端口是否正确？",
+    "servers_unreachable": "无法连接任何一台服务器（{reasons}）。"
+                           "服务器是否已启动？地址和端口是否正确？",
+    "server_reason": "{server}：{reason}",
     "login_failed": "登录失败：{message}",
     "side_chats": "会话",
     "side_new_room": "加入或创建聊天室",

@@ -56,6 +56,14 @@ EN = {
     "login_submit": "Log in",
     "login_submit_register": "Register and log in",
     "login_empty_host": "Please enter the server's address.",
+    "login_other_servers": "Other servers",
+    "login_other_servers_placeholder": "optional: host:port, host:port",
+    "login_other_servers_tip": "More servers (nodes) of the same chat, separated by commas. "
+                               "When the server above does not answer or its connection "
+                               "is lost, they are tried in turn. An entry without a port "
+                               "uses the port above.",
+    "login_bad_servers": "Cannot read \"{entry}\" in the other servers: write host or "
+                         "host:port (port 1 to 65535), separated by commas.",
     "login_bad_port": "The port must be a whole number from 1 to 65535.",
     "login_empty_user": "Please enter a user name.",
     "login_bad_name": "A user name has 1 to {max} characters: letters, digits, "
@@ -211,6 +219,12 @@ ZH = {
     "login_submit": "登录",
     "login_submit_register": "注册并登录",
     "login_empty_host": "请输入服务器地址。",
+    "login_other_servers": "其他服务器",
+    "login_other_servers_placeholder": "可选：主机:端口, 主机:端口",
+    "login_other_servers_tip": "同一聊天的其他服务器（节点），用逗号分隔。上面的服务器无法连接或"
+                               "连接断开时，依次尝试这些服务器。未写端口的条目使用上面的端口。",
+    "login_bad_servers": "无法识别其他服务器中的“{entry}”：请写成 主机 或 主机:端口"
+                         "（端口为 1 到 65535），用逗号分隔。",
     "login_bad_port": "端口必须是 1 到 65535 之间的整数。",
     "login_empty_user": "请输入用户名。",
     "login_bad_name": "用户名为 1 到 {max} 个字符，只能包含字母、数字以及“_”“-”“.”。",

@@ -1,5 +1,10 @@
 """The login window: server, user name and password, or a new account with a picture.
 
+Below the server, "Other servers" lists more nodes of the same chat (``host[:port], ...``, an
+entry without a port takes the port above): the client tries them in turn when one does not
+answer, on the login and on every reconnect (chat.client.servers). The list is saved in the
+settings with the server.
+
 The window only collects and checks what the user typed; it never connects. A valid form
 emits ``submitted``; the app logs in through the session, then calls ``set_busy(False)`` and,
 on failure, ``show_error(describe_login_error(...))``. The rules checked here are the
@@ -70,6 +75,15 @@ def describe_login_error(translator, failure_value, host: str, port: int,
                   pinned=_two_lines(cause.pinned), presented=_two_lines(cause.presented))
     if isinstance(exc, CannotConnect) and isinstance(exc.error, TLSFailed):
         return tr("tls_failed", host=host, port=port, reason=describe_reason(tr, exc.reason))
+    from chat.client.servers import NoServerAnswered
+    if isinstance(exc, CannotConnect) and isinstance(exc.error, NoServerAnswered):
+        # several servers, none answered: each with its own reason
+        from chat.client.core import describe_connect_error
+        separator = "; " if tr("reason_lost") == "connection lost" else "；"
+        return tr("servers_unreachable", reasons=separator.join(
+            tr("server_reason", server=str(server),
+               reason=describe_reason(tr, describe_connect_error(error)))
+            for server, error in exc.error.failures))
     if isinstance(exc, CannotConnect):
         return tr("server_unreachable", host=host, port=port,
                   reason=describe_reason(tr, exc.reason))
@@ -151,6 +165,7 @@ class LoginWindow(QWidget):
         self._natural_height = None
         self._grown_height = None
         self._growing = False
+        self._servers = []           # every server to try, in turn, as the last submit had
         self._build()
         self.set_register(False)
         self.form.setRowVisible(self.ca_box, self.tls.isChecked())
@@ -188,6 +203,8 @@ class LoginWindow(QWidget):
         self.tls.setChecked(self.settings.tls)
         self.tls.toggled.connect(self._tls_toggled)
         server_row.addWidget(self.tls)
+        self.other_servers = QLineEdit(self.settings.other_servers)
+        self.other_servers_label = QLabel()
         self.ca_file = QLineEdit(self.settings.ca_file)
         self.ca_browse = QPushButton()
         self.ca_browse.setAutoDefault(False)
@@ -243,6 +260,7 @@ class LoginWindow(QWidget):
         self.host_label, self.user_label, self.password_label = QLabel(), QLabel(), QLabel()
         self.password2_label, self.avatar_label = QLabel(), QLabel()
         form.addRow(self.host_label, server_row)
+        form.addRow(self.other_servers_label, self.other_servers)
         self.ca_label = QLabel()
         form.addRow(self.ca_label, self.ca_box)
         form.addRow(self.user_label, self.user)
@@ -251,7 +269,9 @@ class LoginWindow(QWidget):
         form.addRow("", self.guest)
         form.addRow(self.password2_label, self.password2)
         form.addRow(self.avatar_label, self.avatar_box)
-        for label, field in ((self.host_label, self.host), (self.user_label, self.user),
+        for label, field in ((self.host_label, self.host),
+                             (self.other_servers_label, self.other_servers),
+                             (self.user_label, self.user),
                              (self.password_label, self.password),
                              (self.password2_label, self.password2)):
             label.setBuddy(field)
@@ -443,6 +463,7 @@ class LoginWindow(QWidget):
         self._clear_error()
         self.settings.host = host
         self.settings.port = port
+        self.settings.other_servers = self.other_servers.text().strip()
         self.settings.user = user
         self.settings.tls = self.tls.isChecked()
         self.settings.ca_file = self.ca_file.text().strip()
@@ -457,6 +478,11 @@ class LoginWindow(QWidget):
         if self.port.text().strip() == usual[0]:
             self.port.setText(usual[1])
         self.form.setRowVisible(self.ca_box, on)
+
+    def servers(self) -> list:
+        """Every server of the last submit, in the order they are tried: the one above
+        first, then the other servers (:class:`chat.client.servers.Server` entries)."""
+        return list(self._servers)
 
     def tls_options(self):
         """What the TLS box and the CA file say: None for plain TCP, else TLSOptions (a CA
@@ -491,6 +517,17 @@ class LoginWindow(QWidget):
         port_text = self.port.text().strip()
         if not (port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535):
             return self._show_problem("login_bad_port", self.port)
+        from chat.client.servers import BadServerList, Server, parse_servers
+        try:
+            # the server above with the port above, whatever it holds (an IPv6 address too)
+            first = Server(host.removeprefix("[").removesuffix("]"), int(port_text))
+            others = self.other_servers.text().strip()
+            self._servers = [first] + [
+                server for server in (parse_servers(others, first.port) if others else [])
+                if server != first]
+        except BadServerList as error:
+            return self._show_problem("login_bad_servers", self.other_servers,
+                                      entry=error.entry or self.other_servers.text().strip())
         user = self.user.text().strip()
         if not user:
             return self._show_problem("login_empty_user", self.user)
@@ -586,6 +623,9 @@ class LoginWindow(QWidget):
             self.language.setCurrentIndex(index)
             self.language.blockSignals(False)
         self.host_label.setText(tr("prompt_host"))
+        self.other_servers_label.setText(tr("login_other_servers"))
+        self.other_servers.setPlaceholderText(tr("login_other_servers_placeholder"))
+        self.other_servers.setToolTip(tr("login_other_servers_tip"))
         self.port_label.setText(tr("prompt_port"))
         self.user_label.setText(tr("prompt_user"))
         self.password_label.setText(tr("prompt_password"))
