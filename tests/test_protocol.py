@@ -141,6 +141,9 @@ class CommandTests(unittest.TestCase):
             "upload": {"file": 3, "offset": 0, "body": 10},
             "download": {"file": 3, "offset": 4}, "files": {"conv": "#dev", "limit": 5},
             "cancel": {"request": 42},
+            "edit": {"msg_id": 7, "text": "fixed"}, "delete": {"msg_id": 7},
+            "react": {"msg_id": 7, "emoji": "👍", "on": True}, "pin": {"msg_id": 7, "on": False},
+            "pins": {"conv": "#r"}, "search": {"conv": "#r", "text": "你好", "from": "bob"},
         }
         self.assertEqual(set(samples) | {"pong"}, set(C.CLIENT_COMMANDS))
         for kind, fields in samples.items():
@@ -159,6 +162,10 @@ class CommandTests(unittest.TestCase):
             C.Bye("timeout", "silent"),
             C.NoticeEvent("alice", "hi", "2026-11-24T23:59:01.123Z", to="bob"),
             C.MonitorEvent({"id": 1}),
+            C.Edited("#r", 7, "fixed", "2026-12-04T07:00:00.000Z", 9),
+            C.Deleted("#r", 7, 10, by="root"),
+            C.ReactionsEvent("#r", 7, [{"emoji": "👍", "users": ["bob"]}], 11),
+            C.PinnedEvent("#r", 7, True, "alice", 12),
         ]
         self.assertEqual({m.TYPE for m in samples}, set(C.SERVER_MESSAGES))
         for message in samples:
@@ -266,7 +273,8 @@ class CommandTests(unittest.TestCase):
         # the server's query rate applies to these (and only these): requests that only read
         queries = {kind for kind, cls in C.CLIENT_COMMANDS.items() if getattr(cls, "QUERY", False)}
         self.assertEqual(queries, {"history", "sync", "users", "rooms", "members", "files",
-                                   "unread", "user_info", "sessions", "get_avatar"})
+                                   "unread", "user_info", "sessions", "get_avatar", "pins",
+                                   "search"})
 
     def test_request_id_of(self):
         self.assertEqual(C.request_id_of({"id": 4}), 4)

@@ -29,6 +29,13 @@ SHUTDOWN_DELAY_MAX = 3600
 FILE_SIZE_MAX = 2 ** 53 - 1
 """What the wire can carry; a server's own ``max_file_size`` is far lower (in hello's limits)."""
 FILES_PAGE_MAX = 200
+EMOJI_MAX = 32            # characters of one reaction
+REACTIONS_MAX = 20        # distinct emoji on one message
+QUOTE_MAX = 200           # characters of a reply's quote (the original's first line)
+SEARCH_TEXT_MAX = 200
+SEARCH_PAGE_MAX = 50
+PINS_MAX = 50             # pins a "pins" reply lists at most (the newest)
+EDIT_WINDOW_DEFAULT = 86400
 
 
 def arg(check, default=MISSING):
@@ -253,6 +260,7 @@ class Send(Request):
     text: str = arg(F.text(1, TEXT_MAX, too_large=True))
     cid: str = arg(F.text(1, 64))
     burn: Optional[float] = arg(F.number(1, BURN_TTL_MAX), None)
+    reply_to: Optional[int] = arg(F.integer(1), None)   # a message of the same conversation
 
 
 @client
@@ -309,6 +317,77 @@ class Ping(Request):
 class Pong(Message):
     """The answer to a server ``ping``; a notification: no id, no reply."""
     TYPE = "pong"
+
+
+# Message actions (docs/PROTOCOL.md, *Message actions*): the server checks who may.
+
+@client
+class Edit(Request):
+    """Replace the text of one's own text message (within the server's edit window)."""
+    TYPE = "edit"
+    id: Any = request_id()
+    msg_id: int = arg(F.integer(1))
+    text: str = arg(F.text(1, TEXT_MAX, too_large=True))
+
+
+@client
+class Delete(Request):
+    """Delete a message for everyone: one's own, or (admins) any message of a room."""
+    TYPE = "delete"
+    id: Any = request_id()
+    msg_id: int = arg(F.integer(1))
+
+
+@client
+class React(Request):
+    """Add (``on`` true) or remove one's reaction ``emoji`` on a message; explicit, so that
+    a resend changes nothing."""
+    TYPE = "react"
+    id: Any = request_id()
+    msg_id: int = arg(F.integer(1))
+    emoji: str = arg(F.reaction)
+    on: bool = arg(F.boolean)
+
+
+@client
+class Pin(Request):
+    """Pin (``on`` true) or unpin a message of a room (the room's owner or an admin)."""
+    TYPE = "pin"
+    id: Any = request_id()
+    msg_id: int = arg(F.integer(1))
+    on: bool = arg(F.boolean)
+
+
+@client
+class Pins(Request):
+    """The pinned messages of a conversation, newest pin first."""
+    TYPE = "pins"
+    QUERY = True
+    id: Any = request_id()
+    conv: str = arg(F.conv_ref)
+
+
+@client
+class Search(Request):
+    """Search the whole history of one conversation (or all of the caller's) by text,
+    sender and time; newest first, paged with ``before``."""
+    TYPE = "search"
+    QUERY = True
+    id: Any = request_id()
+    conv: Optional[str] = arg(F.conv_ref, None)
+    text: Optional[str] = arg(F.text(1, SEARCH_TEXT_MAX), None)
+    from_: Optional[str] = arg(F.user_name, None)
+    since_ts: Optional[str] = arg(F.timestamp, None)
+    until_ts: Optional[str] = arg(F.timestamp, None)
+    before: Optional[int] = arg(F.integer(1), None)
+    limit: int = arg(F.integer(1, SEARCH_PAGE_MAX), 20)
+
+    @classmethod
+    def parse(cls, obj: dict) -> "Search":
+        request = super().parse(obj)
+        if request.text is None and request.from_ is None:
+            raise ProtocolError(BAD_REQUEST, "search: give 'text' or 'from' (or both)")
+        return request
 
 
 # Admin requests: an account without the admin role gets ``forbidden`` for each of them.
@@ -541,6 +620,48 @@ class MonitorEvent(Message):
     """A copy of a new message for a monitoring admin, as its sender sees it."""
     TYPE = "monitor"
     msg: dict = arg(F.mapping)
+
+
+@server
+class Edited(Message):
+    """A message's text was edited (``text`` is the latest; older versions are not kept)."""
+    TYPE = "edited"
+    conv: str = arg(F.text(1, 64))
+    msg_id: int = arg(F.integer())
+    text: str = arg(F.text(0, TEXT_MAX))
+    edited: str = arg(F.text(1, 64))
+    pos: int = arg(F.integer())
+
+
+@server
+class Deleted(Message):
+    """A message was deleted for everyone; ``by`` is the admin who deleted another's."""
+    TYPE = "deleted"
+    conv: str = arg(F.text(1, 64))
+    msg_id: int = arg(F.integer())
+    pos: int = arg(F.integer())
+    by: Optional[str] = arg(F.text(1, 64), None)
+
+
+@server
+class ReactionsEvent(Message):
+    """The full reactions of a message after a change: ``[{emoji, users}]``."""
+    TYPE = "reactions"
+    conv: str = arg(F.text(1, 64))
+    msg_id: int = arg(F.integer())
+    reactions: list = arg(F.list_of(F.mapping, REACTIONS_MAX))
+    pos: int = arg(F.integer())
+
+
+@server
+class PinnedEvent(Message):
+    """A message of a room was pinned (``on``) or unpinned by ``by``."""
+    TYPE = "pinned"
+    conv: str = arg(F.text(1, 64))
+    msg_id: int = arg(F.integer())
+    on: bool = arg(F.boolean)
+    by: str = arg(F.text(1, 64))
+    pos: int = arg(F.integer())
 
 
 def parse_message(obj: dict, registry: dict[str, type[Message]]) -> Message:

@@ -5,6 +5,8 @@ A checker takes ``(field name, raw JSON value)`` and returns the value to keep, 
 declares its fields in one line each.
 """
 
+import unicodedata
+
 from chat.protocol import names
 from chat.protocol.errors import BAD_REQUEST, TOO_LARGE, ProtocolError
 
@@ -143,3 +145,37 @@ def file_target(field, value):
     if value == "@all":
         return value
     return conv_ref(field, value)
+
+
+# Code points that would make a reaction lie about what it is or break a line: bidi
+# controls (they reorder what follows), line and paragraph separators, BOM.
+_REACTION_REFUSED = frozenset(
+    [0x200E, 0x200F, 0x2028, 0x2029, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def reaction(field, value):
+    """An emoji reaction: 1-32 characters, no whitespace or control characters, and at least
+    one character outside ASCII (so that ``+1`` or ``ok`` are not reactions; a keycap ``1️⃣``
+    is, by its U+FE0F and U+20E3)."""
+    value = text(1, 32)(field, value)
+    for ch in value:
+        if (ch.isspace() or ord(ch) in _REACTION_REFUSED
+                or unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")):
+            raise _bad(field, "must be an emoji without spaces or control characters")
+    if value.isascii():
+        raise _bad(field, "must be an emoji, not plain ASCII text")
+    return value
+
+
+def timestamp(field, value):
+    """A wire time (``2026-12-04T07:00:00.000Z``, any ISO 8601 with a time zone), kept as
+    given; the server reads it with :func:`chat.protocol.timestamps.parse_ts`."""
+    from chat.protocol.timestamps import parse_ts
+    value = text(1, 64)(field, value)
+    if not ("Z" in value or "+" in value[10:] or "-" in value[10:]):
+        raise _bad(field, "must be an ISO 8601 time with its time zone (…Z)")
+    try:
+        parse_ts(value)
+    except (ValueError, OverflowError, OSError):
+        raise _bad(field, "must be an ISO 8601 time such as 2026-12-04T07:00:00.000Z") from None
+    return value
