@@ -42,6 +42,23 @@ class ChannelTests(unittest.TestCase):
         self.irc.send("NAMES #dev")
         self.assertEqual(self.irc.lines()[0].params[-1], "@alice bob")
 
+    def test_join_of_a_room_made_at_the_same_moment_is_a_join(self):
+        # two clients join a new channel at once: the other's create lands between our look
+        # (no such room) and our create; ours is then a plain join, not 479 "exists already"
+        from chat.protocol import commands as C
+        gateway, request = self.gateway, self.gateway.request
+
+        def racing(connection, req):
+            if isinstance(req, C.CreateRoom):
+                gateway.request = request
+                self.native.ok("create_room", room=req.room)
+            return request(connection, req)
+        gateway.request = racing
+        self.irc.send("JOIN #race")
+        lines = self.irc.lines()
+        self.assertEqual([m.command for m in lines], ["JOIN", N.RPL_NAMREPLY, N.RPL_ENDOFNAMES])
+        self.assertEqual(sorted(lines[1].params[-1].split()), ["@bob", "alice"])   # bob made it
+
     def test_messages_both_ways_stored_and_in_history(self):
         self.irc.send("JOIN #dev")
         self.native.ok("join", room="dev")

@@ -232,6 +232,11 @@ def _join_one(connection, channel, reply):
         error = failure.value
         if not isinstance(error, ProtocolError):
             return failure
+        if error.code == NAME_TAKEN and isinstance(request, C.CreateRoom) \
+                and gateway.room(name) is not None:
+            # someone made the room between our look and our create (two clients joining a
+            # new channel at once): it is a plain join now
+            return _join_one(connection, channel, reply)
         if error.code == NAME_TAKEN:
             reply.numeric(N.ERR_BADCHANNAME, channel, f"Illegal channel name: {error.message}")
         elif error.code == FORBIDDEN:
