@@ -117,7 +117,7 @@ class ChatServer:
     log = Logger()
 
     def __init__(self, config: ServerConfig, storage, hasher, clock, request_stop=None,
-                 file_io=None, metrics=None):
+                 file_io=None, metrics=None, node=None):
         self.config = config
         # what the parts report for --metrics (chat.server.metrics); nothing by default
         self.metrics = metrics if metrics is not None else NullMetrics()
@@ -131,7 +131,12 @@ class ChatServer:
         self.limits = Limits(config, clock)
         self.directory = Directory()
         self.conversations = Conversations(self.directory)
-        self.presence = Presence()
+        if node is None:
+            self.presence = Presence()
+        else:
+            # one node of several on one database (--node): online means on any node
+            from chat.server.cluster.presence import ClusterPresence
+            self.presence = ClusterPresence()
         self.flusher = TurnFlusher(clock)
         self.fanout = Fanout(self.presence, self.conversations, self.metrics)
         self.notices = PresenceNotices(clock, self.presence, self.fanout)
@@ -176,6 +181,10 @@ class ChatServer:
         for group in (self.accounts, self.guest_logins, self.rooms, self.messages, self.admin,
                       self.files, self.typing):
             self._handlers.update(group.commands())
+        self.cluster = None
+        if node is not None:
+            from chat.server.cluster.node import ClusterNode
+            self.cluster = ClusterNode(self, node, clock)
 
     @defer.inlineCallbacks
     def start(self):
@@ -183,6 +192,8 @@ class ChatServer:
         and expiries."""
         self.file_io.start()
         yield self.storage.start()
+        if self.cluster is not None:
+            yield self.cluster.prepare()
         rooms = yield self.storage.rooms()
         if not any(room.key == LOBBY for room in rooms):
             try:
@@ -201,6 +212,8 @@ class ChatServer:
         yield self.writer.start()
         yield self.burner.start()
         yield self.files.start()
+        if self.cluster is not None:
+            self.cluster.start()
         self.log.info("chat server ready: {accounts} accounts, {rooms} rooms, next message id "
                       "{next}", accounts=len(accounts), rooms=len(rooms), next=self.writer.next_id)
 
@@ -219,6 +232,8 @@ class ChatServer:
         yield defer.DeferredList(saving)
         yield self.accounts.last_seen.stop()
         yield self.files.stop()
+        if self.cluster is not None:
+            self.cluster.stop()
         yield self.storage.stop()
 
     def open_session(self, peer) -> SessionLifecycle:
@@ -231,6 +246,14 @@ class ChatServer:
         saved = self.accounts.end_session(peer, session, announce=not self._stopping)
         if saved is not None and self._stopping:
             self._saving.append(saved)
+
+    def handler(self, kind):
+        """The handler of request class ``kind``."""
+        return self._handlers[kind]
+
+    def set_handler(self, kind, handler) -> None:
+        """Replace the handler of ``kind`` (chat.server.cluster wraps a few)."""
+        self._handlers[kind] = handler
 
     def handle(self, connection, request, body):
         refusal = guest_refusal(connection.session, request)

@@ -84,6 +84,10 @@ class Options(usage.Options):
          "--database-password-file)."],
         ["database-password-file", None, None,
          "--database: a file whose first line is the PostgreSQL password."],
+        ["node", None, None,
+         "With --database: this process is the node NAME of several on one database, "
+         "which behave as one server (messages, presence, rooms and sessions shared; see "
+         "docs/DEPLOY.md). Each node has its own name and --data-dir."],
         ["name", None, socket.gethostname(), "Server name shown to clients."],
         ["hash-time", None, DEFAULT_TIME_COST, "argon2id time cost of password hashes.", int],
         ["hash-memory", None, DEFAULT_MEMORY_KIB, "argon2id memory cost in KiB.", int],
@@ -250,9 +254,18 @@ class Options(usage.Options):
             raise usage.UsageError(f"--db {self['db']!r} is a directory")
 
     def _check_database(self):
-        """--database: a PostgreSQL URL without a password, the password read from its file."""
+        """--database: a PostgreSQL URL without a password, the password read from its file;
+        --node NAME only with it."""
         self["database-password"] = None
         url = self["database"]
+        node = self["node"]
+        if node is not None:
+            if url is None:
+                raise usage.UsageError("--node needs --database (the nodes share one "
+                                       "PostgreSQL database)")
+            if not re.fullmatch(r"[\w.-]{1,64}", node):
+                raise usage.UsageError(f"--node {node!r}: a name of 1 to 64 letters, digits, "
+                                       "'.', '-' or '_'")
         if url is None:
             if self["database-password-file"] is not None:
                 raise usage.UsageError("--database-password-file needs --database")
@@ -485,6 +498,9 @@ def makeService(options):
     if options["lite"]:
         from chat.server.storage.memory import MemoryStorage
         storage = MemoryStorage(max_messages_per_conv=LITE_HISTORY)
+    elif options["node"] is not None:
+        from chat.server.cluster.storage import NodeStorage
+        storage = NodeStorage(options["database"], options["node"], options["database-password"])
     elif options["database"] is not None:
         from chat.server.storage.postgresql import PostgreSQLStorage
         storage = PostgreSQLStorage(options["database"], options["database-password"])
@@ -511,9 +527,9 @@ def makeService(options):
     metrics = None
     if options["metrics"] is not None:
         from chat.server.metrics import PrometheusMetrics
-        metrics = PrometheusMetrics(node=options.get("node-name") or options["name"])
+        metrics = PrometheusMetrics(node=options["node"] or options["name"])
     server = ChatServer(config, storage, hasher, reactor, request_stop=reactor_stopper(reactor),
-                        metrics=metrics)
+                        metrics=metrics, node=options["node"])
     irc = {"irc_descriptions": options["irc-port"],
            "irc_server_name": options["irc-server-name"]}
     if options["lite"]:

@@ -5,10 +5,14 @@ would cap the server at one disk sync per message; instead, while one batch is b
 every message that arrives waits for the next batch, so the batch size grows with the load by
 itself and an idle server still writes a lone message at once.
 
-Message ids and times are assigned here, in arrival order, so ids increase with time.
+Message ids and times are assigned here, in arrival order, so ids increase with time; unless
+the storage numbers messages itself (``assigns_ids``: a cluster node, whose ids come from the
+storing transaction, see chat.server.cluster), when the ids come from the results.
 A resend of a message that is still being written (same sender and client id) waits for the
 first copy instead of being written twice; the storage catches resends of stored ones.
 """
+
+from dataclasses import replace
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -28,6 +32,7 @@ class MessageWriter:
         self.metrics = metrics     # chat.server.metrics: messages stored, store latency
         self.clock = clock
         self.max_batch = max_batch
+        self.assigns_ids = getattr(storage, "assigns_ids", False)
         self.next_id = 1
         self._queue: list[tuple[NewMessage, defer.Deferred]] = []
         # (sender, cid) -> Deferreds of resends that arrived while the first copy is written
@@ -42,6 +47,11 @@ class MessageWriter:
         """The id of the newest message accepted so far (0 if none)."""
         return self.next_id - 1
 
+    def seen(self, message_id: int) -> None:
+        """A message stored elsewhere (another node) has this id."""
+        if message_id >= self.next_id:
+            self.next_id = message_id + 1
+
     def submit(self, conv, sender_id, sender, text, cid, burn_ttl=None, burn_recipients=(),
                file_id=None):
         """Fires with ``(NewMessage, StoreResult)`` once stored (or found to be a duplicate).
@@ -54,9 +64,11 @@ class MessageWriter:
             copy = defer.Deferred()
             resends.append(copy)
             return copy
-        message = NewMessage(self.next_id, conv, sender_id, sender, text, now_ms(self.clock), cid,
-                             burn_ttl, tuple(burn_recipients), file_id)
-        self.next_id += 1
+        message = NewMessage(0 if self.assigns_ids else self.next_id, conv, sender_id, sender,
+                             text, now_ms(self.clock), cid, burn_ttl, tuple(burn_recipients),
+                             file_id)
+        if not self.assigns_ids:
+            self.next_id += 1
         done = defer.Deferred()
         self._in_flight[key] = []
         self._queue.append((message, done))
@@ -81,6 +93,9 @@ class MessageWriter:
             # from the arrival of the batch's first message (its ts) to its commit
             self.metrics.stored(stored, max(0.0, self.clock.seconds() - batch[0][0].ts / 1000))
             for (message, done), result, copies in zip(batch, results, resends):
+                if self.assigns_ids and not result.duplicate:
+                    message = replace(message, id=result.id)
+                    self.seen(result.id)
                 done.callback((message, result))
                 for copy in copies:
                     copy.callback((message, StoreResult(result.id, result.ts, True,

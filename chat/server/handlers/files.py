@@ -411,7 +411,7 @@ class FileHandlers:
         if self.relay is not None:
             self.relay.published(record.id, self._recipients(record))
         if not stored.duplicate:
-            self.messages.deliver(message)
+            self.messages.stored(message)
         return record, stored.id
 
     def _recipients(self, record) -> set:

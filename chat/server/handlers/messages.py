@@ -27,6 +27,9 @@ class MessageHandlers:
         self.monitor = monitor       # chat.server.monitor.Monitor: admins watching live
         self.limits = limits         # chat.server.limits.Limits: the send rate
         self.config = config         # ServerConfig: max_text, history_page
+        # False on a cluster node, whose stream delivers every stored message, this node's
+        # own too, in one order for all nodes (chat.server.cluster)
+        self.delivers_stored = True
 
     def commands(self):
         return {
@@ -58,7 +61,7 @@ class MessageHandlers:
             conv, sender, session.name, request.text, request.cid, request.burn,
             sorted(recipients) if request.burn is not None else ())
         if not stored.duplicate:
-            self.deliver(message)
+            self.stored(message)
             if stored.burn_deadline is not None:
                 self.burner.schedule(BurnDue(message.id, conv, stored.burn_deadline))
         return {"msg_id": stored.id, "ts": format_ts(stored.ts), "duplicate": stored.duplicate}
@@ -72,6 +75,11 @@ class MessageHandlers:
         for account_id in set(dm_members(conv)):
             yield self.storage.add_member(conv, account_id, now)
             self.conversations.add_member(conv, account_id)
+
+    def stored(self, message) -> None:
+        """A message was just stored here: deliver it (unless the stream does)."""
+        if self.delivers_stored:
+            self.deliver(message)
 
     def deliver(self, message) -> None:
         """Push a newly stored message to every online connection of its conversation."""
