@@ -269,7 +269,7 @@ class ClusterNode:
                            (C.SetTopic, self._after_topic), (C.MarkRead, self._after_read),
                            (C.Ban, self._after_ban), (C.Unban, self._after_ban),
                            (C.Kick, self._kick_anywhere), (C.SendNotice, self._notice_anywhere),
-                           (C.Sessions, self._all_sessions)):
+                           (C.Sessions, self._all_sessions), (C.Login, self._caught_up)):
             server.set_handler(kind, make(server.handler(kind)))
 
     @staticmethod
@@ -282,6 +282,15 @@ class ClusterNode:
                 return result
             return published.addCallback(lambda _: result)
         return d.addCallback(done)
+
+    def _caught_up(self, original):
+        """Before a login: read the stream up to now, so that a ban (or an account, a room)
+        committed on another node before this login began holds here too."""
+        def handler(connection, request, body):
+            d = self.follower.caught_up()
+            d.addCallback(lambda _: original(connection, request, body))
+            return d
+        return handler
 
     def _after_register(self, original):
         def handler(connection, request, body):
@@ -315,8 +324,15 @@ class ClusterNode:
                 room = conversations.room(request.room)
             except ProtocolError:
                 room = None
-            if room is None or account_id is None:
+            if account_id is None:
                 return original(connection, request, body)
+            if room is None:
+                # made a moment ago on another node? Read the stream up to now, then retry
+                d = self.follower.caught_up()
+                d.addCallback(lambda _: handler(connection, request, body)
+                              if conversations.rooms.get(name_key(request.room.lstrip("#")))
+                              else original(connection, request, body))
+                return d
             conv = room_conv(room.key)
             before = conversations.is_member(conv, account_id)
 
@@ -350,13 +366,19 @@ class ClusterNode:
         return handler
 
     def _after_ban(self, original):
+        """A ban (or unban) holds on every node; a ban's ``closed`` counts every node's."""
         def handler(connection, request, body):
+            account_id = self.server.directory.id_for(name_key(request.user))
+            elsewhere = len(self.presence.remote_of(account_id)) if account_id else 0
+
             def after(result):
-                account_id = self.server.directory.id_for(name_key(request.user))
                 banned = account_id in self.server.directory.banned
-                return self.publish("ban", {"account": account_id, "banned": banned,
-                                            "reason": self.server.directory.banned.get(account_id),
-                                            "by": connection.session.name})
+                d = self.publish("ban", {"account": account_id, "banned": banned,
+                                         "reason": self.server.directory.banned.get(account_id),
+                                         "by": connection.session.name})
+                if banned and "closed" in result:
+                    result["closed"] += elsewhere
+                return d
             return self._then(original, connection, request, body, after)
         return handler
 
