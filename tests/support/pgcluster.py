@@ -49,7 +49,9 @@ def _free_port() -> int:
 class PostgresCluster:
     """One postmaster and its data directory; ``start()`` / ``stop()``."""
 
-    def __init__(self):
+    def __init__(self, durable: bool = False):
+        # durable: fsync and synchronous commit on, as a real server (bench/cluster.py)
+        self.durable = durable
         self.root = None
         self.pid = None
         self.port = None
@@ -80,9 +82,11 @@ class PostgresCluster:
             for attempt in range(3):      # a free port can be taken before the server binds
                 self.port = _free_port()
                 settings = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
-                            f"-c unix_socket_directories={self.root} -c fsync=off "
-                            "-c synchronous_commit=off -c full_page_writes=off "
+                            f"-c unix_socket_directories={self.root} "
                             "-c max_connections=200 -c shared_buffers=32MB")
+                if not self.durable:
+                    settings += (" -c fsync=off -c synchronous_commit=off "
+                                 "-c full_page_writes=off")
                 try:
                     self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.root, "log"),
                               "-w", "-t", "60", "-o", settings, "start")
